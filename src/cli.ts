@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * The `semrec` command line. Errors on bad input are printed as one line with their code
+ * (`semrec: error [E_FORMAT] ...`) and exit status 2; unexpected failures print a stack, status 1.
+ */
+import { Command, CommanderError } from 'commander';
+import { readFileSync, realpathSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SemrecError } from './errors.js';
+import { registerData } from './cli/data.js';
+import { registerDemo } from './cli/demo.js';
+
+/** The package version, from the nearest package.json above this file (works from src/ and dist/). */
+function version(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const f = path.join(dir, 'package.json');
+    if (existsSync(f)) return (JSON.parse(readFileSync(f, 'utf8')) as { version: string }).version;
+    dir = path.dirname(dir);
+  }
+  return '0.0.0';
+}
+
+/** Build the CLI program (exported for tests). */
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('semrec')
+    .description('generative recommendation with semantic item IDs')
+    .version(version())
+    .showHelpAfterError()
+    .exitOverride();
+  registerData(program);
+  registerDemo(program);
+  return program;
+}
+
+/** Run the CLI with `argv` (defaults to process.argv); resolves to the exit code. */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof SemrecError) {
+      process.stderr.write(`semrec: error [${err.code}] ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`semrec: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+const invokedDirectly = ((): boolean => {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+})();
+if (invokedDirectly) {
+  main().then((code) => process.exit(code));
+}

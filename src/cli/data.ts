@@ -1,0 +1,101 @@
+/** `semrec data synth|prepare|stats`. */
+import type { Command } from 'commander';
+import { synthesize } from '../data/synth.js';
+import { prepare } from '../data/split.js';
+import { loadDataset, writeDataset } from '../data/store.js';
+import { FORMATS, loadSource, type SourceFiles } from '../data/sources.js';
+import { describeDataset, floatOpt, intOpt } from './common.js';
+import { startProgress } from '../util/progress.js';
+import { readProgress } from '../util/io.js';
+import path from 'node:path';
+
+/** Options of `semrec data synth`, as strings from the command line. */
+interface SynthFlags {
+  out: string;
+  items?: string;
+  users?: string;
+  seed?: string;
+  sequential?: string;
+  json?: boolean;
+}
+
+/** Generate the synthetic dataset and write it in normalised, split form. */
+export async function runSynth(flags: SynthFlags): Promise<void> {
+  const params = {
+    items: intOpt('--items', flags.items, 10) ?? 2000,
+    users: intOpt('--users', flags.users, 1) ?? 5000,
+    seed: intOpt('--seed', flags.seed, 0) ?? 42,
+    sequential: floatOpt('--sequential', flags.sequential, 0, 1) ?? 0.5,
+  };
+  const p = startProgress('synthesising', 0);
+  const raw = synthesize(params);
+  const ds = prepare(raw, { core: 5, maxHistory: 20 });
+  const meta = await writeDataset(flags.out, ds, { malformed: raw.malformed, params });
+  p.stop();
+  console.log(flags.json ? JSON.stringify({ dir: flags.out, ...meta.counts }) : describeDataset(flags.out, meta));
+}
+
+/** Register the `data` command group. */
+export function registerData(program: Command): void {
+  const data = program.command('data').description('create, import and inspect datasets');
+
+  data
+    .command('synth')
+    .description('generate the deterministic synthetic catalogue + users (the embedded default data)')
+    .requiredOption('--out <dir>', 'output dataset directory')
+    .option('--items <n>', 'number of items (default 2000)')
+    .option('--users <n>', 'number of users (default 5000)')
+    .option('--seed <n>', 'random seed (default 42)')
+    .option('--sequential <p>', 'probability that the next item continues a routine (default 0.5)')
+    .option('--json', 'print counts as JSON')
+    .action(runSynth);
+
+  data
+    .command('prepare')
+    .description('import a public dataset format: k-core filter, leave-one-out split, normalised output')
+    .requiredOption('--format <fmt>', `input format: ${FORMATS.join('|')}`)
+    .requiredOption('--out <dir>', 'output dataset directory')
+    .option('--reviews <file>', 'amazon2014: reviews_<Cat>_5.json(.gz)')
+    .option('--meta <file>', 'amazon2014: meta_<Cat>.json(.gz) (Python dict literals)')
+    .option('--sequences <file>', 'p5 / recbole: sequential_data.txt(.gz)')
+    .option('--datamaps <file>', 'p5 / recbole: datamaps.json(.gz)')
+    .option('--inter <file>', 'recbole: <name>.inter')
+    .option('--items <file>', 'p5 / recbole: RecBole <name>.item; jsonl: items file (JSONL or CSV)')
+    .option('--item <file>', 'alias of --items')
+    .option('--dir <dir>', 'movielens: directory with ratings.dat and movies.dat')
+    .option('--ratings <file>', 'movielens: ratings.dat')
+    .option('--movies <file>', 'movielens: movies.dat')
+    .option('--interactions <file>', 'jsonl: interactions (JSONL {user,item,timestamp} or CSV/TSV with header)')
+    .option('--core <k>', 'k-core filter: minimum interactions per user and item (default 5; 0 disables)')
+    .option('--max-history <n>', 'cap on history length in valid/test examples (default 20)')
+    .option('--json', 'print counts as JSON')
+    .action(async (flags: SourceFiles & { format: string; out: string; item?: string; core?: string; maxHistory?: string; json?: boolean }) => {
+      const files: SourceFiles = { ...flags, items: flags.items ?? flags.item };
+      const p = startProgress(`reading ${flags.format}`, 0, ' lines');
+      let before = 0;
+      readProgress.onLines = (file, lines, done) => {
+        p.update(before + lines, path.basename(file));
+        if (done) before += lines;
+      };
+      let raw;
+      try {
+        raw = await loadSource(flags.format, files);
+      } finally {
+        readProgress.onLines = undefined;
+        p.stop();
+      }
+      const ds = prepare(raw, { core: intOpt('--core', flags.core, 0) ?? 5, maxHistory: intOpt('--max-history', flags.maxHistory, 1) ?? 20 });
+      const meta = await writeDataset(flags.out, ds, { malformed: raw.malformed, params: { format: flags.format } });
+      console.log(flags.json ? JSON.stringify({ dir: flags.out, ...meta.counts, malformed: meta.malformed.count }) : describeDataset(flags.out, meta));
+    });
+
+  data
+    .command('stats')
+    .description('print the counts of a prepared dataset directory')
+    .argument('<dir>', 'dataset directory')
+    .option('--json', 'print as JSON')
+    .action(async (dir: string, flags: { json?: boolean }) => {
+      const ds = await loadDataset(dir);
+      console.log(flags.json ? JSON.stringify(ds.meta) : describeDataset(dir, ds.meta));
+    });
+}

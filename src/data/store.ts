@@ -1,0 +1,157 @@
+/**
+ * The normalised dataset directory (format `semrec-dataset` v1):
+ *
+ * - `dataset.json`      — format, version, source, counts, split settings, malformed-line report
+ * - `items.jsonl`       — one item per line: `{"id","title","text",...}`, sorted by id
+ * - `interactions.tsv`  — `user<TAB>item<TAB>timestamp` after k-core filtering, per user chronological
+ * - `train.jsonl`       — `{"user","items":[...]}`: each user's sequence minus the last two items
+ * - `valid.jsonl`, `test.jsonl` — `{"user","history":[...],"target"}` (history ≤ maxHistory)
+ *
+ * Written atomically (temporary directory, verified, renamed).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { writeDirAtomic } from '../../quantizer/atomic.js';
+import { FormatError, NotFoundError } from '../errors.js';
+import { readLines } from '../util/io.js';
+import type { EvalExample, PreparedDataset, UserSequence, DatasetCounts } from './split.js';
+import type { Item, MalformedReport } from './types.js';
+
+/** Format name written into dataset.json. */
+export const DATASET_FORMAT = 'semrec-dataset';
+/** Current format version. */
+export const DATASET_VERSION = 1;
+
+/** Contents of dataset.json. */
+export interface DatasetMeta {
+  format: typeof DATASET_FORMAT;
+  version: number;
+  source: string;
+  counts: DatasetCounts;
+  split: { scheme: 'leave-one-out'; maxHistory: number; trainUsers: number; validExamples: number; testExamples: number };
+  core: number;
+  malformed: MalformedReport;
+  /** Free-form parameters of the loader or generator (e.g. synthetic seed and sizes). */
+  params?: Record<string, unknown>;
+}
+
+/** A dataset loaded from its directory. */
+export interface Dataset {
+  dir: string;
+  meta: DatasetMeta;
+  items: Item[];
+  train: UserSequence[];
+  valid: EvalExample[];
+  test: EvalExample[];
+}
+
+function jsonl(rows: readonly unknown[]): string {
+  let s = '';
+  for (const r of rows) s += JSON.stringify(r) + '\n';
+  return s;
+}
+
+/** Write a prepared dataset to `dir` atomically; returns its metadata. */
+export async function writeDataset(
+  dir: string,
+  ds: PreparedDataset,
+  extra: { malformed: MalformedReport; params?: Record<string, unknown> },
+): Promise<DatasetMeta> {
+  const meta: DatasetMeta = {
+    format: DATASET_FORMAT,
+    version: DATASET_VERSION,
+    source: ds.source,
+    counts: ds.counts,
+    split: {
+      scheme: 'leave-one-out',
+      maxHistory: ds.maxHistory,
+      trainUsers: ds.split.train.length,
+      validExamples: ds.split.valid.length,
+      testExamples: ds.split.test.length,
+    },
+    core: ds.core,
+    malformed: extra.malformed,
+    ...(extra.params ? { params: extra.params } : {}),
+  };
+  await writeDirAtomic(
+    dir,
+    async (tmp) => {
+      await fs.writeFile(path.join(tmp, 'items.jsonl'), jsonl(ds.items));
+      const inter: string[] = ['user\titem\ttimestamp\n'];
+      for (const s of ds.sequences) {
+        for (let i = 0; i < s.items.length; i++) inter.push(`${s.user}\t${s.items[i]}\t${s.times ? s.times[i] : i}\n`);
+      }
+      await fs.writeFile(path.join(tmp, 'interactions.tsv'), inter.join(''));
+      await fs.writeFile(path.join(tmp, 'train.jsonl'), jsonl(ds.split.train.map((s) => ({ user: s.user, items: s.items }))));
+      await fs.writeFile(path.join(tmp, 'valid.jsonl'), jsonl(ds.split.valid));
+      await fs.writeFile(path.join(tmp, 'test.jsonl'), jsonl(ds.split.test));
+      await fs.writeFile(path.join(tmp, 'dataset.json'), JSON.stringify(meta, null, 2) + '\n');
+    },
+    async (tmp) => {
+      await loadDataset(tmp);
+    },
+  );
+  return meta;
+}
+
+async function readJsonl<T>(file: string, check: (row: unknown) => row is T, what: string): Promise<T[]> {
+  const out: T[] = [];
+  for await (const [n, line] of readLines(file)) {
+    if (!line.trim()) continue;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch {
+      throw new FormatError(file, `line ${n}: not JSON`);
+    }
+    if (!check(row)) throw new FormatError(file, `line ${n}: not a ${what} record`);
+    out.push(row);
+  }
+  return out;
+}
+
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isStrArr = (v: unknown): v is string[] => Array.isArray(v) && v.every(isStr);
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isItem = (v: unknown): v is Item => isObj(v) && isStr(v.id) && isStr(v.title) && isStr(v.text);
+const isSeq = (v: unknown): v is UserSequence => isObj(v) && isStr(v.user) && isStrArr(v.items);
+const isEx = (v: unknown): v is EvalExample => isObj(v) && isStr(v.user) && isStrArr(v.history) && isStr(v.target);
+
+/**
+ * Load a dataset directory written by {@link writeDataset}. Throws {@link NotFoundError} when
+ * it does not exist and {@link FormatError} when it is not a semrec dataset, of another version,
+ * or inconsistent (a split referencing an unknown item, counts that do not match).
+ */
+export async function loadDataset(dir: string): Promise<Dataset> {
+  const metaFile = path.join(dir, 'dataset.json');
+  try {
+    await fs.access(metaFile);
+  } catch {
+    throw new NotFoundError(metaFile, 'dataset (dataset.json)');
+  }
+  let meta: DatasetMeta;
+  try {
+    meta = JSON.parse(await fs.readFile(metaFile, 'utf8')) as DatasetMeta;
+  } catch (err) {
+    throw new FormatError(metaFile, `not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isObj(meta) || meta.format !== DATASET_FORMAT) throw new FormatError(metaFile, `not a ${DATASET_FORMAT} directory`);
+  if (meta.version !== DATASET_VERSION) {
+    throw new FormatError(metaFile, `dataset format version ${String(meta.version)} is not supported (expected ${DATASET_VERSION})`);
+  }
+  const items = await readJsonl(path.join(dir, 'items.jsonl'), isItem, 'item');
+  const train = await readJsonl(path.join(dir, 'train.jsonl'), isSeq, 'train sequence');
+  const valid = await readJsonl(path.join(dir, 'valid.jsonl'), isEx, 'evaluation example');
+  const test = await readJsonl(path.join(dir, 'test.jsonl'), isEx, 'evaluation example');
+  const ids = new Set(items.map((i) => i.id));
+  if (ids.size !== items.length) throw new FormatError(path.join(dir, 'items.jsonl'), 'duplicate item ids');
+  if (items.length !== meta.counts.items || train.length !== meta.split.trainUsers || test.length !== meta.split.testExamples || valid.length !== meta.split.validExamples) {
+    throw new FormatError(metaFile, 'counts in dataset.json do not match the files (truncated dataset?)');
+  }
+  const check = (file: string, list: string[]) => {
+    for (const it of list) if (!ids.has(it)) throw new FormatError(path.join(dir, file), `unknown item id ${JSON.stringify(it)}`);
+  };
+  for (const s of train) check('train.jsonl', s.items);
+  for (const e of [...valid, ...test]) check('valid.jsonl/test.jsonl', [...e.history, e.target]);
+  return { dir, meta, items, train, valid, test };
+}

@@ -1,0 +1,57 @@
+/**
+ * Typed errors. Every error semrec throws on bad input is a {@link SemrecError} with a stable
+ * `code`, so callers can branch on `err.code` instead of parsing messages.
+ */
+
+/** Stable machine-readable error codes. */
+export type SemrecErrorCode =
+  | 'E_INPUT' // bad argument or option value
+  | 'E_FORMAT' // a file is not in the expected format
+  | 'E_NOT_FOUND' // a file or directory does not exist
+  | 'E_DATA' // data is well-formed but unusable (e.g. empty after filtering)
+  | 'E_SETUP'; // the environment is missing something (native addon, Debian package)
+
+/** Base class of all semrec errors. */
+export class SemrecError extends Error {
+  /** Stable error code. */
+  readonly code: SemrecErrorCode;
+  constructor(code: SemrecErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** An argument or option has an invalid value. */
+export class InputError extends SemrecError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_INPUT', message, options);
+  }
+}
+
+/** A file is not in the format it was read as. `file` names it. */
+export class FormatError extends SemrecError {
+  /** The offending file. */
+  readonly file: string;
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super('E_FORMAT', `${file}: ${message}`, options);
+    this.file = file;
+  }
+}
+
+/** A required file or directory does not exist. */
+export class NotFoundError extends SemrecError {
+  /** The missing path. */
+  readonly path: string;
+  constructor(path: string, what = 'file') {
+    super('E_NOT_FOUND', `${what} not found: ${path}`);
+    this.path = path;
+  }
+}
+
+/** The data is readable but cannot be used (e.g. nothing left after 5-core filtering). */
+export class DataError extends SemrecError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_DATA', message, options);
+  }
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it, vi } from 'vitest';
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { main } from '../src/cli.js';
+import { fixture, tmp } from './helpers.js';
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += a.join(' ') + '\n'));
+  const so = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  const se = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  try {
+    const code = await main(['node', 'semrec', ...args]);
+    return { code, out, err };
+  } finally {
+    log.mockRestore();
+    so.mockRestore();
+    se.mockRestore();
+  }
+}
+
+describe('semrec CLI', () => {
+  it('--help lists the commands', async () => {
+    const r = await run(['--help']);
+    expect(r.out).toMatch(/data/);
+    expect(r.out).toMatch(/demo/);
+    const d = await run(['data', '--help']);
+    expect(d.out).toMatch(/synth/);
+    expect(d.out).toMatch(/prepare/);
+    expect(d.out).toMatch(/stats/);
+  });
+
+  it('data synth writes a dataset and prints counts', async () => {
+    const out = path.join(tmp(), 'syn');
+    const r = await run(['data', 'synth', '--out', out, '--items', '150', '--users', '300', '--seed', '4', '--json']);
+    expect(r.code).toBe(0);
+    const counts = JSON.parse(r.out.trim().split('\n').pop()!);
+    expect(counts.users).toBeGreaterThan(250);
+    const meta = JSON.parse(readFileSync(path.join(out, 'dataset.json'), 'utf8'));
+    expect(meta.counts).toMatchObject({ users: counts.users, items: counts.items });
+    expect(meta.params).toMatchObject({ items: 150, users: 300, seed: 4 });
+  });
+
+  it('data prepare reads a format, prints counts and malformed lines with numbers', async () => {
+    const d = tmp();
+    const lines = ['user,item,timestamp'];
+    for (let u = 0; u < 6; u++) for (let i = 0; i < 6; i++) lines.push(`u${u},i${i},${u * 10 + i}`);
+    lines.splice(3, 0, 'broken');
+    const interactions = fixture(d, 'inter.csv', lines.join('\n'));
+    const r = await run(['data', 'prepare', '--format', 'jsonl', '--interactions', interactions, '--out', path.join(d, 'out')]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/users\s+6/);
+    expect(r.out).toMatch(/items\s+6/);
+    expect(r.out).toMatch(/interactions\s+36/);
+    expect(r.out).toMatch(/inter\.csv:4: expected 3 fields, got 1/);
+  });
+
+  it('bad input gives a one-line typed error and exit code 2', async () => {
+    const d = tmp();
+    const r = await run(['data', 'prepare', '--format', 'movielens', '--ratings', path.join(d, 'missing.dat'), '--out', path.join(d, 'o')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/semrec: error \[E_NOT_FOUND\] file not found: .*missing\.dat/);
+    const r2 = await run(['data', 'synth', '--out', path.join(d, 'o'), '--items', 'many']);
+    expect(r2.code).toBe(2);
+    expect(r2.err).toMatch(/--items must be an integer/);
+  });
+});

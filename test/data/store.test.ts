@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { synthesize } from '../../src/data/synth.js';
+import { prepare } from '../../src/data/split.js';
+import { loadDataset, writeDataset } from '../../src/data/store.js';
+import { FormatError, NotFoundError } from '../../src/errors.js';
+import { tmp } from '../helpers.js';
+
+async function make(dir: string) {
+  const raw = synthesize({ items: 120, users: 200, seed: 9 });
+  const prepared = prepare(raw);
+  await writeDataset(dir, prepared, { malformed: raw.malformed });
+  return prepared;
+}
+
+describe('dataset directory', () => {
+  it('round-trips', async () => {
+    const d = path.join(tmp(), 'ds');
+    const p = await make(d);
+    const ds = await loadDataset(d);
+    expect(ds.items).toEqual(p.items);
+    expect(ds.test).toEqual(p.split.test);
+    expect(ds.valid).toEqual(p.split.valid);
+    expect(ds.train).toEqual(p.split.train.map((s) => ({ user: s.user, items: s.items })));
+    expect(ds.meta.counts).toEqual(p.counts);
+    const lines = readFileSync(path.join(d, 'interactions.tsv'), 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('user\titem\ttimestamp');
+    expect(lines.length - 1).toBe(p.counts.interactions);
+  });
+
+  it('refuses missing, foreign, wrong-version and truncated directories', async () => {
+    const root = tmp();
+    await expect(loadDataset(path.join(root, 'nope'))).rejects.toThrow(NotFoundError);
+    const d = path.join(root, 'ds');
+    await make(d);
+    const metaFile = path.join(d, 'dataset.json');
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
+    writeFileSync(metaFile, JSON.stringify({ ...meta, version: 99 }));
+    await expect(loadDataset(d)).rejects.toThrow(/version 99 is not supported/);
+    writeFileSync(metaFile, JSON.stringify({ ...meta, format: 'other' }));
+    await expect(loadDataset(d)).rejects.toThrow(FormatError);
+    writeFileSync(metaFile, JSON.stringify(meta));
+    const test = path.join(d, 'test.jsonl');
+    const lines = readFileSync(test, 'utf8').split('\n');
+    writeFileSync(test, lines.slice(0, 10).join('\n'));
+    await expect(loadDataset(d)).rejects.toThrow(/counts .* do not match/);
+  });
+
+  it('replaces an existing dataset atomically and leaves no temp files', async () => {
+    const root = tmp();
+    const d = path.join(root, 'ds');
+    await make(d);
+    await make(d);
+    expect(readdirSync(root)).toEqual(['ds']);
+    expect(existsSync(path.join(d, 'dataset.json'))).toBe(true);
+  });
+});
