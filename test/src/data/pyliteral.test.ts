@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePyLiteral, PyLiteralError } from '../../src/data/pyliteral.js';
+import { parsePyLiteral, PyLiteralError } from '../../../src/data/pyliteral.js';
 
 describe('parsePyLiteral', () => {
   it('parses what Python repr() writes', () => {

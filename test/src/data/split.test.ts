@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { kCore, leaveOneOut, prepare, toSequences } from '../../src/data/split.js';
-import type { Interaction, RawDataset } from '../../src/data/types.js';
-import { DataError } from '../../src/errors.js';
+import { kCore, leaveOneOut, prepare, toSequences } from '../../../src/data/split.js';
+import type { Interaction, RawDataset } from '../../../src/data/types.js';
+import { DataError } from '../../../src/errors.js';
 
 const I = (user: string, item: string, timestamp: number): Interaction => ({ user, item, timestamp });
 

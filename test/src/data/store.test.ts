@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { synthesize } from '../../src/data/synth.js';
-import { prepare } from '../../src/data/split.js';
-import { loadDataset, writeDataset } from '../../src/data/store.js';
-import { FormatError, NotFoundError } from '../../src/errors.js';
-import { tmp } from '../helpers.js';
+import { synthesize } from '../../../src/data/synth.js';
+import { prepare } from '../../../src/data/split.js';
+import { loadDataset, writeDataset } from '../../../src/data/store.js';
+import { FormatError, NotFoundError } from '../../../src/errors.js';
+import { tmp } from '../../helpers.js';
 
 async function make(dir: string) {
   const raw = synthesize({ items: 120, users: 200, seed: 9 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { loadSource } from '../../src/data/sources.js';
-import { FormatError, InputError, NotFoundError } from '../../src/errors.js';
-import { fixture, tmp } from '../helpers.js';
+import { loadSource } from '../../../src/data/sources.js';
+import { FormatError, InputError, NotFoundError } from '../../../src/errors.js';
+import { fixture, tmp } from '../../helpers.js';
 
 describe('amazon2014 loader', () => {
   it('reads gzipped reviews + Python-literal meta, reporting malformed lines by number', async () => {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { synthesize } from '../../src/data/synth.js';
-import { prepare } from '../../src/data/split.js';
-import { loadDataset, writeDataset } from '../../src/data/store.js';
-import { MarkovRanker, PopularityRanker } from '../../src/eval/baselines.js';
-import { MetricAccumulator } from '../../src/eval/metrics.js';
-import { InputError } from '../../src/errors.js';
-import { tmp } from '../helpers.js';
+import { synthesize } from '../../../src/data/synth.js';
+import { prepare } from '../../../src/data/split.js';
+import { loadDataset, writeDataset } from '../../../src/data/store.js';
+import { MarkovRanker, PopularityRanker } from '../../../src/eval/baselines.js';
+import { MetricAccumulator } from '../../../src/eval/metrics.js';
+import { InputError } from '../../../src/errors.js';
+import { tmp } from '../../helpers.js';
 
 async function write(dir: string, seed: number) {
   const params = { items: 300, users: 600, seed };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MetricAccumulator, dedupe, ndcgAt, recallAt } from '../../src/eval/metrics.js';
+import { MetricAccumulator, dedupe, ndcgAt, recallAt } from '../../../src/eval/metrics.js';
 
 describe('ranking metrics', () => {
   it('de-duplicates before cutting at K', () => {

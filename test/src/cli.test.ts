@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { main } from '../src/cli.js';
-import { fixture, tmp } from './helpers.js';
+import { main } from '../../src/cli.js';
+import { fixture, tmp } from '../helpers.js';
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
