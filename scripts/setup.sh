@@ -52,7 +52,8 @@ fi
 # ---------------------------------------------------------------- 3. faiss-node addon
 FAISS_DIR=node_modules/faiss-node
 ADDON="$FAISS_DIR/build/Release/faiss-node.node"
-if [ ! -f "$ADDON" ] || [ "$FAISS_DIR/src/faiss.cc" -nt "$ADDON" ] || [ scripts/setup.sh -nt "$ADDON" ]; then
+if [ ! -f "$ADDON" ] || [ "$FAISS_DIR/src/faiss.cc" -nt "$ADDON" ] || [ scripts/setup.sh -nt "$ADDON" ] \
+   || [ scripts/patch-faiss-node.mjs -nt "$ADDON" ]; then
   [ -f /usr/include/faiss/Index.h ] || die "faiss headers not found (/usr/include/faiss): install libfaiss-dev"
   node_inc=""
   for d in "$(dirname "$(dirname "$(command -v node)")")/include/node" /usr/include/node /usr/local/include/node \
@@ -67,10 +68,16 @@ if [ ! -f "$ADDON" ] || [ "$FAISS_DIR/src/faiss.cc" -nt "$ADDON" ] || [ scripts/
   shim=$(mktemp --suffix=.h)
   # faiss 1.7.3 declares idx_t inside Index; faiss-node expects faiss::idx_t (faiss >= 1.7.4).
   printf '#pragma once\n#include <faiss/Index.h>\nnamespace faiss { using idx_t = Index::idx_t; }\n' > "$shim"
+  # Float32Array input for add/train/search (one memcpy instead of an N-API call per float).
+  src_cc="$FAISS_DIR/build/faiss-semrec.cc"
+  if ! node scripts/patch-faiss-node.mjs "$FAISS_DIR/src/faiss.cc" "$src_cc"; then
+    log "warning: building faiss-node unpatched (slower: vectors are copied element by element)"
+    cp "$FAISS_DIR/src/faiss.cc" "$src_cc"
+  fi
   tmp="$ADDON.tmp.$$"
   g++ -O2 -std=c++17 -shared -fPIC -fopenmp -DNAPI_VERSION=6 -DNAPI_CPP_EXCEPTIONS \
     -include "$shim" -I"$node_inc" -I"$napi_inc" \
-    "$FAISS_DIR/src/faiss.cc" -o "$tmp" \
+    "$src_cc" -o "$tmp" \
     -lfaiss -lblas -llapack -fopenmp \
     || { rm -f "$shim" "$tmp"; die "compiling the faiss-node addon failed (see the compiler output above)"; }
   rm -f "$shim"
