@@ -1,0 +1,46 @@
+/**
+ * Typed errors of the quantizer core. Like the engine's errors they carry a stable `code`
+ * (`E_...`), so callers and the CLI handle them uniformly without this folder importing src/.
+ */
+
+/** Base class of quantizer errors. */
+export class QuantizerError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Invalid parameters or input vectors (wrong shape, NaN, unknown scheme string). */
+export class QuantizerInputError extends QuantizerError {
+  constructor(message: string) {
+    super('E_INPUT', message);
+  }
+}
+
+/** A prefix holds more items than the codes available to tell them apart. */
+export class CollisionError extends QuantizerError {
+  constructor(message: string) {
+    super('E_COLLISION', message);
+  }
+}
+
+/** An index directory is corrupt, truncated, of another version, or not an index at all. */
+export class IndexFormatError extends QuantizerError {
+  /** The offending path. */
+  readonly path: string;
+  constructor(path: string, message: string) {
+    super('E_INDEX_FORMAT', `${path}: ${message}`);
+    this.path = path;
+  }
+}
+
+/** The faiss-node addon could not be loaded (run `npm run setup`). */
+export class FaissUnavailableError extends QuantizerError {
+  constructor(cause: unknown) {
+    super('E_SETUP', `faiss-node could not be loaded (${(cause as Error)?.message ?? cause}); run \`npm run setup\``, { cause });
+  }
+}

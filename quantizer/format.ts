@@ -1,0 +1,160 @@
+/**
+ * The ItemIndex directory (format `semrec-index`, version 1):
+ *
+ *   index.json     format, version, info (scheme, factory, seed, collisions, params, ...),
+ *                  counts, codebook sizes, content hash, and for every binary file its byte
+ *                  length and sha256
+ *   items.txt      item ids, one per line, row order
+ *   codes.u16      n × levels little-endian uint16, row-major
+ *   codebooks.f32  the scheme's codebooks (semantic schemes only), level after level,
+ *                  sizes[l] × dim little-endian float32
+ *
+ * Saving writes a temporary directory, loads it back to verify, then renames it into place.
+ * Loading verifies format, version, file sizes, checksums, code ranges and collision-freedom.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { writeDirAtomic } from './atomic.js';
+import { IndexFormatError, QuantizerError } from './errors.js';
+import { ItemIndex, type IndexInfo } from './item-index.js';
+
+/** Format name in index.json. */
+export const INDEX_FORMAT = 'semrec-index';
+/** Current format version. */
+export const INDEX_FORMAT_VERSION = 1;
+
+/** index.json contents. */
+export interface IndexManifest {
+  format: typeof INDEX_FORMAT;
+  formatVersion: number;
+  info: IndexInfo;
+  items: number;
+  levels: number;
+  codebookSizes: number[];
+  /** {@link ItemIndex.hash}. */
+  hash: string;
+  files: Record<string, { bytes: number; sha256: string }>;
+}
+
+const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function bytesOf(a: Uint16Array | Float32Array): Buffer {
+  if (!LE) throw new QuantizerError('E_SETUP', 'big-endian hosts are not supported');
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** Save an index to `dir` atomically (an existing index there is replaced only after verification). */
+export async function saveIndex(index: ItemIndex, dir: string): Promise<IndexManifest> {
+  const files: Record<string, Buffer> = {
+    'items.txt': Buffer.from(index.itemIds.join('\n') + (index.size ? '\n' : ''), 'utf8'),
+    'codes.u16': bytesOf(index.codes),
+  };
+  if (index.codebooks.length) {
+    const total = index.codebooks.reduce((s, c) => s + c.length, 0);
+    const all = new Float32Array(total);
+    let o = 0;
+    for (const c of index.codebooks) {
+      all.set(c, o);
+      o += c.length;
+    }
+    files['codebooks.f32'] = bytesOf(all);
+  }
+  const manifest: IndexManifest = {
+    format: INDEX_FORMAT,
+    formatVersion: INDEX_FORMAT_VERSION,
+    info: index.info,
+    items: index.size,
+    levels: index.levels,
+    codebookSizes: [...index.codebookSizes],
+    hash: index.hash(),
+    files: Object.fromEntries(Object.entries(files).map(([k, b]) => [k, { bytes: b.length, sha256: sha256(b) }])),
+  };
+  await writeDirAtomic(
+    dir,
+    async (tmp) => {
+      for (const [name, b] of Object.entries(files)) await fs.writeFile(path.join(tmp, name), b);
+      await fs.writeFile(path.join(tmp, 'index.json'), JSON.stringify(manifest, null, 2) + '\n');
+    },
+    async (tmp) => {
+      await loadIndex(tmp);
+    },
+  );
+  return manifest;
+}
+
+/** Read and validate index.json only (no binary files). */
+export async function readManifest(dir: string): Promise<IndexManifest> {
+  const file = path.join(dir, 'index.json');
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    throw new IndexFormatError(dir, 'not an index directory (no index.json)');
+  }
+  let m: IndexManifest;
+  try {
+    m = JSON.parse(text) as IndexManifest;
+  } catch {
+    throw new IndexFormatError(file, 'index.json is not valid JSON (truncated or corrupt)');
+  }
+  if (!m || m.format !== INDEX_FORMAT) throw new IndexFormatError(file, `not a ${INDEX_FORMAT} manifest`);
+  if (m.formatVersion !== INDEX_FORMAT_VERSION) {
+    throw new IndexFormatError(file, `index format version ${String(m.formatVersion)} is not supported (this build reads version ${INDEX_FORMAT_VERSION})`);
+  }
+  if (!Array.isArray(m.codebookSizes) || m.codebookSizes.length !== m.levels || !m.files || !m.info) {
+    throw new IndexFormatError(file, 'manifest is missing fields');
+  }
+  return m;
+}
+
+/** Load and verify an index directory. Throws {@link IndexFormatError} on any inconsistency. */
+export async function loadIndex(dir: string): Promise<ItemIndex> {
+  const m = await readManifest(dir);
+  const data: Record<string, Buffer> = {};
+  for (const [name, meta] of Object.entries(m.files)) {
+    const f = path.join(dir, name);
+    let b: Buffer;
+    try {
+      b = await fs.readFile(f);
+    } catch {
+      throw new IndexFormatError(f, 'missing file listed in index.json');
+    }
+    if (b.length !== meta.bytes) throw new IndexFormatError(f, `size ${b.length} bytes, expected ${meta.bytes} (truncated?)`);
+    if (sha256(b) !== meta.sha256) throw new IndexFormatError(f, 'checksum mismatch (corrupt file)');
+    data[name] = b;
+  }
+  for (const need of ['items.txt', 'codes.u16']) if (!data[need]) throw new IndexFormatError(dir, `index.json lists no ${need}`);
+  const ids = data['items.txt'].toString('utf8').split('\n');
+  if (ids[ids.length - 1] === '') ids.pop();
+  if (ids.length !== m.items) throw new IndexFormatError(path.join(dir, 'items.txt'), `${ids.length} ids, expected ${m.items}`);
+  const cb = data['codes.u16'];
+  if (cb.length !== m.items * m.levels * 2) throw new IndexFormatError(path.join(dir, 'codes.u16'), 'wrong size for items × levels');
+  const codes = new Uint16Array(m.items * m.levels);
+  new Uint8Array(codes.buffer).set(cb);
+  const codebooks: Float32Array[] = [];
+  if (data['codebooks.f32']) {
+    const d = m.info.dim;
+    const sizes = m.codebookSizes.slice(0, m.info.schemeLevels);
+    const expect = sizes.reduce((s, k) => s + k * d, 0) * 4;
+    const b = data['codebooks.f32'];
+    if (b.length !== expect) throw new IndexFormatError(path.join(dir, 'codebooks.f32'), `size ${b.length}, expected ${expect}`);
+    const all = new Float32Array(b.length / 4);
+    new Uint8Array(all.buffer).set(b);
+    let o = 0;
+    for (const k of sizes) {
+      codebooks.push(all.slice(o, o + k * d));
+      o += k * d;
+    }
+  }
+  let index: ItemIndex;
+  try {
+    index = new ItemIndex(ids, codes, m.codebookSizes, m.info, codebooks);
+  } catch (err) {
+    throw new IndexFormatError(dir, `invalid index contents: ${(err as Error).message}`);
+  }
+  if (index.hash() !== m.hash) throw new IndexFormatError(dir, 'content hash does not match index.json');
+  return index;
+}

@@ -1,0 +1,30 @@
+/**
+ * quantizer/ — semantic-ID construction: RQ-KMeans on faiss, the other indexing schemes,
+ * collision resolution, the ItemIndex and its on-disk format. Never imports from src/.
+ */
+export { ItemIndex } from './item-index.js';
+export type { IndexInfo, IndexStats, Codes } from './item-index.js';
+export { buildIndex, firstAppearanceOrder, toDigits } from './schemes.js';
+export type { BuildInput, BuildOptions } from './schemes.js';
+export { assignItems } from './assign.js';
+export type { NewItems } from './assign.js';
+export { saveIndex, loadIndex, readManifest, INDEX_FORMAT, INDEX_FORMAT_VERSION } from './format.js';
+export type { IndexManifest } from './format.js';
+export { parseFactory, formatFactory, SCHEMES } from './factory.js';
+export type { FactorySpec, SchemeName } from './factory.js';
+export { collisionReport, resolveExtraLevel, resolveReassign, groupByTuple, tupleKey } from './collisions.js';
+export type { CollisionMode, CollisionReport, CodeRanker } from './collisions.js';
+export { kmeans, kmeansPlusPlus, balancedAssign } from './kmeans.js';
+export type { KMeansOptions, KMeansResult } from './kmeans.js';
+export { trainRQ, encodeRQ, decodeRQ, checkVectors } from './rq.js';
+export type { RQOptions, RQResult } from './rq.js';
+export { cooccurrenceEmbedding, hierarchicalCodes } from './collab.js';
+export { levelStats } from './stats.js';
+export type { LevelStats } from './stats.js';
+export { FlatIndex, nearest, loadFaiss, faissTakesTypedArrays } from './faiss.js';
+export type { Metric, NearestResult } from './faiss.js';
+export { randomizedSvd, symmetricEigen, csrFromRows, normalizeRows } from './linalg.js';
+export type { Csr, SvdResult } from './linalg.js';
+export { Rng } from './rng.js';
+export { writeDirAtomic, writeFileAtomic } from './atomic.js';
+export * from './errors.js';
