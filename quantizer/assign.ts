@@ -3,7 +3,8 @@
  * items never change their tuple; the result stays collision-free and is a new index version.
  *
  * - semantic schemes (rqkmeans, hybrid, rqvae): encode with the stored codebooks; then
- *   `extra-level`: the smallest free disambiguation code under the new item's prefix;
+ *   `extra-level`: the smallest free disambiguation code under the new item's prefix (if the
+ *   prefix is full, the next-nearest code at the last semantic level is tried);
  *   `reassign`: the nearest free last-level code under its prefix.
  *   For `hybrid`, new items have no interactions yet: their collaborative half is zero.
  * - sequential: numbering continues after the existing items.
@@ -54,7 +55,7 @@ export function assignItems(index: ItemIndex, items: NewItems, opts: { seed?: nu
       x = padded;
     }
     const lastK = sizes[S - 1];
-    const enc = encodeRQ(index.codebooks as Float32Array[], x, m, d, info.collisions === 'reassign' ? lastK : 1);
+    const enc = encodeRQ(index.codebooks as Float32Array[], x, m, d, lastK);
     for (let i = 0; i < m; i++) for (let l = 0; l < S; l++) all[(n + i) * L + l] = enc.codes[i * S + l];
     if (info.collisions === 'reassign') {
       const topk = Math.min(lastK, enc.lastCandidates.length / Math.max(1, m));
@@ -66,7 +67,34 @@ export function assignItems(index: ItemIndex, items: NewItems, opts: { seed?: nu
         rank: (r) => enc.lastCandidates.subarray((r - n) * topk, (r - n + 1) * topk),
       });
     } else if (info.collisions === 'extra-level') {
-      fillExtraLevel(all, n, m, L, sizes[L - 1]);
+      // Smallest free disambiguation code under the item's prefix; if that prefix is full, the
+      // next-nearest code at the last semantic level (as `reassign` would), and so on.
+      const topk = enc.lastCandidates.length / Math.max(1, m);
+      const usedBy = new Map<string, Set<number>>();
+      for (let r = 0; r < n; r++) {
+        const k = tupleKey(all, L, r, L - 1);
+        let set = usedBy.get(k);
+        if (!set) usedBy.set(k, (set = new Set()));
+        set.add(all[r * L + L - 1]);
+      }
+      for (let i = 0; i < m; i++) {
+        const r = n + i;
+        let placed = false;
+        for (let t = 0; t < topk && !placed; t++) {
+          all[r * L + S - 1] = enc.lastCandidates[i * topk + t];
+          const k = tupleKey(all, L, r, L - 1);
+          let set = usedBy.get(k);
+          if (!set) usedBy.set(k, (set = new Set()));
+          let c = 0;
+          while (set.has(c)) c++;
+          if (c < sizes[L - 1]) {
+            set.add(c);
+            all[r * L + L - 1] = c;
+            placed = true;
+          }
+        }
+        if (!placed) throw new CollisionError(`no free code left for item ${items.ids[i]}: every prefix it could take is full; rebuild the index`);
+      }
     }
   } else if (info.scheme === 'sequential') {
     const cap = sizes.reduce((a, b) => a * b, 1);

@@ -46,8 +46,12 @@ function bytesOf(a: Uint16Array | Float32Array): Buffer {
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-/** Save an index to `dir` atomically (an existing index there is replaced only after verification). */
-export async function saveIndex(index: ItemIndex, dir: string): Promise<IndexManifest> {
+/**
+ * Save an index to `dir` atomically (an existing index there is replaced only after verification).
+ * `extraFiles` (e.g. the item encoder's state) are stored beside it and checksummed like the rest;
+ * read them back with {@link readIndexFile}.
+ */
+export async function saveIndex(index: ItemIndex, dir: string, opts: { extraFiles?: Record<string, Uint8Array> } = {}): Promise<IndexManifest> {
   const files: Record<string, Buffer> = {
     'items.txt': Buffer.from(index.itemIds.join('\n') + (index.size ? '\n' : ''), 'utf8'),
     'codes.u16': bytesOf(index.codes),
@@ -61,6 +65,10 @@ export async function saveIndex(index: ItemIndex, dir: string): Promise<IndexMan
       o += c.length;
     }
     files['codebooks.f32'] = bytesOf(all);
+  }
+  for (const [name, b] of Object.entries(opts.extraFiles ?? {})) {
+    if (name in files || name === 'index.json' || !/^[\w.-]+$/.test(name)) throw new QuantizerError('E_INPUT', `bad extra file name ${JSON.stringify(name)}`);
+    files[name] = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   }
   const manifest: IndexManifest = {
     format: INDEX_FORMAT,
@@ -108,6 +116,22 @@ export async function readManifest(dir: string): Promise<IndexManifest> {
     throw new IndexFormatError(file, 'manifest is missing fields');
   }
   return m;
+}
+
+/** Read one verified file of an index directory (size and sha256 as in index.json), or undefined if not listed. */
+export async function readIndexFile(dir: string, name: string): Promise<Buffer | undefined> {
+  const m = await readManifest(dir);
+  const meta = m.files[name];
+  if (!meta) return undefined;
+  const f = path.join(dir, name);
+  let b: Buffer;
+  try {
+    b = await fs.readFile(f);
+  } catch {
+    throw new IndexFormatError(f, 'missing file listed in index.json');
+  }
+  if (b.length !== meta.bytes || sha256(b) !== meta.sha256) throw new IndexFormatError(f, 'size or checksum mismatch (corrupt file)');
+  return b;
 }
 
 /** Load and verify an index directory. Throws {@link IndexFormatError} on any inconsistency. */

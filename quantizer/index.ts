@@ -8,7 +8,7 @@ export { buildIndex, firstAppearanceOrder, toDigits } from './schemes.js';
 export type { BuildInput, BuildOptions } from './schemes.js';
 export { assignItems } from './assign.js';
 export type { NewItems } from './assign.js';
-export { saveIndex, loadIndex, readManifest, INDEX_FORMAT, INDEX_FORMAT_VERSION } from './format.js';
+export { saveIndex, loadIndex, readManifest, readIndexFile, INDEX_FORMAT, INDEX_FORMAT_VERSION } from './format.js';
 export type { IndexManifest } from './format.js';
 export { parseFactory, formatFactory, SCHEMES } from './factory.js';
 export type { FactorySpec, SchemeName } from './factory.js';

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { SemrecError } from './errors.js';
 import { registerData } from './cli/data.js';
 import { registerDemo } from './cli/demo.js';
+import { registerIndex } from './cli/index-cmd.js';
+import { QuantizerError } from '../quantizer/errors.js';
 
 /** The package version, from the nearest package.json above this file (works from src/ and dist/). */
 function version(): string {
@@ -32,6 +34,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerData(program);
+  registerIndex(program);
   registerDemo(program);
   return program;
 }
@@ -43,7 +46,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof SemrecError) {
+    if (err instanceof SemrecError || err instanceof QuantizerError) {
       process.stderr.write(`semrec: error [${err.code}] ${err.message}\n`);
       return 2;
     }

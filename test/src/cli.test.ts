@@ -1,24 +1,8 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { main } from '../../src/cli.js';
+import { run } from './cli-helpers.js';
 import { fixture, tmp } from '../helpers.js';
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += a.join(' ') + '\n'));
-  const so = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const se = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    const code = await main(['node', 'semrec', ...args]);
-    return { code, out, err };
-  } finally {
-    log.mockRestore();
-    so.mockRestore();
-    se.mockRestore();
-  }
-}
 
 describe('semrec CLI', () => {
   it('--help lists the commands', async () => {

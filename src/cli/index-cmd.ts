@@ -1,0 +1,156 @@
+/** `semrec index build|add|stats|lookup|dump`. */
+import type { Command } from 'commander';
+import { loadIndex, type CollisionMode } from '../../quantizer/index.js';
+import { readCatalogue } from '../data/items.js';
+import { loadDataset } from '../data/store.js';
+import type { EmbeddingSource } from '../embed/index.js';
+import { InputError, NotFoundError } from '../errors.js';
+import { addItemsJob, buildIndexJob } from '../indexing.js';
+import { startProgress, type Progress } from '../util/progress.js';
+import { intOpt } from './common.js';
+
+function embeddingSource(flags: { embeddings?: string; encoder?: string; dim?: string; seed?: string }): EmbeddingSource | undefined {
+  if (flags.embeddings && flags.encoder) throw new InputError('give either --embeddings or --encoder, not both');
+  if (flags.embeddings) return { kind: 'file', file: flags.embeddings };
+  if (flags.encoder) return { kind: 'onnx', dir: flags.encoder };
+  return flags.dim || flags.seed ? { kind: 'tfidf', dim: intOpt('--dim', flags.dim, 1), seed: intOpt('--seed', flags.seed, 0) } : undefined;
+}
+
+function collisionsOpt(v: string | undefined): CollisionMode | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'extra-level' && v !== 'reassign') throw new InputError(`--collisions must be extra-level or reassign, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** A progress reporter that restarts its bar whenever the stage changes. */
+function stagedProgress(): { cb: (stage: string, done: number, total: number) => void; stop: () => void } {
+  let stage = '';
+  let bar: Progress | undefined;
+  return {
+    cb(s, done, total) {
+      if (s !== stage) {
+        bar?.stop();
+        stage = s;
+        bar = startProgress(s, total);
+      }
+      bar?.update(done);
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+/** Register the `index` command group. */
+export function registerIndex(program: Command): void {
+  const index = program.command('index').description('build, extend and inspect semantic-ID indexes');
+
+  index
+    .command('build')
+    .description('give every item a collision-free code tuple')
+    .requiredOption('--items <path>', 'items.jsonl, or a dataset directory (items + training sequences)')
+    .option('--data <dir>', 'dataset directory with training sequences (sequential, collab, hybrid)')
+    .option('--embeddings <file>', 'precomputed embeddings (.npy float32/float64 or .f32), rows in items order')
+    .option('--encoder <dir>', 'ONNX sentence encoder directory (model.onnx + tokenizer.json)')
+    .option('--dim <n>', 'TF-IDF + SVD embedding dimension for the built-in encoder (default 64)')
+    .option('--scheme <factory>', 'rqkmeans:LxK | random:LxK | sequential:LxK | collab:LxK | hybrid:LxK', 'rqkmeans:3x256')
+    .option('--collisions <mode>', 'extra-level | reassign (default extra-level)')
+    .option('--balanced', 'capacity-balanced k-means assignment at each level')
+    .option('--iterations <n>', 'k-means iterations per level (default 20)')
+    .option('--extra-level-size <n>', 'codes in the disambiguation level (default: max(8, 2 × largest group, rounded up to a power of two))')
+    .option('--seed <n>', 'random seed (default 0)')
+    .requiredOption('--out <dir>', 'output index directory (written atomically)')
+    .action(async (flags) => {
+      const cat = await readCatalogue(flags.items);
+      let sequences = cat.sequences;
+      if (flags.data) sequences = (await loadDataset(flags.data)).train.map((s) => s.items);
+      const p = stagedProgress();
+      const t0 = Date.now();
+      let res;
+      try {
+        res = await buildIndexJob({
+          items: cat.items,
+          sequences,
+          scheme: flags.scheme,
+          collisions: collisionsOpt(flags.collisions),
+          seed: intOpt('--seed', flags.seed, 0),
+          balanced: !!flags.balanced,
+          iterations: intOpt('--iterations', flags.iterations, 1),
+          extraLevelSize: intOpt('--extra-level-size', flags.extraLevelSize, 1),
+          embeddings: embeddingSource(flags),
+          out: flags.out,
+          onProgress: p.cb,
+        });
+      } finally {
+        p.stop();
+      }
+      const st = res.index.stats();
+      console.log(JSON.stringify({ out: flags.out, seconds: (Date.now() - t0) / 1000, hash: res.manifest.hash, ...st }));
+    });
+
+  index
+    .command('add')
+    .description('give new items IDs with an existing index (no retraining); writes a new index version')
+    .requiredOption('--index <dir>', 'existing index directory (left untouched unless --out is the same)')
+    .requiredOption('--items <file>', 'new items (JSONL)')
+    .option('--embeddings <file>', 'embeddings of the new items (default: the encoder stored with the index)')
+    .option('--encoder <dir>', 'ONNX encoder directory for the new items')
+    .option('--seed <n>', 'seed for schemes that place new items randomly')
+    .requiredOption('--out <dir>', 'output directory for the new version')
+    .action(async (flags) => {
+      const cat = await readCatalogue(flags.items);
+      const src = flags.embeddings ? { kind: 'file' as const, file: flags.embeddings } : flags.encoder ? { kind: 'onnx' as const, dir: flags.encoder } : undefined;
+      const res = await addItemsJob({ index: flags.index, items: cat.items, embeddings: src, out: flags.out, seed: intOpt('--seed', flags.seed, 0) });
+      console.log(JSON.stringify({ out: flags.out, added: res.added, items: res.index.size, indexVersion: res.index.info.indexVersion, hash: res.manifest.hash }));
+    });
+
+  index
+    .command('stats')
+    .description('print index statistics as JSON (items, levels, collisions resolved, utilisation, entropy)')
+    .argument('<dir>', 'index directory')
+    .action(async (dir: string) => {
+      const idx = await loadIndex(dir);
+      console.log(JSON.stringify({ ...idx.stats(), indexVersion: idx.info.indexVersion, addedItems: idx.info.addedItems, mse: idx.info.mse, params: idx.info.params, hash: idx.hash() }, null, 2));
+    });
+
+  index
+    .command('lookup')
+    .description('codes of an item (--item) or the item of a code tuple (--codes)')
+    .argument('<dir>', 'index directory')
+    .option('--item <id>', 'item id')
+    .option('--codes <list>', 'comma-separated codes, e.g. 12,7,200')
+    .action(async (dir: string, flags: { item?: string; codes?: string }) => {
+      if (!!flags.item === !!flags.codes) throw new InputError('give exactly one of --item or --codes');
+      const idx = await loadIndex(dir);
+      if (flags.item) {
+        const codes = idx.codeOf(flags.item);
+        if (!codes) throw new NotFoundError(flags.item, 'item in the index');
+        console.log(JSON.stringify({ item: flags.item, codes }));
+      } else {
+        const codes = flags.codes!.split(',').map((c) => Number(c.trim()));
+        if (codes.some((c) => !Number.isInteger(c) || c < 0)) throw new InputError(`--codes must be comma-separated non-negative integers, got ${JSON.stringify(flags.codes)}`);
+        if (codes.length !== idx.levels) throw new InputError(`the index has ${idx.levels} levels; got ${codes.length} codes`);
+        const item = idx.itemOf(codes);
+        if (item === undefined) throw new NotFoundError(codes.join(','), 'item with codes');
+        console.log(JSON.stringify({ item, codes }));
+      }
+    });
+
+  index
+    .command('dump')
+    .description('every item and its codes, as JSONL {"item","codes"}')
+    .argument('<dir>', 'index directory')
+    .action(async (dir: string) => {
+      const idx = await loadIndex(dir);
+      const L = idx.levels;
+      let buf = '';
+      for (let i = 0; i < idx.size; i++) {
+        buf += JSON.stringify({ item: idx.itemIds[i], codes: Array.from(idx.codes.subarray(i * L, (i + 1) * L)) }) + '\n';
+        if (buf.length > 1 << 16) {
+          process.stdout.write(buf);
+          buf = '';
+        }
+      }
+      process.stdout.write(buf);
+    });
+}

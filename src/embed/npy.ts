@@ -1,0 +1,84 @@
+/**
+ * Precomputed embeddings from a file, for users who bring their own:
+ *
+ * - `.npy` (NumPy format v1-v3): a 2-D C-order array of `<f4` (float32) or `<f8` (converted).
+ * - `.f32`: raw little-endian float32 with an 8-byte header: uint32 rows, uint32 dim.
+ *
+ * Rows are in the order of the items file.
+ */
+import { promises as fs } from 'node:fs';
+import { FormatError, NotFoundError } from '../errors.js';
+
+/** A loaded embedding matrix. */
+export interface Embeddings {
+  x: Float32Array;
+  n: number;
+  dim: number;
+}
+
+function parseNpy(file: string, b: Buffer): Embeddings {
+  if (b.length < 10 || b.readUInt8(0) !== 0x93 || b.toString('latin1', 1, 6) !== 'NUMPY') throw new FormatError(file, 'not a .npy file (bad magic)');
+  const major = b.readUInt8(6);
+  const hlen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
+  const hstart = major === 1 ? 10 : 12;
+  const header = b.toString(major === 3 ? 'utf8' : 'latin1', hstart, hstart + hlen);
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!descr || !fortran || shape === undefined) throw new FormatError(file, 'malformed .npy header');
+  if (fortran === 'True') throw new FormatError(file, 'Fortran-order arrays are not supported; save with np.ascontiguousarray');
+  const dims = shape.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (dims.length !== 2 || dims.some((v) => !Number.isInteger(v))) throw new FormatError(file, `expected a 2-D array, got shape (${shape})`);
+  const [n, dim] = dims;
+  const off = hstart + hlen;
+  const body = b.subarray(off);
+  if (descr === '<f4') {
+    if (body.length !== n * dim * 4) throw new FormatError(file, `expected ${n * dim * 4} data bytes, found ${body.length} (truncated?)`);
+    const x = new Float32Array(n * dim);
+    new Uint8Array(x.buffer).set(body);
+    return { x, n, dim };
+  }
+  if (descr === '<f8') {
+    if (body.length !== n * dim * 8) throw new FormatError(file, `expected ${n * dim * 8} data bytes, found ${body.length} (truncated?)`);
+    const x = new Float32Array(n * dim);
+    for (let i = 0; i < n * dim; i++) x[i] = body.readDoubleLE(i * 8);
+    return { x, n, dim };
+  }
+  throw new FormatError(file, `dtype ${descr} not supported (use float32 '<f4' or float64 '<f8')`);
+}
+
+function parseF32(file: string, b: Buffer): Embeddings {
+  if (b.length < 8) throw new FormatError(file, 'too short for the 8-byte shape header');
+  const n = b.readUInt32LE(0);
+  const dim = b.readUInt32LE(4);
+  if (dim === 0 || b.length !== 8 + n * dim * 4) {
+    throw new FormatError(file, `header says ${n} × ${dim} float32 (${8 + n * dim * 4} bytes) but the file has ${b.length} bytes`);
+  }
+  const x = new Float32Array(n * dim);
+  new Uint8Array(x.buffer).set(b.subarray(8));
+  return { x, n, dim };
+}
+
+/** Load embeddings from `.npy` or `.f32` (detected from the magic bytes). */
+export async function loadEmbeddings(file: string): Promise<Embeddings> {
+  let b: Buffer;
+  try {
+    b = await fs.readFile(file);
+  } catch {
+    throw new NotFoundError(file, 'embeddings file');
+  }
+  const e = b.length >= 6 && b.readUInt8(0) === 0x93 && b.toString('latin1', 1, 6) === 'NUMPY' ? parseNpy(file, b) : parseF32(file, b);
+  for (let i = 0; i < e.x.length; i++) {
+    if (!Number.isFinite(e.x[i])) throw new FormatError(file, `non-finite value in row ${Math.floor(i / e.dim)}`);
+  }
+  return e;
+}
+
+/** Write embeddings as `.f32` (header + raw float32), the format {@link loadEmbeddings} reads. */
+export function encodeF32(x: Float32Array, n: number, dim: number): Buffer {
+  const b = Buffer.alloc(8 + x.byteLength);
+  b.writeUInt32LE(n, 0);
+  b.writeUInt32LE(dim, 4);
+  Buffer.from(x.buffer, x.byteOffset, x.byteLength).copy(b, 8);
+  return b;
+}

@@ -1,0 +1,106 @@
+/**
+ * Index jobs: catalogue → embeddings → ItemIndex → verified directory (build), and
+ * index + new items → new index version (add). The CLI and library users call these.
+ */
+import { buildIndex, loadIndex, parseFactory, readIndexFile, saveIndex, type CollisionMode, type IndexManifest, type ItemIndex } from '../quantizer/index.js';
+import { InputError } from './errors.js';
+import type { Item } from './data/types.js';
+import { embedItems, type EmbeddingSource } from './embed/index.js';
+import { encoderFiles, encoderFromFiles } from './embed/state.js';
+
+/** Options of {@link buildIndexJob}. */
+export interface BuildJobOptions {
+  items: readonly Item[];
+  /** Training sequences (required by sequential, collab, hybrid). */
+  sequences?: ReadonlyArray<readonly string[]>;
+  /** Factory string, e.g. `rqkmeans:3x256`. */
+  scheme: string;
+  collisions?: CollisionMode;
+  seed?: number;
+  balanced?: boolean;
+  iterations?: number;
+  extraLevelSize?: number;
+  /** Embedding source for semantic schemes (default: built-in TF-IDF + SVD, 64 dims). */
+  embeddings?: EmbeddingSource;
+  /** Output directory (written atomically). */
+  out: string;
+  /** Progress: (stage, done, total). */
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+/** Build an index for a catalogue and save it (with its item encoder) to `opts.out`. */
+export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: ItemIndex; manifest: IndexManifest }> {
+  const spec = parseFactory(opts.scheme);
+  const needsEmb = spec.scheme === 'rqkmeans' || spec.scheme === 'hybrid';
+  let extraFiles: Record<string, Uint8Array> = {};
+  let embeddings: Float32Array | undefined;
+  let dim: number | undefined;
+  let encoder: string | undefined;
+  if (needsEmb) {
+    const src = opts.embeddings ?? { kind: 'tfidf', seed: opts.seed };
+    const e = await embedItems(opts.items, src, (d, t) => opts.onProgress?.('embedding items', d, t));
+    embeddings = e.x;
+    dim = e.dim;
+    encoder = e.encoder;
+    extraFiles = encoderFiles(e.record, e.tfidf);
+  }
+  const index = buildIndex(
+    { ids: opts.items.map((i) => i.id), embeddings, dim, sequences: opts.sequences },
+    {
+      scheme: spec,
+      collisions: opts.collisions,
+      seed: opts.seed,
+      balanced: opts.balanced,
+      iterations: opts.iterations,
+      extraLevelSize: opts.extraLevelSize,
+      onProgress: opts.onProgress,
+    },
+  );
+  if (encoder) index.info.params.encoder = encoder;
+  const manifest = await saveIndex(index, opts.out, { extraFiles });
+  return { index, manifest };
+}
+
+/** Options of {@link addItemsJob}. */
+export interface AddJobOptions {
+  /** Existing index directory (left untouched). */
+  index: string;
+  items: readonly Item[];
+  /** Embeddings of the new items; default: the encoder stored with the index. */
+  embeddings?: EmbeddingSource;
+  /** Output directory for the new version (may equal `index` to replace it atomically). */
+  out: string;
+  seed?: number;
+}
+
+/** Give new items IDs with an existing index and write the new index version. */
+export async function addItemsJob(opts: AddJobOptions): Promise<{ index: ItemIndex; manifest: IndexManifest; added: number }> {
+  const old = await loadIndex(opts.index);
+  const extras: Record<string, Uint8Array> = {};
+  for (const name of ['encoder.json', 'encoder.f32']) {
+    const b = await readIndexFile(opts.index, name);
+    if (b) extras[name] = b;
+  }
+  let embeddings: Float32Array | undefined;
+  let dim: number | undefined;
+  if (old.codebooks.length) {
+    const enc = encoderFromFiles(extras['encoder.json'] as Buffer | undefined, extras['encoder.f32'] as Buffer | undefined);
+    if (opts.embeddings) {
+      const e = await embedItems(opts.items, opts.embeddings);
+      embeddings = e.x;
+      dim = e.dim;
+    } else if (enc?.tfidf) {
+      embeddings = enc.tfidf.transform(opts.items.map((i) => i.text));
+      dim = enc.tfidf.state.dim;
+    } else if (enc?.record.kind === 'onnx') {
+      const e = await embedItems(opts.items, { kind: 'onnx', dir: enc.record.dir });
+      embeddings = e.x;
+      dim = e.dim;
+    } else {
+      throw new InputError(`the index was built from precomputed embeddings; pass --embeddings for the new items`);
+    }
+  }
+  const index = old.assign({ ids: opts.items.map((i) => i.id), embeddings, dim }, { seed: opts.seed });
+  const manifest = await saveIndex(index, opts.out, { extraFiles: extras });
+  return { index, manifest, added: opts.items.length };
+}

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { run } from './cli-helpers.js';
+import { tmp } from '../helpers.js';
+import { encodeF32 } from '../../src/embed/index.js';
+
+async function synth(dir: string) {
+  const r = await run(['data', 'synth', '--out', dir, '--items', '300', '--users', '800', '--seed', '3']);
+  expect(r.code).toBe(0);
+}
+
+describe('semrec index (CLI contract)', () => {
+  it('build → stats → lookup → dump → add, for the default semantic scheme', async () => {
+    const root = tmp();
+    const data = path.join(root, 'data');
+    await synth(data);
+    const idx = path.join(root, 'idx');
+    const b = await run(['index', 'build', '--items', path.join(data, 'items.jsonl'), '--scheme', 'rqkmeans:3x16', '--collisions', 'extra-level', '--seed', '1', '--out', idx]);
+    expect(b.code, b.err).toBe(0);
+    const built = JSON.parse(b.out.trim());
+    const nItems = readFileSync(path.join(data, 'items.jsonl'), 'utf8').trim().split('\n').length;
+    expect(built.items).toBe(nItems);
+    expect(built.levels).toBe(4);
+
+    const s = await run(['index', 'stats', idx]);
+    const stats = JSON.parse(s.out);
+    expect(stats).toMatchObject({ items: nItems, levels: 4, collisions: 'extra-level', scheme: 'rqkmeans:3x16' });
+    expect(stats.collisionsResolved).toBe(built.collisionsResolved);
+    expect(stats.perLevel).toHaveLength(4);
+    for (const l of stats.perLevel.slice(0, 3)) {
+      expect(l.utilisation).toBeGreaterThan(0.5);
+      expect(l.entropy).toBeGreaterThan(0);
+    }
+
+    const d = await run(['index', 'dump', idx]);
+    const rows = d.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(nItems);
+    expect(new Set(rows.map((r) => r.codes.join(','))).size).toBe(nItems);
+
+    const l1 = await run(['index', 'lookup', idx, '--item', rows[7].item]);
+    expect(JSON.parse(l1.out)).toEqual(rows[7]);
+    const l2 = await run(['index', 'lookup', idx, '--codes', rows[9].codes.join(',')]);
+    expect(JSON.parse(l2.out)).toEqual(rows[9]);
+    const miss = await run(['index', 'lookup', idx, '--item', 'nope']);
+    expect(miss.code).toBe(2);
+    expect(miss.err).toMatch(/E_NOT_FOUND/);
+
+    // add new items: embedded with the index's own TF-IDF encoder
+    const newItems = path.join(root, 'new.jsonl');
+    writeFileSync(
+      newItems,
+      ['{"id":"N1","title":"Lumavo Gentle Rose Vitamin C Serum, 1 oz"}', '{"id":"N2","title":"Solbri Trail Running Shoes, Medium","text":"running shoes trail"}'].join('\n'),
+    );
+    const idx2 = path.join(root, 'idx2');
+    const a = await run(['index', 'add', '--index', idx, '--items', newItems, '--out', idx2]);
+    expect(a.code, a.err).toBe(0);
+    expect(JSON.parse(a.out)).toMatchObject({ added: 2, items: nItems + 2, indexVersion: 2 });
+    const d2 = await run(['index', 'dump', idx2]);
+    const rows2 = d2.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows2.slice(0, nItems)).toEqual(rows); // old IDs unchanged
+    expect(new Set(rows2.map((r) => r.codes.join(','))).size).toBe(nItems + 2);
+    // the old index is untouched
+    expect((await run(['index', 'stats', idx])).out).toContain(`"items": ${nItems}`);
+  });
+
+  it('other schemes from a dataset directory, precomputed embeddings, and clear errors', async () => {
+    const root = tmp();
+    const data = path.join(root, 'data');
+    await synth(data);
+    for (const scheme of ['random:2x32', 'sequential:2x32', 'collab:2x32', 'hybrid:2x32']) {
+      const r = await run(['index', 'build', '--items', data, '--scheme', scheme, '--out', path.join(root, scheme.replace(':', '-'))]);
+      expect(r.code, `${scheme}: ${r.err}`).toBe(0);
+      expect(JSON.parse(r.out).scheme).toBe(scheme);
+    }
+    const n = readFileSync(path.join(data, 'items.jsonl'), 'utf8').trim().split('\n').length;
+    const emb = path.join(root, 'emb.f32');
+    writeFileSync(emb, encodeF32(Float32Array.from({ length: n * 5 }, (_, i) => Math.sin(i)), n, 5));
+    const e = await run(['index', 'build', '--items', data, '--embeddings', emb, '--scheme', 'rqkmeans:1x16+1x64', '--collisions', 'reassign', '--balanced', '--out', path.join(root, 'e')]);
+    expect(e.code, e.err).toBe(0);
+    // a new item for an index built from precomputed embeddings needs --embeddings
+    writeFileSync(path.join(root, 'n.jsonl'), '{"id":"Z","title":"z"}\n');
+    const add = await run(['index', 'add', '--index', path.join(root, 'e'), '--items', path.join(root, 'n.jsonl'), '--out', path.join(root, 'e2')]);
+    expect(add.code).toBe(2);
+    expect(add.err).toMatch(/pass --embeddings/);
+
+    const bad = await run(['index', 'build', '--items', data, '--scheme', 'rq:3x8', '--out', path.join(root, 'x')]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/unknown scheme "rq"/);
+    const noSeq = await run(['index', 'build', '--items', path.join(data, 'items.jsonl'), '--scheme', 'collab:2x8', '--out', path.join(root, 'y')]);
+    expect(noSeq.err).toMatch(/needs training sequences/);
+    const corrupt = await run(['index', 'stats', data]);
+    expect(corrupt.code).toBe(2);
+    expect(corrupt.err).toMatch(/E_INDEX_FORMAT.*not an index directory/);
+  });
+});
