@@ -170,7 +170,16 @@ export function kmeans(x: Float32Array, n: number, d: number, opts: KMeansOption
     sn = cap;
   }
 
-  const c = kmeansPlusPlus(sx, sn, d, k, rng);
+  // k-means++ seeding on at most 32·k of the training points (O(points·k·d) in JS; Lloyd
+  // iterations then run on the whole training sample through faiss).
+  const initN = Math.min(sn, 32 * k);
+  let ix = sx;
+  if (initN < sn) {
+    const pick = rng.shuffle(Array.from({ length: sn }, (_, i) => i)).slice(0, initN).sort((a, b) => a - b);
+    ix = new Float32Array(initN * d);
+    pick.forEach((p, i) => ix.set(sx.subarray(p * d, p * d + d), i * d));
+  }
+  const c = kmeansPlusPlus(ix, initN, d, k, rng);
   let reseeded = 0;
   if (sn > k) {
     for (let it = 0; it < iterations; it++) {
