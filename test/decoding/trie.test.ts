@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { PrefixTrie, Mapper, DecodingInputError } from '../../decoding/index.js';
+import { Rng } from '../../quantizer/index.js';
+
+/** Random distinct tuples; with `extraLevel`, collisions at the base levels get a numbering level. */
+function randomCodes(n: number, sizes: number[], seed: number, extraLevel = false): { codes: Uint16Array; sizes: number[] } {
+  const r = new Rng(seed);
+  const base = sizes.length;
+  const rows: number[][] = [];
+  const seen = new Map<string, number>();
+  while (rows.length < n) {
+    const t = sizes.map((k) => r.int(Math.min(k, 3 + r.int(k)))); // skewed: many shared prefixes
+    const key = t.join(',');
+    if (extraLevel) {
+      const c = seen.get(key) ?? 0;
+      seen.set(key, c + 1);
+      rows.push([...t, c]);
+    } else if (!seen.has(key)) {
+      seen.set(key, 1);
+      rows.push(t);
+    }
+  }
+  const out = extraLevel ? [...sizes, Math.max(...seen.values())] : sizes;
+  const L = out.length;
+  const codes = new Uint16Array(n * L);
+  rows.forEach((t, i) => codes.set(t, i * L));
+  expect(out.length).toBe(base + (extraLevel ? 1 : 0));
+  return { codes, sizes: out };
+}
+
+/** Enumerate every root-to-leaf path by walking children(). */
+function enumerate(trie: PrefixTrie): Map<string, number> {
+  const found = new Map<string, number>();
+  const walk = (node: number, prefix: number[]) => {
+    if (trie.isLeaf(node)) {
+      found.set(prefix.join(','), trie.rowOf(node));
+      return;
+    }
+    const { start, end, codes } = trie.children(node);
+    expect(end).toBeGreaterThan(start);
+    for (let i = 1; i < codes.length; i++) expect(codes[i]).toBeGreaterThan(codes[i - 1]);
+    for (let i = 0; i < end - start; i++) walk(start + i, [...prefix, codes[i]]);
+  };
+  walk(trie.root, []);
+  return found;
+}
+
+describe('PrefixTrie', () => {
+  const cases: [string, number, number[], boolean][] = [
+    ['uniform 3×8', 300, [8, 8, 8], false],
+    ['mixed sizes 16/4/300', 500, [16, 4, 300], false],
+    ['collisions resolved by an extra level', 400, [4, 4], true],
+    ['single level', 50, [64], false],
+  ];
+  for (const [name, n, sizes0, extra] of cases) {
+    it(`${name}: every item reachable, nothing else reachable`, () => {
+      const { codes, sizes } = randomCodes(n, sizes0, n, extra);
+      const L = sizes.length;
+      const trie = PrefixTrie.build(codes, n, sizes);
+      const paths = enumerate(trie);
+      expect(paths.size).toBe(n);
+      for (let i = 0; i < n; i++) {
+        const t = Array.from(codes.subarray(i * L, (i + 1) * L));
+        expect(paths.get(t.join(','))).toBe(i);
+        const leaf = trie.find(t);
+        expect(trie.rowOf(leaf)).toBe(i);
+        expect(trie.codesOf(leaf)).toEqual(t);
+      }
+      expect(trie.numItems).toBe(n);
+      // leaf ranges are contiguous and consistent with children
+      const [lo, hi] = trie.leafRange(trie.root);
+      expect([lo, hi]).toEqual([0, n]);
+      const { start, end } = trie.children(trie.root);
+      let expectLo = 0;
+      for (let c = start; c < end; c++) {
+        const [a, b] = trie.leafRange(c);
+        expect(a).toBe(expectLo);
+        expectLo = b;
+      }
+      expect(expectLo).toBe(n);
+      // tuples that are not items are not found
+      const r = new Rng(n + 1);
+      let tried = 0;
+      while (tried < 20) {
+        const t = sizes.map((k) => r.int(k));
+        if (paths.has(t.join(','))) continue;
+        tried++;
+        expect(trie.find(t)).toBe(-1);
+      }
+    });
+  }
+
+  it('rejects duplicate tuples and out-of-range codes', () => {
+    expect(() => PrefixTrie.build(new Uint16Array([1, 2, 1, 2]), 2, [4, 4])).toThrow(/same tuple/);
+    expect(() => PrefixTrie.build(new Uint16Array([1, 5]), 1, [4, 4])).toThrow(DecodingInputError);
+  });
+
+  it('uses a few bytes per item', () => {
+    const { codes, sizes } = randomCodes(20000, [256, 256, 256], 1);
+    const trie = PrefixTrie.build(codes, 20000, sizes);
+    expect(trie.bytes / 20000).toBeLessThan(24);
+  });
+});
+
+describe('Mapper', () => {
+  it('maps tuples ↔ ids both ways, for packable and huge tuple spaces', () => {
+    for (const sizes of [[8, 8, 8], [65536, 65536, 65536, 65536]]) {
+      const n = 100;
+      const r = new Rng(3);
+      const ids = Array.from({ length: n }, (_, i) => `id${i}`);
+      const codes = new Uint16Array(n * sizes.length);
+      const seen = new Set<string>();
+      for (let i = 0; i < n; i++) {
+        for (;;) {
+          const t = sizes.map((k) => r.int(k));
+          if (!seen.has(t.join())) {
+            seen.add(t.join());
+            codes.set(t, i * sizes.length);
+            break;
+          }
+        }
+      }
+      const m = new Mapper(ids, codes, sizes);
+      for (let i = 0; i < n; i++) {
+        const c = m.codesOf(ids[i])!;
+        expect(m.itemOf(c)).toBe(ids[i]);
+        expect(m.rowOf(ids[i])).toBe(i);
+      }
+      expect(m.itemOf(sizes.map(() => 0)) === undefined || seen.has(sizes.map(() => 0).join())).toBe(true);
+      expect(m.itemOf([1, 2])).toBeUndefined();
+      expect(m.codesOf('nope')).toBeUndefined();
+    }
+  });
+});
