@@ -11,6 +11,7 @@ import { SemrecError } from './errors.js';
 import { registerData } from './cli/data.js';
 import { registerDemo } from './cli/demo.js';
 import { registerIndex } from './cli/index-cmd.js';
+import { registerServe } from './cli/serve.js';
 import { QuantizerError } from '../quantizer/errors.js';
 
 /** The package version, from the nearest package.json above this file (works from src/ and dist/). */
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerData(program);
   registerIndex(program);
+  registerServe(program);
   registerDemo(program);
   return program;
 }

@@ -9,7 +9,9 @@ export type SemrecErrorCode =
   | 'E_FORMAT' // a file is not in the expected format
   | 'E_NOT_FOUND' // a file or directory does not exist
   | 'E_DATA' // data is well-formed but unusable (e.g. empty after filtering)
-  | 'E_SETUP'; // the environment is missing something (native addon, Debian package)
+  | 'E_SETUP' // the environment is missing something (native addon, Debian package)
+  | 'E_EMPTY_HISTORY' // no usable history item in a recommendation request
+  | 'E_MODEL'; // a model directory is invalid or belongs to another index
 
 /** Base class of all semrec errors. */
 export class SemrecError extends Error {
@@ -53,5 +55,22 @@ export class NotFoundError extends SemrecError {
 export class DataError extends SemrecError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_DATA', message, options);
+  }
+}
+
+/** A recommendation request has no history item the index knows. */
+export class EmptyHistoryError extends SemrecError {
+  /** The history items that were skipped as unknown. */
+  readonly skipped: string[];
+  constructor(skipped: string[]) {
+    super('E_EMPTY_HISTORY', skipped.length ? `none of the ${skipped.length} history item(s) is in the index (${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', …' : ''})` : 'the history is empty');
+    this.skipped = skipped;
+  }
+}
+
+/** A model directory was trained on another index (content hash differs) or is not a model. */
+export class ModelError extends SemrecError {
+  constructor(message: string) {
+    super('E_MODEL', message);
   }
 }

@@ -1,0 +1,184 @@
+/**
+ * The transition ("bigram over item tuples") StepModel: the next item's distribution is the
+ * smoothed first-order transition distribution from the last history item,
+ *
+ *     p(i | s) = (c(s→i) + β·π(i)) / (C(s) + β),     π(i) = (count(i) + 1) / (N + n),
+ *
+ * expressed token by token over the trie: p(code | prefix) = mass(prefix·code) / mass(prefix).
+ * It really scores tokens (a proper distribution over the catalogue), so it stands in for the
+ * transformer in decoding, serving and evaluation, and is a reference model in its own right.
+ */
+import type { PrefixTrie, StepModel, StepOutput, TokenLayout } from '../../decoding/index.js';
+import { ModelError } from '../errors.js';
+
+/** Serialised form (bigram.json). */
+export interface BigramData {
+  /** Number of items (rows of the index). */
+  items: number;
+  /** Pseudo-count β of the popularity prior. */
+  beta: number;
+  /** Per item: training occurrences. */
+  counts: number[];
+  /** CSR over source rows: transitions[srcPtr[s] .. srcPtr[s+1]) = (dst, count). */
+  srcPtr: number[];
+  dst: number[];
+  dstCount: number[];
+}
+
+/** Count transitions in training sequences given as item-row arrays. */
+export function fitBigram(sequences: ReadonlyArray<ArrayLike<number>>, items: number, beta = 2): BigramData {
+  const counts = new Array<number>(items).fill(0);
+  const trans = new Map<number, Map<number, number>>();
+  for (const s of sequences) {
+    for (let i = 0; i < s.length; i++) {
+      counts[s[i]]++;
+      if (i + 1 < s.length) {
+        let m = trans.get(s[i]);
+        if (!m) trans.set(s[i], (m = new Map()));
+        m.set(s[i + 1], (m.get(s[i + 1]) ?? 0) + 1);
+      }
+    }
+  }
+  const srcPtr = [0];
+  const dst: number[] = [];
+  const dstCount: number[] = [];
+  for (let s = 0; s < items; s++) {
+    const m = trans.get(s);
+    if (m) for (const [d, c] of [...m.entries()].sort((a, b) => a[0] - b[0])) {
+      dst.push(d);
+      dstCount.push(c);
+    }
+    srcPtr.push(dst.length);
+  }
+  return { items, beta, counts, srcPtr, dst, dstCount };
+}
+
+/** Per-row decoding state: source item (−1: none) and current trie node. */
+export interface BigramState {
+  src: Int32Array;
+  node: Int32Array;
+}
+
+export class BigramStepModel implements StepModel<BigramState> {
+  readonly vocabSize: number;
+  /** β·π(v) summed over the leaves under each node. */
+  private readonly prior: Float64Array;
+  private readonly cache = new Map<number, { mass: Map<number, number>; total: number }>();
+  /** ancestors of each item's leaf, depth 1..L (row-major n × L) */
+  private readonly path: Int32Array;
+
+  constructor(
+    private readonly data: BigramData,
+    private readonly trie: PrefixTrie,
+    private readonly layout: TokenLayout,
+  ) {
+    if (data.items !== trie.numItems) throw new ModelError(`bigram model has ${data.items} items, the index ${trie.numItems}`);
+    this.vocabSize = layout.vocabSize;
+    const n = trie.numItems;
+    const L = trie.levels;
+    const N = data.counts.reduce((a, b) => a + b, 0);
+    this.prior = new Float64Array(trie.numNodes);
+    this.path = new Int32Array(n * L);
+    const leafBase = trie.levelStart[L];
+    for (let leaf = 0; leaf < n; leaf++) {
+      const row = trie.leafRow[leaf];
+      this.prior[leafBase + leaf] = (data.beta * (data.counts[row] + 1)) / (N + n);
+    }
+    for (let u = leafBase - 1; u >= 0; u--) {
+      const a = trie.childStart[u];
+      const b = trie.childStart[u + 1];
+      let s = 0;
+      for (let c = a; c < b; c++) s += this.prior[c];
+      this.prior[u] = s;
+    }
+    // leaf paths (for transition masses): walk down each item's codes
+    for (let leaf = 0; leaf < n; leaf++) {
+      const row = trie.leafRow[leaf];
+      const codes = trie.codesOf(leafBase + leaf);
+      let node = 0;
+      for (let l = 0; l < L; l++) {
+        node = trie.child(node, codes[l]);
+        this.path[row * L + l] = node;
+      }
+    }
+  }
+
+  /** Transition masses of a source item over trie nodes (cached, bounded). */
+  private transitions(src: number): { mass: Map<number, number>; total: number } {
+    let t = this.cache.get(src);
+    if (t) return t;
+    const mass = new Map<number, number>();
+    let total = 0;
+    if (src >= 0) {
+      const L = this.trie.levels;
+      for (let p = this.data.srcPtr[src]; p < this.data.srcPtr[src + 1]; p++) {
+        const d = this.data.dst[p];
+        const c = this.data.dstCount[p];
+        total += c;
+        for (let l = 0; l < L; l++) {
+          const node = this.path[d * L + l];
+          mass.set(node, (mass.get(node) ?? 0) + c);
+        }
+      }
+    }
+    t = { mass, total };
+    if (this.cache.size > 50_000) this.cache.clear();
+    this.cache.set(src, t);
+    return t;
+  }
+
+  private output(state: BigramState): StepOutput<BigramState> {
+    const R = state.src.length;
+    const V = this.vocabSize;
+    const lp = new Float32Array(R * V).fill(-Infinity);
+    for (let r = 0; r < R; r++) {
+      const node = state.node[r];
+      if (node < 0 || this.trie.isLeaf(node)) continue;
+      const { mass, total } = this.transitions(state.src[r]);
+      const denom = (node === 0 ? total : (mass.get(node) ?? 0)) + this.prior[node];
+      const { start, end, codes } = this.trie.children(node);
+      const level = this.trie.depth(node);
+      const off = r * V + this.layout.offsets[level];
+      for (let i = 0; i < end - start; i++) {
+        const c = start + i;
+        lp[off + codes[i]] = Math.log(((mass.get(c) ?? 0) + this.prior[c]) / denom);
+      }
+    }
+    return { state, logprobs: lp };
+  }
+
+  /** The prompt's last complete item tuple (−1 if none). */
+  private lastItem(prompt: Int32Array): number {
+    const L = this.trie.levels;
+    for (let end = prompt.length; end >= L; end--) {
+      const codes: number[] = [];
+      for (let l = 0; l < L; l++) {
+        const d = this.layout.decode(prompt[end - L + l]);
+        if (!d || d.level !== l) break;
+        codes.push(d.code);
+      }
+      if (codes.length === L) {
+        const leaf = this.trie.find(codes);
+        return leaf < 0 ? -1 : this.trie.rowOf(leaf);
+      }
+    }
+    return -1;
+  }
+
+  async prefill(prompts: readonly Int32Array[]): Promise<StepOutput<BigramState>> {
+    return this.output({ src: Int32Array.from(prompts, (p) => this.lastItem(p)), node: new Int32Array(prompts.length) });
+  }
+
+  async step(state: BigramState, tokens: Int32Array): Promise<StepOutput<BigramState>> {
+    const node = new Int32Array(state.node.length);
+    for (let r = 0; r < node.length; r++) {
+      const d = this.layout.decode(tokens[r]);
+      node[r] = d && state.node[r] >= 0 ? this.trie.child(state.node[r], d.code) : -1;
+    }
+    return this.output({ src: state.src, node });
+  }
+
+  reorder(state: BigramState, index: Int32Array): BigramState {
+    return { src: Int32Array.from(index, (i) => state.src[i]), node: Int32Array.from(index, (i) => state.node[i]) };
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Model directories (format `semrec-model`, version 1). `config.json` holds the architecture, the
+ * token layout and the content hash of the index the model was trained on; the architecture's
+ * own files sit beside it (`bigram.json` for the transition model; `model.onnx` +
+ * `tokenizer.json` for the transformer). Written atomically; loading checks the hash against the
+ * index it is served with and refuses a mismatch.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { writeDirAtomic } from '../../quantizer/atomic.js';
+import type { TokenLayoutSpec } from '../../decoding/index.js';
+import { ModelError, NotFoundError } from '../errors.js';
+
+/** Format name in config.json. */
+export const MODEL_FORMAT = 'semrec-model';
+/** Current format version. */
+export const MODEL_FORMAT_VERSION = 1;
+
+/** config.json of a model directory. */
+export interface ModelConfig {
+  format: typeof MODEL_FORMAT;
+  formatVersion: number;
+  /** `bigram` (transition model) or `decoder` (transformer, ONNX). */
+  architecture: string;
+  /** {@link ItemIndex.hash} of the index the model was trained on. */
+  indexHash: string;
+  tokenLayout: TokenLayoutSpec;
+  /** History items in the prompt (most recent kept). */
+  maxHistory: number;
+  /** Dataset directory used for training (for titles and evaluation defaults). */
+  dataDir?: string;
+  /** Architecture-specific settings and training summary. */
+  params: Record<string, unknown>;
+}
+
+/** Write a model directory atomically: config.json plus `files`. */
+export async function writeModelDir(dir: string, config: ModelConfig, files: Record<string, string | Uint8Array>): Promise<void> {
+  await writeDirAtomic(
+    dir,
+    async (tmp) => {
+      for (const [name, data] of Object.entries(files)) await fs.writeFile(path.join(tmp, name), data);
+      await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    },
+    async (tmp) => {
+      await readModelConfig(tmp);
+    },
+  );
+}
+
+/** Read and validate config.json. */
+export async function readModelConfig(dir: string): Promise<ModelConfig> {
+  const file = path.join(dir, 'config.json');
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    throw new NotFoundError(file, 'model directory (config.json)');
+  }
+  let c: ModelConfig;
+  try {
+    c = JSON.parse(text) as ModelConfig;
+  } catch {
+    throw new ModelError(`${file}: not valid JSON`);
+  }
+  if (c?.format !== MODEL_FORMAT) throw new ModelError(`${file}: not a ${MODEL_FORMAT} directory`);
+  if (c.formatVersion !== MODEL_FORMAT_VERSION) throw new ModelError(`${file}: model format version ${String(c.formatVersion)} is not supported`);
+  if (typeof c.indexHash !== 'string' || !c.tokenLayout || typeof c.architecture !== 'string') throw new ModelError(`${file}: missing fields`);
+  return c;
+}

@@ -1,0 +1,169 @@
+/**
+ * Recommender: the service-facing facade. Load once, then call `recommend(history)` per request.
+ *
+ *   const rec = await Recommender.load('model/', 'index/');
+ *   const { items, skipped } = await rec.recommend(['B004756YJA', 'B0020YLEYK'], { k: 10 });
+ *
+ * Every result is a real item (trie-constrained decoding). Calls are safe to run concurrently:
+ * the loaded state is immutable, and concurrent requests arriving in the same tick are decoded
+ * together in one batched beam search (one model call per code level for all of them).
+ */
+import { beamSearch, Mapper, PrefixTrie, SPECIAL_TOKENS, TokenLayout, type BeamRequest, type StepModel } from '../decoding/index.js';
+import { loadIndex, type ItemIndex } from '../quantizer/index.js';
+import { EmptyHistoryError, InputError, ModelError } from './errors.js';
+import { BigramStepModel, type BigramData } from './models/bigram.js';
+import { readModelConfig, type ModelConfig } from './models/model-dir.js';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+/** Options of {@link Recommender.recommend}. */
+export interface RecommendOptions {
+  /** Results to return (1..200, default 10). */
+  k?: number;
+  /** Beams per level (k..500, default max(k, 20)). */
+  beamWidth?: number;
+  /** Never return items of the history (pruned during decoding, so k results still come back). */
+  excludeSeen?: boolean;
+}
+
+/** One recommended item. */
+export interface Recommendation {
+  itemId: string;
+  /** Joint log-probability of the item's tuple under the model. */
+  score: number;
+  codes: number[];
+}
+
+/** Result of {@link Recommender.recommend}. */
+export interface RecommendResult {
+  items: Recommendation[];
+  /** History items that are not in the index (ignored). */
+  skipped: string[];
+}
+
+/** Upper bounds on k and beamWidth. */
+export const MAX_K = 200;
+export const MAX_BEAM = 500;
+/** Requests decoded together in one beam search (bounds the batch's memory). */
+const MAX_BATCH = 64;
+
+interface Pending {
+  req: BeamRequest;
+  k: number;
+  skipped: string[];
+  resolve: (r: RecommendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+export class Recommender {
+  private queue = new Map<number, Pending[]>();
+  private scheduled = false;
+
+  private constructor(
+    readonly config: ModelConfig,
+    readonly index: ItemIndex,
+    readonly model: StepModel<unknown>,
+    readonly trie: PrefixTrie,
+    readonly mapper: Mapper,
+    readonly layout: TokenLayout,
+  ) {}
+
+  /**
+   * Load a model directory and the index it was trained on. Refuses (E_MODEL) an index whose
+   * content hash differs from the one recorded in the model.
+   */
+  static async load(modelDir: string, indexDir: string): Promise<Recommender> {
+    const config = await readModelConfig(modelDir);
+    const index = await loadIndex(indexDir);
+    const hash = index.hash();
+    if (hash !== config.indexHash) {
+      throw new ModelError(`the model in ${modelDir} was trained on index ${config.indexHash.slice(0, 12)}…, but ${indexDir} is ${hash.slice(0, 12)}… — serve it with the index it was trained on`);
+    }
+    const layout = TokenLayout.fromSpec(config.tokenLayout);
+    if (layout.sizes.join() !== index.codebookSizes.join()) throw new ModelError('model token layout does not match the index codebook sizes');
+    const trie = PrefixTrie.build(index.codes, index.size, index.codebookSizes);
+    const mapper = new Mapper(index.itemIds, index.codes, index.codebookSizes);
+    let model: StepModel<unknown>;
+    if (config.architecture === 'bigram') {
+      const data = JSON.parse(await fs.readFile(path.join(modelDir, 'bigram.json'), 'utf8')) as BigramData;
+      model = new BigramStepModel(data, trie, layout) as StepModel<unknown>;
+    } else {
+      throw new ModelError(`architecture ${JSON.stringify(config.architecture)} is not supported by this build`);
+    }
+    return new Recommender(config, index, model, trie, mapper, layout);
+  }
+
+  /** Prompt tokens for a history of known item rows: BOS + the last maxHistory items' tuples. */
+  promptOf(rows: readonly number[]): Int32Array {
+    const L = this.layout.levels;
+    const recent = rows.slice(-this.config.maxHistory);
+    const p = new Int32Array(1 + recent.length * L);
+    p[0] = SPECIAL_TOKENS.BOS;
+    recent.forEach((r, i) => {
+      for (let l = 0; l < L; l++) p[1 + i * L + l] = this.layout.token(l, this.index.codes[r * L + l]);
+    });
+    return p;
+  }
+
+  private check(opts: RecommendOptions): { k: number; beamWidth: number } {
+    const k = opts.k ?? 10;
+    if (!Number.isInteger(k) || k < 1 || k > MAX_K) throw new InputError(`k must be an integer in [1, ${MAX_K}], got ${k}`);
+    const beamWidth = opts.beamWidth ?? Math.max(k, 20);
+    if (!Number.isInteger(beamWidth) || beamWidth < k || beamWidth > MAX_BEAM) throw new InputError(`beamWidth must be an integer in [k, ${MAX_BEAM}], got ${beamWidth}`);
+    return { k, beamWidth };
+  }
+
+  /** Recommend the next items for a history (oldest first). */
+  recommend(history: readonly string[], opts: RecommendOptions = {}): Promise<RecommendResult> {
+    let checked: { k: number; beamWidth: number };
+    try {
+      checked = this.check(opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const rows: number[] = [];
+    const skipped: string[] = [];
+    for (const id of history) {
+      const r = this.mapper.rowOf(id);
+      if (r < 0) skipped.push(id);
+      else rows.push(r);
+    }
+    if (rows.length === 0) return Promise.reject(new EmptyHistoryError(skipped));
+    const req: BeamRequest = { prompt: this.promptOf(rows), exclude: opts.excludeSeen ? rows : undefined };
+    return new Promise<RecommendResult>((resolve, reject) => {
+      let q = this.queue.get(checked.beamWidth);
+      if (!q) this.queue.set(checked.beamWidth, (q = []));
+      q.push({ req, k: checked.k, skipped, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  /** Decode everything queued, one batched beam search per beam width. */
+  private async flush(): Promise<void> {
+    const batches = this.queue;
+    this.queue = new Map();
+    this.scheduled = false;
+    for (const [beamWidth, all] of batches) {
+      for (let s = 0; s < all.length; s += MAX_BATCH) await this.decode(beamWidth, all.slice(s, s + MAX_BATCH));
+    }
+  }
+
+  private async decode(beamWidth: number, pending: Pending[]): Promise<void> {
+    {
+      try {
+        const hits = await beamSearch(this.model, this.trie, this.layout, pending.map((p) => p.req), { beamWidth });
+        pending.forEach((p, i) =>
+          p.resolve({
+            items: hits[i].slice(0, p.k).map((h) => ({ itemId: this.index.itemIds[h.row], score: h.score, codes: h.codes })),
+            skipped: p.skipped,
+          }),
+        );
+      } catch (err) {
+        for (const p of pending) p.reject(err);
+      }
+    }
+  }
+}

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { synthesize } from '../../src/data/synth.js';
+import { prepare } from '../../src/data/split.js';
+import { loadDataset, writeDataset } from '../../src/data/store.js';
+import { buildIndexJob } from '../../src/indexing.js';
+import { trainModel } from '../../src/train.js';
+import { Recommender } from '../../src/recommender.js';
+import { BigramStepModel, fitBigram } from '../../src/models/bigram.js';
+import { evaluateRecommender } from '../../src/eval/evaluate.js';
+import { PrefixTrie, TokenLayout, beamSearch } from '../../decoding/index.js';
+import { EmptyHistoryError, InputError, ModelError } from '../../src/errors.js';
+import { tmp } from '../helpers.js';
+import { run } from './cli-helpers.js';
+
+async function pipeline(root: string, scheme = 'rqkmeans:2x16') {
+  const data = path.join(root, 'data');
+  const raw = synthesize({ items: 200, users: 500, seed: 11 });
+  await writeDataset(data, prepare(raw), { malformed: raw.malformed });
+  const ds = await loadDataset(data);
+  await buildIndexJob({ items: ds.items, sequences: ds.train.map((s) => s.items), scheme, seed: 1, out: path.join(root, 'index') });
+  await trainModel({ data, index: path.join(root, 'index'), out: path.join(root, 'model') });
+  return { data, ds, index: path.join(root, 'index'), model: path.join(root, 'model') };
+}
+
+describe('bigram StepModel', () => {
+  it('defines a proper distribution over items equal to the smoothed transition formula', async () => {
+    const sizes = [3, 4];
+    const codes = new Uint16Array([0, 0, 0, 1, 1, 0, 1, 3, 2, 2, 2, 1]); // 6 items
+    const trie = PrefixTrie.build(codes, 6, sizes);
+    const layout = new TokenLayout(sizes);
+    const seqs = [[0, 1, 2], [0, 1], [3, 1, 0], [5, 4, 0, 1]];
+    const data = fitBigram(seqs, 6, 2);
+    const model = new BigramStepModel(data, trie, layout);
+    const N = 12;
+    for (const src of [0, 1, 2, 5]) {
+      const prompt = new Int32Array([1, ...layout.tokens([codes[src * 2], codes[src * 2 + 1]])]);
+      const hits = await beamSearch(model, trie, layout, [{ prompt }], { beamWidth: 6 });
+      let total = 0;
+      for (const h of hits[0]) {
+        const c = seqs.reduce((a, s) => a + s.filter((x, i) => x === src && s[i + 1] === h.row).length, 0);
+        const C = seqs.reduce((a, s) => a + s.filter((x, i) => x === src && i + 1 < s.length).length, 0);
+        const cnt = seqs.flat().filter((x) => x === h.row).length;
+        const pi = (cnt + 1) / (N + 6);
+        expect(Math.exp(h.score)).toBeCloseTo((c + 2 * pi) / (C + 2), 5);
+        total += Math.exp(h.score);
+      }
+      expect(total).toBeCloseTo(1, 5);
+    }
+  });
+});
+
+describe('Recommender', () => {
+  it('recommends real items, reports skipped ids, bounds k/beam, and errors on empty history', async () => {
+    const p = await pipeline(tmp());
+    const rec = await Recommender.load(p.model, p.index);
+    const hist = p.ds.test[0].history;
+    const r = await rec.recommend([...hist, 'NOT-AN-ITEM'], { k: 5 });
+    expect(r.items).toHaveLength(5);
+    expect(r.skipped).toEqual(['NOT-AN-ITEM']);
+    for (const it of r.items) expect(rec.index.codeOf(it.itemId)).toEqual(it.codes);
+    for (let i = 1; i < 5; i++) expect(r.items[i].score).toBeLessThanOrEqual(r.items[i - 1].score);
+    await expect(rec.recommend(['NOPE'])).rejects.toThrow(EmptyHistoryError);
+    await expect(rec.recommend([])).rejects.toThrow(/history is empty/);
+    await expect(rec.recommend(hist, { k: 0 })).rejects.toThrow(InputError);
+    await expect(rec.recommend(hist, { k: 10, beamWidth: 5 })).rejects.toThrow(/beamWidth/);
+    await expect(rec.recommend(hist, { k: 1000 })).rejects.toThrow(/k must be/);
+  });
+
+  it('excludeSeen prunes history items and still returns k results', async () => {
+    const p = await pipeline(tmp());
+    const rec = await Recommender.load(p.model, p.index);
+    for (const e of p.ds.test.slice(0, 30)) {
+      const r = await rec.recommend(e.history, { k: 10, excludeSeen: true });
+      expect(r.items).toHaveLength(10);
+      for (const it of r.items) expect(e.history).not.toContain(it.itemId);
+    }
+  });
+
+  it('concurrent calls give the same answers as sequential ones', async () => {
+    const p = await pipeline(tmp());
+    const rec = await Recommender.load(p.model, p.index);
+    const hs = p.ds.test.slice(0, 150).map((e) => e.history);
+    const seq = [];
+    for (const h of hs) seq.push(await rec.recommend(h, { k: 7 }));
+    const conc = await Promise.all(hs.map((h, i) => rec.recommend(h, { k: 7, beamWidth: i % 2 ? 20 : undefined })));
+    expect(conc).toEqual(seq);
+  });
+
+  it('refuses an index the model was not trained on', async () => {
+    const root = tmp();
+    const p = await pipeline(root);
+    const ds = await loadDataset(p.data);
+    const other = path.join(root, 'other');
+    await buildIndexJob({ items: ds.items, scheme: 'rqkmeans:2x16', seed: 2, out: other });
+    await expect(Recommender.load(p.model, other)).rejects.toThrow(ModelError);
+    await expect(Recommender.load(p.model, other)).rejects.toThrow(/trained on index/);
+    const cfg = JSON.parse(readFileSync(path.join(p.model, 'config.json'), 'utf8'));
+    writeFileSync(path.join(p.model, 'config.json'), JSON.stringify({ ...cfg, format: 'x' }));
+    await expect(Recommender.load(p.model, p.index)).rejects.toThrow(/not a semrec-model/);
+  });
+
+  it('evaluation: zero invalid IDs, metrics in range, and the model beats popularity on synthetic data', async () => {
+    const p = await pipeline(tmp());
+    const rec = await Recommender.load(p.model, p.index);
+    const rep = await evaluateRecommender(rec, p.ds);
+    expect(rep.users).toBe(p.ds.test.length);
+    expect(rep.invalidRate).toBe(0);
+    expect(rep.model.recall[10]).toBeGreaterThan(rep.popularity.recall[10]);
+    expect(rep.model.recall[10]).toBeGreaterThanOrEqual(rep.model.recall[5]);
+    expect(rep.model.ndcg[10]).toBeLessThanOrEqual(rep.model.recall[10]);
+    expect(rep.latencyMs.p99).toBeGreaterThanOrEqual(rep.latencyMs.p50);
+  });
+});
+
+describe('CLI: train / recommend / eval', () => {
+  it('works end to end and prints titles', async () => {
+    const root = tmp();
+    const p = await pipeline(root);
+    const r = await run(['recommend', '--model', p.model, '--index', p.index, '--history', p.ds.test[0].history.join(','), '-k', '3', '--json']);
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out);
+    expect(out.items).toHaveLength(3);
+    expect(out.items[0].title.length).toBeGreaterThan(5);
+    const e = await run(['eval', '--model', p.model, '--index', p.index, '--data', p.data, '--json', '--limit', '50']);
+    expect(e.code, e.err).toBe(0);
+    expect(JSON.parse(e.out)).toMatchObject({ split: 'test', users: 50, invalidRate: 0 });
+    const t = await run(['train', '--data', p.data, '--index', p.index, '--out', path.join(root, 'm2'), '--arch', 'gpt']);
+    expect(t.code).toBe(2);
+    expect(t.err).toMatch(/only "bigram"/);
+  });
+});
