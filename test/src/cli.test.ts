@@ -49,4 +49,17 @@ describe('semrec CLI', () => {
     expect(r2.code).toBe(2);
     expect(r2.err).toMatch(/--items must be an integer/);
   });
+
+  it('demo runs the whole pipeline on small synthetic data', async () => {
+    const out = path.join(tmp(), 'demo');
+    const r = await run(['demo', '--out', out, '--items', '150', '--users', '400', '--seed', '2', '--scheme', 'rqkmeans:2x16']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/\[4\/4\] trie-constrained beam search/);
+    expect(r.out).toMatch(/invalid-ID rate 0,/);
+    const gen = /generator\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)/.exec(r.out)!;
+    const pop = /popularity\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)/.exec(r.out)!;
+    expect(Number(gen[3])).toBeGreaterThan(Number(pop[3])); // R@10 above popularity
+    expect(r.out).toMatch(/rec #1 {3}\S/);
+  });
 });
+
