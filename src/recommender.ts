@@ -69,11 +69,14 @@ export class Recommender {
   ) {}
 
   /**
-   * Load a model directory and the index it was trained on. Refuses (E_MODEL) an index whose
-   * content hash differs from the one recorded in the model.
+   * Load a model directory and the index it was trained on (default: the index directory
+   * recorded at training time). Refuses (E_MODEL) an index whose content hash differs from the
+   * one recorded in the model — e.g. after `semrec index add`, retrain before serving the new index.
    */
-  static async load(modelDir: string, indexDir: string): Promise<Recommender> {
+  static async load(modelDir: string, indexDir?: string): Promise<Recommender> {
     const config = await readModelConfig(modelDir);
+    indexDir ??= config.indexDir;
+    if (!indexDir) throw new InputError(`no index given and ${modelDir}/config.json records none`);
     const index = await loadIndex(indexDir);
     const hash = index.hash();
     if (hash !== config.indexHash) {

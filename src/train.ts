@@ -53,6 +53,7 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
     tokenLayout: new TokenLayout(index.codebookSizes).spec(),
     maxHistory: opts.maxHistory ?? ds.meta.split.maxHistory,
     dataDir: path.resolve(opts.data),
+    indexDir: path.resolve(opts.index),
     params: { beta: data.beta, transitions: data.dst.length, trainSequences: seqs.length, unknownTrainItems: unknown },
   };
   await writeModelDir(opts.out, config, { 'bigram.json': JSON.stringify(data) });

@@ -29,6 +29,8 @@ export interface ModelConfig {
   maxHistory: number;
   /** Dataset directory used for training (for titles and evaluation defaults). */
   dataDir?: string;
+  /** Index directory used for training (the default index when serving). */
+  indexDir?: string;
   /** Architecture-specific settings and training summary. */
   params: Record<string, unknown>;
 }

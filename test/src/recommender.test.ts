@@ -54,7 +54,8 @@ describe('bigram StepModel', () => {
 describe('Recommender', () => {
   it('recommends real items, reports skipped ids, bounds k/beam, and errors on empty history', async () => {
     const p = await pipeline(tmp());
-    const rec = await Recommender.load(p.model, p.index);
+    const rec = await Recommender.load(p.model); // index recorded at training time
+    expect(rec.index.hash()).toBe((await Recommender.load(p.model, p.index)).index.hash());
     const hist = p.ds.test[0].history;
     const r = await rec.recommend([...hist, 'NOT-AN-ITEM'], { k: 5 });
     expect(r.items).toHaveLength(5);
