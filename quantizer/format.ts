@@ -118,11 +118,8 @@ export async function readManifest(dir: string): Promise<IndexManifest> {
   return m;
 }
 
-/** Read one verified file of an index directory (size and sha256 as in index.json), or undefined if not listed. */
-export async function readIndexFile(dir: string, name: string): Promise<Buffer | undefined> {
-  const m = await readManifest(dir);
-  const meta = m.files[name];
-  if (!meta) return undefined;
+/** Read `dir/name` and check its size and sha256 against the manifest entry. */
+async function readVerified(dir: string, name: string, meta: { bytes: number; sha256: string }): Promise<Buffer> {
   const f = path.join(dir, name);
   let b: Buffer;
   try {
@@ -130,26 +127,22 @@ export async function readIndexFile(dir: string, name: string): Promise<Buffer |
   } catch {
     throw new IndexFormatError(f, 'missing file listed in index.json');
   }
-  if (b.length !== meta.bytes || sha256(b) !== meta.sha256) throw new IndexFormatError(f, 'size or checksum mismatch (corrupt file)');
+  if (b.length !== meta.bytes) throw new IndexFormatError(f, `size ${b.length} bytes, expected ${meta.bytes} (truncated?)`);
+  if (sha256(b) !== meta.sha256) throw new IndexFormatError(f, 'checksum mismatch (corrupt file)');
   return b;
+}
+
+/** Read one verified file of an index directory (size and sha256 as in index.json), or undefined if not listed. */
+export async function readIndexFile(dir: string, name: string): Promise<Buffer | undefined> {
+  const meta = (await readManifest(dir)).files[name];
+  return meta ? readVerified(dir, name, meta) : undefined;
 }
 
 /** Load and verify an index directory. Throws {@link IndexFormatError} on any inconsistency. */
 export async function loadIndex(dir: string): Promise<ItemIndex> {
   const m = await readManifest(dir);
   const data: Record<string, Buffer> = {};
-  for (const [name, meta] of Object.entries(m.files)) {
-    const f = path.join(dir, name);
-    let b: Buffer;
-    try {
-      b = await fs.readFile(f);
-    } catch {
-      throw new IndexFormatError(f, 'missing file listed in index.json');
-    }
-    if (b.length !== meta.bytes) throw new IndexFormatError(f, `size ${b.length} bytes, expected ${meta.bytes} (truncated?)`);
-    if (sha256(b) !== meta.sha256) throw new IndexFormatError(f, 'checksum mismatch (corrupt file)');
-    data[name] = b;
-  }
+  for (const [name, meta] of Object.entries(m.files)) data[name] = await readVerified(dir, name, meta);
   for (const need of ['items.txt', 'codes.u16']) if (!data[need]) throw new IndexFormatError(dir, `index.json lists no ${need}`);
   const ids = data['items.txt'].toString('utf8').split('\n');
   if (ids[ids.length - 1] === '') ids.pop();

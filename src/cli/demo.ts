@@ -18,7 +18,7 @@ import { trainModel } from '../train.js';
 import { Recommender } from '../recommender.js';
 import { describeDataset, intOpt } from './common.js';
 import { formatReport } from './serve.js';
-import { startProgress } from '../util/progress.js';
+import { stagedProgress, startProgress } from '../util/progress.js';
 
 /** Register `semrec demo`. */
 export function registerDemo(program: Command): void {
@@ -49,24 +49,16 @@ export function registerDemo(program: Command): void {
       console.log(describeDataset(dataDir, ds.meta));
 
       console.log(`\n[2/4] semantic IDs: TF-IDF + SVD item embeddings, ${flags.scheme} → ${indexDir}`);
-      let bar: ReturnType<typeof startProgress> | undefined;
-      let stage = '';
+      const progress = stagedProgress('  ');
       const { index } = await buildIndexJob({
         items: ds.items,
         sequences: ds.train.map((s) => s.items),
         scheme: flags.scheme,
         seed: params.seed,
         out: indexDir,
-        onProgress: (s, d, t) => {
-          if (s !== stage) {
-            bar?.stop();
-            bar = startProgress(`  ${s}`, t);
-            stage = s;
-          }
-          bar?.update(d);
-        },
+        onProgress: progress.cb,
       });
-      bar?.stop();
+      progress.stop();
       const st = index.stats();
       console.log(
         `  ${st.items} items → tuples of ${st.levels} codes [${st.codebookSizes.join(', ')}]; ${st.collisionsResolved} collisions resolved (largest group ${st.maxGroup}); ` +

@@ -6,7 +6,7 @@ import { loadDataset } from '../data/store.js';
 import type { EmbeddingSource } from '../embed/index.js';
 import { InputError, NotFoundError } from '../errors.js';
 import { addItemsJob, buildIndexJob } from '../indexing.js';
-import { startProgress, type Progress } from '../util/progress.js';
+import { stagedProgress } from '../util/progress.js';
 import { intOpt } from './common.js';
 
 function embeddingSource(flags: { embeddings?: string; encoder?: string; dim?: string; seed?: string }): EmbeddingSource | undefined {
@@ -20,25 +20,6 @@ function collisionsOpt(v: string | undefined): CollisionMode | undefined {
   if (v === undefined) return undefined;
   if (v !== 'extra-level' && v !== 'reassign') throw new InputError(`--collisions must be extra-level or reassign, got ${JSON.stringify(v)}`);
   return v;
-}
-
-/** A progress reporter that restarts its bar whenever the stage changes. */
-function stagedProgress(): { cb: (stage: string, done: number, total: number) => void; stop: () => void } {
-  let stage = '';
-  let bar: Progress | undefined;
-  return {
-    cb(s, done, total) {
-      if (s !== stage) {
-        bar?.stop();
-        stage = s;
-        bar = startProgress(s, total);
-      }
-      bar?.update(done);
-    },
-    stop() {
-      bar?.stop();
-    },
-  };
 }
 
 /** Register the `index` command group. */

@@ -1,25 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { beamSearch, PrefixTrie, TokenLayout, DecodingInputError } from '../../decoding/index.js';
-import { Rng } from '../../quantizer/index.js';
-import { TableModel, hashedLogits } from './table-model.js';
-
-function catalogue(n: number, sizes: number[], seed: number): Uint16Array {
-  const r = new Rng(seed);
-  const L = sizes.length;
-  const codes = new Uint16Array(n * L);
-  const seen = new Set<string>();
-  for (let i = 0; i < n; i++) {
-    for (;;) {
-      const t = sizes.map((k) => r.int(k));
-      if (!seen.has(t.join())) {
-        seen.add(t.join());
-        codes.set(t, i * L);
-        break;
-      }
-    }
-  }
-  return codes;
-}
+import { TableModel, distinctTuples, hashedLogits } from './table-model.js';
 
 /** Brute force: joint log-probability of every item, sorted (score desc, tuple asc). */
 function bruteForce(model: TableModel, layout: TokenLayout, codes: Uint16Array, n: number, prompt: Int32Array) {
@@ -42,7 +23,7 @@ function bruteForce(model: TableModel, layout: TokenLayout, codes: Uint16Array, 
 describe('constrained beam search', () => {
   const sizes = [6, 5, 4];
   const n = 70;
-  const codes = catalogue(n, sizes, 1);
+  const codes = distinctTuples(n, sizes, 1);
   const trie = PrefixTrie.build(codes, n, sizes);
   const layout = new TokenLayout(sizes);
 

@@ -3,6 +3,7 @@
  * generated so far; log-probabilities are the log-softmax over the whole vocabulary.
  */
 import type { StepModel, StepOutput } from '../../decoding/index.js';
+import { Rng } from '../../quantizer/index.js';
 
 export type Rows = { prompt: Int32Array; gen: number[] }[];
 
@@ -58,4 +59,24 @@ export function hashedLogits(V: number, seed: number, scale = 3): (prompt: Int32
     }
     return out;
   };
+}
+
+/** n distinct random tuples (row-major) over codebook `sizes`, seeded. */
+export function distinctTuples(n: number, sizes: readonly number[], seed: number): Uint16Array {
+  const r = new Rng(seed);
+  const L = sizes.length;
+  const codes = new Uint16Array(n * L);
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    for (;;) {
+      const t = sizes.map((k) => r.int(k));
+      const key = t.join();
+      if (!seen.has(key)) {
+        seen.add(key);
+        codes.set(t, i * L);
+        break;
+      }
+    }
+  }
+  return codes;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PrefixTrie, Mapper, DecodingInputError } from '../../decoding/index.js';
 import { Rng } from '../../quantizer/index.js';
+import { distinctTuples } from './table-model.js';
 
 /** Random distinct tuples; with `extraLevel`, collisions at the base levels get a numbering level. */
 function randomCodes(n: number, sizes: number[], seed: number, extraLevel = false): { codes: Uint16Array; sizes: number[] } {
@@ -106,20 +107,9 @@ describe('Mapper', () => {
   it('maps tuples ↔ ids both ways, for packable and huge tuple spaces', () => {
     for (const sizes of [[8, 8, 8], [65536, 65536, 65536, 65536]]) {
       const n = 100;
-      const r = new Rng(3);
       const ids = Array.from({ length: n }, (_, i) => `id${i}`);
-      const codes = new Uint16Array(n * sizes.length);
-      const seen = new Set<string>();
-      for (let i = 0; i < n; i++) {
-        for (;;) {
-          const t = sizes.map((k) => r.int(k));
-          if (!seen.has(t.join())) {
-            seen.add(t.join());
-            codes.set(t, i * sizes.length);
-            break;
-          }
-        }
-      }
+      const codes = distinctTuples(n, sizes, 3);
+      const seen = new Set(Array.from({ length: n }, (_, i) => Array.from(codes.subarray(i * sizes.length, (i + 1) * sizes.length)).join()));
       const m = new Mapper(ids, codes, sizes);
       for (let i = 0; i < n; i++) {
         const c = m.codesOf(ids[i])!;
