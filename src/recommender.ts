@@ -12,6 +12,7 @@ import { beamSearch, Mapper, PrefixTrie, SPECIAL_TOKENS, TokenLayout, type BeamR
 import { loadIndex, type ItemIndex } from '../quantizer/index.js';
 import { EmptyHistoryError, InputError, ModelError } from './errors.js';
 import { BigramStepModel, type BigramData } from './models/bigram.js';
+import { OnnxStepModel } from './models/onnx-runner.js';
 import { readModelConfig, type ModelConfig } from './models/model-dir.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -44,8 +45,6 @@ export interface RecommendResult {
 /** Upper bounds on k and beamWidth. */
 export const MAX_K = 200;
 export const MAX_BEAM = 500;
-/** Requests decoded together in one beam search (bounds the batch's memory). */
-const MAX_BATCH = 64;
 
 interface Pending {
   req: BeamRequest;
@@ -66,6 +65,8 @@ export class Recommender {
     readonly trie: PrefixTrie,
     readonly mapper: Mapper,
     readonly layout: TokenLayout,
+    /** Requests decoded together in one beam search (bounds the batch's memory). */
+    readonly maxBatch = 64,
   ) {}
 
   /**
@@ -73,7 +74,7 @@ export class Recommender {
    * recorded at training time). Refuses (E_MODEL) an index whose content hash differs from the
    * one recorded in the model — e.g. after `semrec index add`, retrain before serving the new index.
    */
-  static async load(modelDir: string, indexDir?: string): Promise<Recommender> {
+  static async load(modelDir: string, indexDir?: string, opts: { threads?: number } = {}): Promise<Recommender> {
     const config = await readModelConfig(modelDir);
     indexDir ??= config.indexDir;
     if (!indexDir) throw new InputError(`no index given and ${modelDir}/config.json records none`);
@@ -87,13 +88,18 @@ export class Recommender {
     const trie = PrefixTrie.build(index.codes, index.size, index.codebookSizes);
     const mapper = new Mapper(index.itemIds, index.codes, index.codebookSizes);
     let model: StepModel<unknown>;
+    let maxBatch = 64;
     if (config.architecture === 'bigram') {
       const data = JSON.parse(await fs.readFile(path.join(modelDir, 'bigram.json'), 'utf8')) as BigramData;
       model = new BigramStepModel(data, trie, layout) as StepModel<unknown>;
+    } else if (config.architecture === 'decoder') {
+      const p = config.params as { layers: number; heads: number; headDim: number };
+      model = (await OnnxStepModel.load(path.join(modelDir, 'model.onnx'), { vocabSize: layout.vocabSize, layers: p.layers, heads: p.heads, headDim: p.headDim }, { threads: opts.threads })) as StepModel<unknown>;
+      maxBatch = 16; // each beam row carries a KV cache
     } else {
       throw new ModelError(`architecture ${JSON.stringify(config.architecture)} is not supported by this build`);
     }
-    return new Recommender(config, index, model, trie, mapper, layout);
+    return new Recommender(config, index, model, trie, mapper, layout, maxBatch);
   }
 
   /** Prompt tokens for a history of known item rows: BOS + the last maxHistory items' tuples. */
@@ -150,7 +156,7 @@ export class Recommender {
     this.queue = new Map();
     this.scheduled = false;
     for (const [beamWidth, all] of batches) {
-      for (let s = 0; s < all.length; s += MAX_BATCH) await this.decode(beamWidth, all.slice(s, s + MAX_BATCH));
+      for (let s = 0; s < all.length; s += this.maxBatch) await this.decode(beamWidth, all.slice(s, s + this.maxBatch));
     }
   }
 

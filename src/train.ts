@@ -1,6 +1,6 @@
 /**
- * Training jobs. `bigram`: the transition model over item tuples (seconds; a reference model
- * and the stand-in generator). The transformer (`decoder`) is trained by the PyTorch trainer.
+ * Training jobs: `decoder` — the transformer, trained by the PyTorch trainer and exported to ONNX
+ * (see train-decoder.ts); `bigram` — the transition model over item tuples (seconds; a reference).
  */
 import { TokenLayout } from '../decoding/index.js';
 import { loadIndex } from '../quantizer/index.js';
@@ -9,6 +9,7 @@ import { InputError } from './errors.js';
 import { fitBigram } from './models/bigram.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, writeModelDir, type ModelConfig } from './models/model-dir.js';
 import path from 'node:path';
+import { trainDecoder, type DecoderTrainOptions } from './train-decoder.js';
 
 /** Options of {@link trainModel}. */
 export interface TrainOptions {
@@ -18,8 +19,10 @@ export interface TrainOptions {
   index: string;
   /** Output model directory (written atomically). */
   out: string;
-  /** `bigram` (default for now). */
+  /** `decoder` (transformer, default) or `bigram` (transition model). */
   arch?: string;
+  /** Transformer settings (arch `decoder`). */
+  decoder?: DecoderTrainOptions;
   /** Pseudo-count of the popularity prior (bigram). */
   beta?: number;
   /** History items kept in prompts (default 20). */
@@ -28,11 +31,12 @@ export interface TrainOptions {
 
 /** Train a model on a dataset's train split under an index; returns its config. */
 export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
-  const arch = opts.arch ?? 'bigram';
-  if (arch !== 'bigram') {
-    throw new InputError(`--arch ${arch}: only "bigram" is available in this build (the transformer trainer is not part of it yet)`);
-  }
+  const arch = opts.arch ?? 'decoder';
+  if (arch !== 'bigram' && arch !== 'decoder') throw new InputError(`--arch must be decoder or bigram, got ${JSON.stringify(arch)}`);
   const [ds, index] = await Promise.all([loadDataset(opts.data), loadIndex(opts.index)]);
+  if (arch === 'decoder') {
+    return trainDecoder(ds, index, { out: opts.out, indexDir: opts.index, maxHistory: opts.maxHistory ?? ds.meta.split.maxHistory }, opts.decoder);
+  }
   let unknown = 0;
   const seqs = ds.train.map((s) => {
     const rows: number[] = [];

@@ -41,15 +41,73 @@ export function formatReport(r: EvalReport, label = 'model'): string {
 export function registerServe(program: Command): void {
   program
     .command('train')
-    .description('train a generator on a dataset under an index (arch "bigram" in this build)')
+    .description('train the generator on a dataset under an index (PyTorch trainer → ONNX), or the bigram reference')
     .requiredOption('--data <dir>', 'dataset directory')
     .requiredOption('--index <dir>', 'index directory')
     .requiredOption('--out <dir>', 'output model directory (written atomically)')
-    .option('--arch <name>', 'bigram', 'bigram')
+    .option('--arch <name>', 'decoder (transformer) | bigram (transition model)', 'decoder')
+    .option('--layers <n>', 'transformer layers (default 4)')
+    .option('--d-model <n>', 'model width (default 128)')
+    .option('--heads <n>', 'attention heads (default 4)')
+    .option('--d-ff <n>', 'feed-forward width (default 4 × d-model)')
+    .option('--dropout <p>', 'dropout (default 0.1)')
+    .option('--epochs <n>', 'maximum epochs (default 20; early stopping on validation loss)')
+    .option('--patience <n>', 'epochs without improvement before stopping (default 3)')
+    .option('--batch-size <n>', 'sequences per batch (default 64; the global batch under DDP)')
+    .option('--lr <x>', 'peak learning rate (default 1e-3; warmup + cosine)')
+    .option('--seed <n>', 'random seed (default 0)')
+    .option('--device <name>', 'cpu | cuda | cuda:N (default cpu)')
+    .option('--nproc <n>', 'train with N processes (torchrun, DDP; gloo on CPU)')
+    .option('--threads <n>', 'PyTorch threads per process')
     .option('--max-history <n>', 'history items kept in prompts (default: the dataset split setting)')
-    .action(async (flags: { data: string; index: string; out: string; arch: string; maxHistory?: string }) => {
+    .action(async (flags: Record<string, string | undefined>) => {
       const t0 = Date.now();
-      const cfg = await trainModel({ data: flags.data, index: flags.index, out: flags.out, arch: flags.arch, maxHistory: intOpt('--max-history', flags.maxHistory, 1) });
+      let bar: ReturnType<typeof startProgress> | undefined;
+      let epoch = 0;
+      const num = (flag: string, v: string | undefined) => {
+        if (v === undefined) return undefined;
+        const x = Number(v);
+        if (!Number.isFinite(x) || x <= 0) throw new InputError(`${flag} must be a positive number, got ${JSON.stringify(v)}`);
+        return x;
+      };
+      const cfg = await trainModel({
+        data: flags.data!,
+        index: flags.index!,
+        out: flags.out!,
+        arch: flags.arch,
+        maxHistory: intOpt('--max-history', flags.maxHistory, 1),
+        decoder: {
+          layers: intOpt('--layers', flags.layers, 1),
+          dModel: intOpt('--d-model', flags.dModel, 1),
+          heads: intOpt('--heads', flags.heads, 1),
+          dFF: intOpt('--d-ff', flags.dFf, 1),
+          dropout: flags.dropout === undefined ? undefined : Number(flags.dropout),
+          epochs: intOpt('--epochs', flags.epochs, 1),
+          patience: intOpt('--patience', flags.patience, 1),
+          batchSize: intOpt('--batch-size', flags.batchSize, 1),
+          lr: num('--lr', flags.lr),
+          seed: intOpt('--seed', flags.seed, 0),
+          device: flags.device,
+          nproc: intOpt('--nproc', flags.nproc, 1),
+          threads: intOpt('--threads', flags.threads, 1),
+          onEvent: (e) => {
+            if (e.event === 'progress') {
+              if (e.epoch !== epoch) {
+                bar?.stop();
+                epoch = e.epoch as number;
+                bar = startProgress(`epoch ${epoch}/${e.epochs}`, e.steps as number, ' steps');
+              }
+              bar?.update(e.step as number, `loss ${(e.loss as number).toFixed(3)} · ${Math.round(e.tokens_per_s as number)} tok/s`);
+            } else if (e.event === 'epoch') {
+              bar?.stop();
+              bar = undefined;
+              epoch = 0;
+              process.stderr.write(`  epoch ${e.epoch}: train loss ${(e.train_loss as number).toFixed(4)}, valid loss ${(e.valid_loss as number).toFixed(4)}${e.best ? ' (best)' : ''}\n`);
+            }
+          },
+        },
+      });
+      bar?.stop();
       console.log(JSON.stringify({ out: flags.out, architecture: cfg.architecture, indexHash: cfg.indexHash, seconds: (Date.now() - t0) / 1000, ...cfg.params }));
     });
 
@@ -57,14 +115,14 @@ export function registerServe(program: Command): void {
     .command('recommend')
     .description('recommend next items for a history (every result is a real item)')
     .requiredOption('--model <dir>', 'model directory')
-    .requiredOption('--index <dir>', 'index directory the model was trained on')
+    .option('--index <dir>', 'index directory (default: the one the model was trained on)')
     .requiredOption('--history <ids>', 'comma-separated item ids, oldest first')
     .option('-k, --k <n>', 'number of results', '10')
     .option('--beam <n>', 'beam width (default max(k, 20))')
     .option('--exclude-seen', 'never recommend history items')
     .option('--items <path>', 'items.jsonl or dataset directory for titles (default: the training dataset)')
     .option('--json', 'machine-readable output')
-    .action(async (flags: { model: string; index: string; history: string; k: string; beam?: string; excludeSeen?: boolean; items?: string; json?: boolean }) => {
+    .action(async (flags: { model: string; index?: string; history: string; k: string; beam?: string; excludeSeen?: boolean; items?: string; json?: boolean }) => {
       const rec = await Recommender.load(flags.model, flags.index);
       const history = flags.history.split(',').map((s) => s.trim()).filter(Boolean);
       if (!history.length) throw new InputError('--history is empty');
@@ -82,13 +140,13 @@ export function registerServe(program: Command): void {
     .command('eval')
     .description('evaluate a model on the leave-one-out split: Recall/NDCG@5/10, invalid rate, coverage, latency, vs popularity')
     .requiredOption('--model <dir>', 'model directory')
-    .requiredOption('--index <dir>', 'index directory')
+    .option('--index <dir>', 'index directory (default: the one the model was trained on)')
     .requiredOption('--data <dir>', 'dataset directory')
     .option('--split <name>', 'test | valid', 'test')
     .option('--beam <n>', 'beam width (default 20)')
     .option('--limit <n>', 'evaluate only the first N users')
     .option('--json', 'print the report as JSON')
-    .action(async (flags: { model: string; index: string; data: string; split: string; beam?: string; limit?: string; json?: boolean }) => {
+    .action(async (flags: { model: string; index?: string; data: string; split: string; beam?: string; limit?: string; json?: boolean }) => {
       if (flags.split !== 'test' && flags.split !== 'valid') throw new InputError(`--split must be test or valid, got ${JSON.stringify(flags.split)}`);
       const [rec, ds] = await Promise.all([Recommender.load(flags.model, flags.index), loadDataset(flags.data)]);
       const total = Math.min(ds.test.length, intOpt('--limit', flags.limit, 1) ?? Infinity);

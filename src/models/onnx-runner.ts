@@ -1,0 +1,167 @@
+/**
+ * StepModel over onnxruntime-node for a causal LM exported in the Hugging Face / Optimum
+ * convention (input_ids, attention_mask, position_ids, past_key_values.{i}.key|value → logits,
+ * present.{i}.key|value; KV tensors [batch, heads, past, head_dim]).
+ *
+ * Prefill runs left-padded prompts in one batch with an empty past; each step feeds one token per
+ * row with the KV cache; reorder gathers cache rows by beam index. One InferenceSession is shared
+ * by all callers (onnxruntime sessions are safe for concurrent `run`).
+ */
+import * as ort from 'onnxruntime-node';
+import type { StepModel, StepOutput } from '../../decoding/index.js';
+import { ModelError } from '../errors.js';
+
+/** Cache state of a batch of rows. */
+export interface OnnxState {
+  rows: number;
+  /** Per layer: key and value, each rows × heads × total × headDim. */
+  past: { key: Float32Array; value: Float32Array }[];
+  /** Tokens attended so far (past length). */
+  total: number;
+  /** rows × total attention mask (0 for left padding). */
+  mask: BigInt64Array;
+  /** Next position id per row. */
+  nextPos: Int32Array;
+}
+
+/** Options of {@link OnnxStepModel.load}. */
+export interface OnnxRunnerOptions {
+  /** onnxruntime intra-op threads (default: all cores). */
+  threads?: number;
+  /** Pad token id for left padding (default 0). */
+  padId?: number;
+}
+
+function logSoftmaxRows(logits: Float32Array, rows: number, V: number, rowStride: number, rowOffset: number): Float32Array {
+  const out = new Float32Array(rows * V);
+  for (let r = 0; r < rows; r++) {
+    const o = r * rowStride + rowOffset;
+    let m = -Infinity;
+    for (let v = 0; v < V; v++) if (logits[o + v] > m) m = logits[o + v];
+    let s = 0;
+    for (let v = 0; v < V; v++) s += Math.exp(logits[o + v] - m);
+    const lse = m + Math.log(s);
+    for (let v = 0; v < V; v++) out[r * V + v] = logits[o + v] - lse;
+  }
+  return out;
+}
+
+export class OnnxStepModel implements StepModel<OnnxState> {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly vocabSize: number,
+    readonly layers: number,
+    readonly heads: number,
+    readonly headDim: number,
+    private readonly padId: number,
+  ) {}
+
+  /** Load a model.onnx and check its inputs/outputs follow the convention. */
+  static async load(file: string, dims: { vocabSize: number; layers: number; heads: number; headDim: number }, opts: OnnxRunnerOptions = {}): Promise<OnnxStepModel> {
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(file, {
+        ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+        graphOptimizationLevel: 'all',
+      });
+    } catch (err) {
+      throw new ModelError(`${file}: onnxruntime cannot load the model: ${(err as Error).message}`);
+    }
+    const need = ['input_ids', 'attention_mask', 'position_ids', ...Array.from({ length: dims.layers }, (_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]).flat()];
+    const missing = need.filter((n) => !session.inputNames.includes(n));
+    if (missing.length) throw new ModelError(`${file}: missing inputs ${missing.join(', ')} (expected the HF causal-LM convention)`);
+    if (session.outputNames[0] !== 'logits' || !session.outputNames.includes(`present.${dims.layers - 1}.value`)) {
+      throw new ModelError(`${file}: outputs must be logits, present.{i}.key|value`);
+    }
+    return new OnnxStepModel(session, dims.vocabSize, dims.layers, dims.heads, dims.headDim, opts.padId ?? 0);
+  }
+
+  private async run(ids: BigInt64Array, rows: number, seq: number, state: OnnxState | undefined, mask: BigInt64Array, pos: BigInt64Array): Promise<{ logits: Float32Array; past: OnnxState['past']; total: number }> {
+    const P = state ? state.total : 0;
+    const total = P + seq;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [rows, seq]),
+      attention_mask: new ort.Tensor('int64', mask, [rows, total]),
+      position_ids: new ort.Tensor('int64', pos, [rows, seq]),
+    };
+    for (let i = 0; i < this.layers; i++) {
+      const k = state ? state.past[i].key : new Float32Array(0);
+      const v = state ? state.past[i].value : new Float32Array(0);
+      feeds[`past_key_values.${i}.key`] = new ort.Tensor('float32', k, [rows, this.heads, P, this.headDim]);
+      feeds[`past_key_values.${i}.value`] = new ort.Tensor('float32', v, [rows, this.heads, P, this.headDim]);
+    }
+    const out = await this.session.run(feeds);
+    const past = Array.from({ length: this.layers }, (_, i) => ({
+      key: out[`present.${i}.key`].data as Float32Array,
+      value: out[`present.${i}.value`].data as Float32Array,
+    }));
+    const logits = out.logits;
+    if (Number(logits.dims[2]) !== this.vocabSize) throw new ModelError(`model vocabulary ${logits.dims[2]} ≠ expected ${this.vocabSize}`);
+    return { logits: logits.data as Float32Array, past, total };
+  }
+
+  /** Full logits for prompts (left-padded), for parity checks: rows × seq × vocab. */
+  async forward(prompts: readonly Int32Array[]): Promise<{ logits: Float32Array; seq: number; state: OnnxState }> {
+    const R = prompts.length;
+    const T = Math.max(1, ...prompts.map((p) => p.length));
+    const ids = new BigInt64Array(R * T).fill(BigInt(this.padId));
+    const mask = new BigInt64Array(R * T);
+    const pos = new BigInt64Array(R * T);
+    const nextPos = new Int32Array(R);
+    prompts.forEach((p, r) => {
+      const pad = T - p.length;
+      for (let t = 0; t < p.length; t++) {
+        ids[r * T + pad + t] = BigInt(p[t]);
+        mask[r * T + pad + t] = 1n;
+        pos[r * T + pad + t] = BigInt(t);
+      }
+      nextPos[r] = p.length;
+    });
+    const res = await this.run(ids, R, T, undefined, mask, pos);
+    return { logits: res.logits, seq: T, state: { rows: R, past: res.past, total: res.total, mask, nextPos } };
+  }
+
+  async prefill(prompts: readonly Int32Array[]): Promise<StepOutput<OnnxState>> {
+    const { logits, seq, state } = await this.forward(prompts);
+    const V = this.vocabSize;
+    return { state, logprobs: logSoftmaxRows(logits, prompts.length, V, seq * V, (seq - 1) * V) };
+  }
+
+  async step(state: OnnxState, tokens: Int32Array): Promise<StepOutput<OnnxState>> {
+    const R = state.rows;
+    const T = state.total + 1;
+    const mask = new BigInt64Array(R * T);
+    for (let r = 0; r < R; r++) {
+      mask.set(state.mask.subarray(r * state.total, (r + 1) * state.total), r * T);
+      mask[r * T + T - 1] = 1n;
+    }
+    const pos = BigInt64Array.from(state.nextPos, (p) => BigInt(p));
+    const res = await this.run(BigInt64Array.from(tokens, (t) => BigInt(t)), R, 1, state, mask, pos);
+    const nextPos = Int32Array.from(state.nextPos, (p) => p + 1);
+    return { state: { rows: R, past: res.past, total: res.total, mask, nextPos }, logprobs: logSoftmaxRows(res.logits, R, this.vocabSize, this.vocabSize, 0) };
+  }
+
+  reorder(state: OnnxState, index: Int32Array): OnnxState {
+    const R = index.length;
+    const rowSize = this.heads * state.total * this.headDim;
+    const gather = (src: Float32Array) => {
+      const dst = new Float32Array(R * rowSize);
+      for (let i = 0; i < R; i++) dst.set(src.subarray(index[i] * rowSize, (index[i] + 1) * rowSize), i * rowSize);
+      return dst;
+    };
+    const mask = new BigInt64Array(R * state.total);
+    for (let i = 0; i < R; i++) mask.set(state.mask.subarray(index[i] * state.total, (index[i] + 1) * state.total), i * state.total);
+    return {
+      rows: R,
+      past: state.past.map((p) => ({ key: gather(p.key), value: gather(p.value) })),
+      total: state.total,
+      mask,
+      nextPos: Int32Array.from(index, (i) => state.nextPos[i]),
+    };
+  }
+
+  /** Release the session. */
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The generator: PyTorch trainer → ONNX export → onnxruntime-node runner. Uses Debian's
+ * python3-torch (installed by `npm run setup`); models are tiny so the suite stays fast.
+ */
+import { describe, expect, it, beforeAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { synthesize } from '../../src/data/synth.js';
+import { prepare } from '../../src/data/split.js';
+import { loadDataset, writeDataset, type Dataset } from '../../src/data/store.js';
+import { buildIndexJob } from '../../src/indexing.js';
+import { trainModel } from '../../src/train.js';
+import { Recommender } from '../../src/recommender.js';
+import { OnnxStepModel } from '../../src/models/onnx-runner.js';
+import { loadTokenizer, vocabulary } from '../../src/models/tokenizer.js';
+import { TokenLayout } from '../../decoding/index.js';
+import { ModelError } from '../../src/errors.js';
+import { pythonPath, trainerRoot } from '../../src/models/python.js';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'semrec-trainer-'));
+const tiny = { layers: 2, dModel: 32, heads: 2, epochs: 3, batchSize: 32, lr: 3e-3, seed: 1, threads: 1 };
+let ds: Dataset;
+const dataDir = path.join(root, 'data');
+const indexDir = path.join(root, 'index');
+const modelDir = path.join(root, 'model');
+
+beforeAll(async () => {
+  const raw = synthesize({ items: 120, users: 400, seed: 5 });
+  await writeDataset(dataDir, prepare(raw), { malformed: raw.malformed });
+  ds = await loadDataset(dataDir);
+  await buildIndexJob({ items: ds.items, scheme: 'rqkmeans:2x8', seed: 1, out: indexDir });
+  await trainModel({ data: dataDir, index: indexDir, out: modelDir, arch: 'decoder', decoder: tiny });
+}, 180_000);
+
+function torchLogits(ids: number[][], mask: number[][], pos: number[][]): Float32Array {
+  const inp = path.join(root, 'in.json');
+  const out = path.join(root, 'out.f32');
+  writeFileSync(inp, JSON.stringify({ input_ids: ids, attention_mask: mask, position_ids: pos }));
+  const cfg = path.join(root, 'trainer.json');
+  writeFileSync(cfg, readFileSync(path.join(modelDir, 'trainer.json')));
+  execFileSync(pythonPath(), ['-m', 'trainer', 'logits', '--config', cfg, '--checkpoint', path.join(modelDir, 'checkpoint.pt'), '--input', inp, '--out', out], {
+    cwd: trainerRoot(),
+    env: { ...process.env, PYTHONPATH: trainerRoot() },
+  });
+  const b = readFileSync(out);
+  return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+}
+
+async function runner() {
+  const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
+  return {
+    cfg,
+    model: await OnnxStepModel.load(path.join(modelDir, 'model.onnx'), { vocabSize: cfg.tokenLayout.vocabSize, layers: cfg.params.layers, heads: cfg.params.heads, headDim: cfg.params.headDim }),
+  };
+}
+
+describe('generator: trainer, ONNX export, runner', () => {
+  it('writes a complete model directory', () => {
+    const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ format: 'semrec-model', architecture: 'decoder', params: { layers: 2, dModel: 32, heads: 2, headDim: 16 } });
+    expect(cfg.params.validLoss).toBeLessThan(Math.log(cfg.tokenLayout.vocabSize)); // learned something
+  });
+
+  it('onnxruntime logits equal PyTorch logits (max abs diff ≤ 1e-4), with left padding', async () => {
+    const { cfg, model } = await runner();
+    const V = cfg.tokenLayout.vocabSize;
+    const layout = TokenLayout.fromSpec(cfg.tokenLayout);
+    const prompts = [new Int32Array([1, ...layout.tokens([3, 4]), ...layout.tokens([7, 0]), ...layout.tokens([1, 2])]), new Int32Array([1, ...layout.tokens([5, 5])])];
+    const { logits, seq } = await model.forward(prompts);
+    const ids = prompts.map((p) => [...Array(seq - p.length).fill(0), ...p]);
+    const mask = prompts.map((p) => [...Array(seq - p.length).fill(0), ...Array(p.length).fill(1)]);
+    const pos = prompts.map((p) => [...Array(seq - p.length).fill(0), ...Array.from({ length: p.length }, (_, i) => i)]);
+    const ref = torchLogits(ids, mask, pos);
+    let maxDiff = 0;
+    prompts.forEach((p, r) => {
+      for (let t = seq - p.length; t < seq; t++) for (let v = 0; v < V; v++) maxDiff = Math.max(maxDiff, Math.abs(ref[(r * seq + t) * V + v] - logits[(r * seq + t) * V + v]));
+    });
+    expect(maxDiff).toBeLessThanOrEqual(1e-4);
+    await model.close();
+  });
+
+  it('prefill then steps with the KV cache (and a reorder) equals a full forward pass', async () => {
+    const { cfg, model } = await runner();
+    const layout = TokenLayout.fromSpec(cfg.tokenLayout);
+    const full = new Int32Array([1, ...layout.tokens([3, 4]), ...layout.tokens([7, 0]), ...layout.tokens([1, 2])]);
+    const other = new Int32Array([1, ...layout.tokens([5, 5])]);
+    const pre = await model.prefill([other, full.subarray(0, 5)]);
+    const re = model.reorder(pre.state, new Int32Array([1, 1, 0])); // duplicate row 1, move row 0
+    const s1 = await model.step(re, new Int32Array([full[5], full[5], layout.token(0, 1)]));
+    const s2 = await model.step(s1.state, new Int32Array([full[6], full[6], layout.token(1, 1)]));
+    const ref = await model.prefill([full]);
+    const V = layout.vocabSize;
+    for (const row of [0, 1]) {
+      let d = 0;
+      for (let v = 0; v < V; v++) d = Math.max(d, Math.abs(ref.logprobs[v] - s2.logprobs[row * V + v]));
+      expect(d).toBeLessThanOrEqual(1e-4);
+    }
+    const ref2 = await model.prefill([new Int32Array([...other, layout.token(0, 1), layout.token(1, 1)])]);
+    let d2 = 0;
+    for (let v = 0; v < V; v++) d2 = Math.max(d2, Math.abs(ref2.logprobs[v] - s2.logprobs[2 * V + v]));
+    expect(d2).toBeLessThanOrEqual(1e-4);
+    await model.close();
+  });
+
+  it('the tokenizer round-trips every semantic-ID token', () => {
+    const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
+    const layout = TokenLayout.fromSpec(cfg.tokenLayout);
+    const tok = loadTokenizer(readFileSync(path.join(modelDir, 'tokenizer.json'), 'utf8'), readFileSync(path.join(modelDir, 'tokenizer_config.json'), 'utf8'));
+    const vocab = vocabulary(layout);
+    expect(vocab).toHaveLength(layout.vocabSize);
+    const enc = tok.encode(vocab.join(''));
+    expect(enc.ids).toEqual(vocab.map((_, i) => i));
+    for (let l = 0; l < layout.levels; l++) for (let c = 0; c < layout.sizes[l]; c++) expect(tok.token_to_id(`<${String.fromCharCode(97 + l)}_${c}>`)).toBe(layout.token(l, c));
+    expect(tok.decode(enc.ids.slice(4)).replace(/ /g, '')).toBe(vocab.slice(4).join(''));
+  });
+
+  it('serves through the Recommender: real items only; refuses a different index', async () => {
+    const rec = await Recommender.load(modelDir, indexDir);
+    const res = await Promise.all(ds.test.slice(0, 20).map((e) => rec.recommend(e.history, { k: 5, beamWidth: 8 })));
+    for (const r of res) {
+      expect(r.items).toHaveLength(5);
+      for (const it of r.items) expect(rec.index.codeOf(it.itemId)).toEqual(it.codes);
+    }
+    const other = path.join(root, 'other-index');
+    await buildIndexJob({ items: ds.items, scheme: 'rqkmeans:2x8', seed: 2, out: other });
+    await expect(Recommender.load(modelDir, other)).rejects.toThrow(ModelError);
+  });
+
+  it('a 2-process gloo DDP run trains to the same quality as one process', async () => {
+    const one = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8')).params;
+    const ddpDir = path.join(root, 'model-ddp');
+    await trainModel({ data: dataDir, index: indexDir, out: ddpDir, arch: 'decoder', decoder: { ...tiny, nproc: 2 } });
+    const two = JSON.parse(readFileSync(path.join(ddpDir, 'config.json'), 'utf8')).params;
+    expect(two.nproc).toBe(2);
+    expect(Math.abs(two.validLoss - one.validLoss) / one.validLoss).toBeLessThan(0.05);
+  }, 180_000);
+});

@@ -1,0 +1,42 @@
+"""python3 -m trainer <train|export|logits> --config CONFIG.json [...]"""
+import argparse
+import json
+import sys
+
+import numpy as np
+import torch
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python3 -m trainer")
+    ap.add_argument("command", choices=["train", "export", "logits"])
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--checkpoint")
+    ap.add_argument("--out")
+    ap.add_argument("--input", help="logits: JSON {input_ids, attention_mask, position_ids} (no past)")
+    args = ap.parse_args(argv)
+    with open(args.config) as f:
+        cfg = json.load(f)
+    if args.command == "train":
+        from .train import train
+        train(cfg)
+    elif args.command == "export":
+        from .export import export
+        export(cfg, args.checkpoint, args.out)
+    else:
+        from .train import model_from_config
+        model = model_from_config(cfg)
+        model.load_state_dict(torch.load(args.checkpoint, map_location="cpu"))
+        model.eval()
+        with open(args.input) as f:
+            inp = json.load(f)
+        ids = torch.tensor(inp["input_ids"], dtype=torch.long)
+        with torch.no_grad():
+            logits, _ = model(ids, torch.tensor(inp["attention_mask"], dtype=torch.long), torch.tensor(inp["position_ids"], dtype=torch.long),
+                              model.empty_past(ids.shape[0]))
+        np.asarray(logits, dtype="<f4").tofile(args.out)
+        sys.stdout.write(json.dumps({"event": "logits", "shape": list(logits.shape)}) + "\n")
+
+
+if __name__ == "__main__":
+    main()

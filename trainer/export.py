@@ -1,0 +1,48 @@
+"""ONNX export in the Hugging Face / Optimum causal-LM convention: inputs input_ids,
+attention_mask, position_ids, past_key_values.{i}.key|value; outputs logits, present.{i}.key|value;
+dynamic batch / sequence / past lengths (past length 0 = prefill)."""
+import torch
+
+from .train import emit, model_from_config
+
+
+class Wrapper(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, position_ids, *flat_past):
+        past = [(flat_past[2 * i], flat_past[2 * i + 1]) for i in range(len(flat_past) // 2)]
+        logits, presents = self.model(input_ids, attention_mask, position_ids, past)
+        out = [logits]
+        for k, v in presents:
+            out += [k, v]
+        return tuple(out)
+
+
+def export(cfg, checkpoint, path):
+    model = model_from_config(cfg)
+    model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+    model.eval()
+    n = model.n_layers
+    B, S, P = 2, 3, 2
+    ids = torch.randint(4, cfg["vocab_size"], (B, S))
+    mask = torch.ones(B, P + S, dtype=torch.long)
+    pos = torch.arange(P, P + S).unsqueeze(0).repeat(B, 1)
+    past = []
+    for _ in range(n):
+        past += [torch.randn(B, model.n_heads, P, model.head_dim), torch.randn(B, model.n_heads, P, model.head_dim)]
+    names_in = ["input_ids", "attention_mask", "position_ids"]
+    names_out = ["logits"]
+    axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "total"},
+            "position_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}}
+    for i in range(n):
+        for kv in ("key", "value"):
+            names_in.append(f"past_key_values.{i}.{kv}")
+            names_out.append(f"present.{i}.{kv}")
+            axes[f"past_key_values.{i}.{kv}"] = {0: "batch", 2: "past"}
+            axes[f"present.{i}.{kv}"] = {0: "batch", 2: "total"}
+    with torch.no_grad():
+        torch.onnx.export(Wrapper(model), (ids, mask, pos, *past), path, input_names=names_in, output_names=names_out,
+                          dynamic_axes=axes, opset_version=14, do_constant_folding=True)
+    emit({"event": "exported", "path": path, "layers": n, "heads": model.n_heads, "head_dim": model.head_dim})
