@@ -66,7 +66,7 @@ export function registerDemo(program: Command): void {
       );
 
       console.log(`\n[3/4] generator: transition model over ID tuples → ${modelDir}`);
-      const cfg = await trainModel({ data: dataDir, index: indexDir, out: modelDir });
+      const cfg = await trainModel({ data: dataDir, index: indexDir, out: modelDir, arch: 'bigram' });
       console.log(`  ${cfg.params.transitions} transitions from ${cfg.params.trainSequences} training sequences`);
 
       console.log(`\n[4/4] trie-constrained beam search (beam 20) on the test split, full-catalogue ranking`);

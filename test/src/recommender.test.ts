@@ -20,7 +20,7 @@ async function pipeline(root: string, scheme = 'rqkmeans:2x16') {
   await writeDataset(data, prepare(raw), { malformed: raw.malformed });
   const ds = await loadDataset(data);
   await buildIndexJob({ items: ds.items, sequences: ds.train.map((s) => s.items), scheme, seed: 1, out: path.join(root, 'index') });
-  await trainModel({ data, index: path.join(root, 'index'), out: path.join(root, 'model') });
+  await trainModel({ data, index: path.join(root, 'index'), out: path.join(root, 'model'), arch: 'bigram' });
   return { data, ds, index: path.join(root, 'index'), model: path.join(root, 'model') };
 }
 
@@ -129,6 +129,6 @@ describe('CLI: train / recommend / eval', () => {
     expect(JSON.parse(e.out)).toMatchObject({ split: 'test', users: 50, invalidRate: 0 });
     const t = await run(['train', '--data', p.data, '--index', p.index, '--out', path.join(root, 'm2'), '--arch', 'gpt']);
     expect(t.code).toBe(2);
-    expect(t.err).toMatch(/only "bigram"/);
+    expect(t.err).toMatch(/--arch must be decoder or bigram, got "gpt"/);
   });
 });
