@@ -1,12 +1,17 @@
 /**
  * bench/decoding — prefix-trie build time and bytes/item at 1M and 10M items, and beam-search
  * overhead per request excluding the model (a fake StepModel that returns a precomputed
- * log-probability buffer) at beam 20/50 with 3 and 4 levels. Prints one JSON line.
+ * log-probability buffer) at beam 20/50 with 3 and 4 levels; then end to end through the
+ * Recommender with the onnxruntime transformer runner (default sizes: 4 layers, d_model 128,
+ * trained briefly on the synthetic data — latency does not depend on how well it is trained) and,
+ * as the same-run reference, the transition model: p50/p99 latency of single requests and
+ * throughput of 16 concurrent requests, beam 20. Prints one JSON line.
  *
- *   npx tsx bench/decoding.ts [--sizes 1000000,10000000] [--requests 256]
+ *   npx tsx bench/decoding.ts [--sizes 1000000,10000000] [--requests 256] [--e2e-requests 64]
  */
 import { PrefixTrie, TokenLayout, beamSearch, type StepModel, type StepOutput } from '../decoding/index.js';
 import { Rng } from '../quantizer/index.js';
+import { endToEnd } from './e2e.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string) => {
@@ -81,4 +86,5 @@ for (const sizes of [
     result[`beamOverhead_L${sizes.length}_beam${beam}`] = { msPerRequest: +msPerRequest.toFixed(3), items: n, requests };
   }
 }
+result.endToEnd = await endToEnd(Number(arg('e2e-requests', '64')));
 console.log(JSON.stringify(result));

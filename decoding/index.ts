@@ -10,4 +10,5 @@ export { Mapper } from './mapper.js';
 export { TokenLayout, SPECIAL_TOKENS, NUM_SPECIAL } from './token-layout.js';
 export type { TokenLayoutSpec } from './token-layout.js';
 export type { StepModel, StepOutput } from './step-model.js';
+export { RemappedStepModel } from './remap.js';
 export { DecodingError, DecodingInputError } from './errors.js';

@@ -14,6 +14,7 @@ import { EmptyHistoryError, InputError, ModelError } from './errors.js';
 import { BigramStepModel, type BigramData } from './models/bigram.js';
 import { OnnxStepModel } from './models/onnx-runner.js';
 import { readModelConfig, type ModelConfig } from './models/model-dir.js';
+import { isHfModelDir, loadHfModel, readHfServingConfig } from './models/hf-model.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
@@ -67,26 +68,39 @@ export class Recommender {
     readonly layout: TokenLayout,
     /** Requests decoded together in one beam search (bounds the batch's memory). */
     readonly maxBatch = 64,
+    /** Prompt builder for models with their own vocabulary (Hugging Face layout). */
+    private readonly textPrompt?: (tuples: readonly ArrayLike<number>[]) => Int32Array,
   ) {}
 
   /**
    * Load a model directory and the index it was trained on (default: the index directory
    * recorded at training time). Refuses (E_MODEL) an index whose content hash differs from the
    * one recorded in the model — e.g. after `semrec index add`, retrain before serving the new index.
+   *
+   * The directory is either semrec's own (`config.json` of format semrec-model: the transition
+   * model or the ONNX transformer) or a Hugging Face-layout causal LM with `semrec.json` (see
+   * docs/hf-models.md).
    */
   static async load(modelDir: string, indexDir?: string, opts: { threads?: number } = {}): Promise<Recommender> {
-    const config = await readModelConfig(modelDir);
-    indexDir ??= config.indexDir;
+    const hf = await isHfModelDir(modelDir);
+    let config = hf ? undefined : await readModelConfig(modelDir);
+    const recorded = hf ? await readHfServingConfig(modelDir) : config!;
+    indexDir ??= recorded.indexDir;
     if (!indexDir) throw new InputError(`no index given and ${modelDir}/config.json records none`);
     const index = await loadIndex(indexDir);
     const hash = index.hash();
-    if (hash !== config.indexHash) {
-      throw new ModelError(`the model in ${modelDir} was trained on index ${config.indexHash.slice(0, 12)}…, but ${indexDir} is ${hash.slice(0, 12)}… — serve it with the index it was trained on`);
+    if (hash !== recorded.indexHash) {
+      throw new ModelError(`the model in ${modelDir} was trained on index ${recorded.indexHash.slice(0, 12)}…, but ${indexDir} is ${hash.slice(0, 12)}… — serve it with the index it was trained on`);
     }
-    const layout = TokenLayout.fromSpec(config.tokenLayout);
-    if (layout.sizes.join() !== index.codebookSizes.join()) throw new ModelError('model token layout does not match the index codebook sizes');
     const trie = PrefixTrie.build(index.codes, index.size, index.codebookSizes);
     const mapper = new Mapper(index.itemIds, index.codes, index.codebookSizes);
+    if (hf) {
+      const m = await loadHfModel(modelDir, index.codebookSizes, opts);
+      return new Recommender(m.config, index, m.model, trie, mapper, TokenLayout.fromSpec(m.config.tokenLayout), 16, m.prompt);
+    }
+    config = config!;
+    const layout = TokenLayout.fromSpec(config.tokenLayout);
+    if (layout.sizes.join() !== index.codebookSizes.join()) throw new ModelError('model token layout does not match the index codebook sizes');
     let model: StepModel<unknown>;
     let maxBatch = 64;
     if (config.architecture === 'bigram') {
@@ -102,10 +116,14 @@ export class Recommender {
     return new Recommender(config, index, model, trie, mapper, layout, maxBatch);
   }
 
-  /** Prompt tokens for a history of known item rows: BOS + the last maxHistory items' tuples. */
+  /**
+   * Prompt tokens for a history of known item rows: BOS + the last maxHistory items' tuples (for
+   * a Hugging Face-layout model: its template, tokenised by its tokenizer).
+   */
   promptOf(rows: readonly number[]): Int32Array {
     const L = this.layout.levels;
     const recent = rows.slice(-this.config.maxHistory);
+    if (this.textPrompt) return this.textPrompt(recent.map((r) => this.index.codes.subarray(r * L, (r + 1) * L)));
     const p = new Int32Array(1 + recent.length * L);
     p[0] = SPECIAL_TOKENS.BOS;
     recent.forEach((r, i) => {

@@ -28,6 +28,8 @@ export interface DecoderTrainOptions {
   weightDecay?: number;
   warmup?: number;
   patience?: number;
+  /** Stop after this many optimiser steps (0 = no limit; used by benchmarks). */
+  maxSteps?: number;
   seed?: number;
   device?: string;
   /** Processes for DDP (torchrun); 1 = plain. */
@@ -100,6 +102,7 @@ export async function trainDecoder(
         warmup: opts.warmup ?? 0.05,
         clip: 1.0,
         patience: opts.patience ?? 3,
+        max_steps: opts.maxSteps ?? 0,
       },
     };
     const cfgFile = path.join(work, 'trainer.json');

@@ -1,4 +1,4 @@
-"""python3 -m trainer <train|export|logits> --config CONFIG.json [...]"""
+"""python3 -m trainer <train|export|export-hf|logits> --config CONFIG.json [...]"""
 import argparse
 import json
 import sys
@@ -9,10 +9,11 @@ import torch
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m trainer")
-    ap.add_argument("command", choices=["train", "export", "logits"])
+    ap.add_argument("command", choices=["train", "export", "export-hf", "logits"])
     ap.add_argument("--config", required=True)
     ap.add_argument("--checkpoint")
     ap.add_argument("--out")
+    ap.add_argument("--map", help="export-hf: JSON {vocab_size, native_to_hf, seed}")
     ap.add_argument("--input", help="logits: JSON {input_ids, attention_mask, position_ids} (no past)")
     args = ap.parse_args(argv)
     with open(args.config) as f:
@@ -23,6 +24,9 @@ def main(argv=None):
     elif args.command == "export":
         from .export import export
         export(cfg, args.checkpoint, args.out)
+    elif args.command == "export-hf":
+        from .export_hf import export_hf
+        export_hf(cfg, args.checkpoint, args.map, args.out)
     else:
         from .train import model_from_config
         model = model_from_config(cfg)

@@ -24,9 +24,16 @@ def export(cfg, checkpoint, path):
     model = model_from_config(cfg)
     model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
     model.eval()
+    export_model(model, cfg["vocab_size"], path)
+    emit({"event": "exported", "path": path, "layers": model.n_layers, "heads": model.n_heads, "head_dim": model.head_dim})
+
+
+def export_model(model, vocab_size, path):
+    """Trace `model` (forward(input_ids, attention_mask, position_ids, past) -> (logits, presents),
+    attributes n_layers / n_heads / head_dim) to ONNX at `path`."""
     n = model.n_layers
     B, S, P = 2, 3, 2
-    ids = torch.randint(4, cfg["vocab_size"], (B, S))
+    ids = torch.randint(4, vocab_size, (B, S))
     mask = torch.ones(B, P + S, dtype=torch.long)
     pos = torch.arange(P, P + S).unsqueeze(0).repeat(B, 1)
     past = []
@@ -45,4 +52,3 @@ def export(cfg, checkpoint, path):
     with torch.no_grad():
         torch.onnx.export(Wrapper(model), (ids, mask, pos, *past), path, input_names=names_in, output_names=names_out,
                           dynamic_axes=axes, opset_version=14, do_constant_folding=True)
-    emit({"event": "exported", "path": path, "layers": n, "heads": model.n_heads, "head_dim": model.head_dim})

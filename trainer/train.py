@@ -83,6 +83,10 @@ def train(cfg):
     steps_per_epoch = math.ceil(len(windows) / bs)
     total_steps = steps_per_epoch * t["epochs"]
     warmup = max(1, int(t["warmup"] * total_steps))
+    max_steps = int(t.get("max_steps") or 0)  # 0 = no limit (benchmarks cap the run)
+    if max_steps:
+        total_steps = min(total_steps, max_steps)
+        warmup = max(1, int(t["warmup"] * total_steps))
     gen = random.Random(cfg["seed"])
     best, best_epoch, bad, step = float("inf"), -1, 0, 0
     ckpt = os.path.join(cfg["out_dir"], "checkpoint.pt")
@@ -92,6 +96,8 @@ def train(cfg):
         gen.shuffle(order)
         t0, tokens, run_loss, run_n = time.time(), 0, 0.0, 0
         for s in range(steps_per_epoch):
+            if max_steps and step >= max_steps:
+                break
             chunk = order[s * bs:(s + 1) * bs][rank::world]
             if not chunk:
                 chunk = order[:1]
@@ -127,7 +133,7 @@ def train(cfg):
         if rank == 0:
             emit({"event": "epoch", "epoch": epoch, "train_loss": run_loss / max(1, run_n), "valid_loss": valid_loss,
                   "best": improved, "tokens_per_s": tokens / max(1e-9, time.time() - t0)})
-        if bad >= t["patience"]:
+        if bad >= t["patience"] or (max_steps and step >= max_steps):
             break
     if rank == 0:
         emit({"event": "done", "best_epoch": best_epoch, "valid_loss": best, "steps": step, "world_size": world})

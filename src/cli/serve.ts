@@ -8,6 +8,7 @@ import { evaluateRecommender, type EvalReport } from '../eval/evaluate.js';
 import { InputError } from '../errors.js';
 import { Recommender } from '../recommender.js';
 import { trainModel } from '../train.js';
+import { exportHfModel } from '../models/hf-export.js';
 import { startProgress } from '../util/progress.js';
 import { intOpt } from './common.js';
 
@@ -109,6 +110,20 @@ export function registerServe(program: Command): void {
       });
       bar?.stop();
       console.log(JSON.stringify({ out: flags.out, architecture: cfg.architecture, indexHash: cfg.indexHash, seconds: (Date.now() - t0) / 1000, ...cfg.params }));
+    });
+
+  program
+    .command('export-hf')
+    .description('export a transformer model in the Hugging Face / Optimum layout (GPT-2 names, ID tokens as added tokens, prompt template)')
+    .requiredOption('--model <dir>', 'semrec transformer model directory')
+    .requiredOption('--out <dir>', 'output directory')
+    .option('--template <text>', 'prompt template around the history ({history})', '<|endoftext|>{history}')
+    .option('--separator <text>', 'text between history items', '')
+    .option('--words <list>', 'extra comma-separated words for the text vocabulary')
+    .action(async (flags: { model: string; out: string; template: string; separator: string; words?: string }) => {
+      const t0 = Date.now();
+      const serving = await exportHfModel(flags.model, flags.out, { promptTemplate: flags.template, itemSeparator: flags.separator, words: flags.words?.split(',').filter(Boolean) });
+      console.log(JSON.stringify({ out: flags.out, seconds: (Date.now() - t0) / 1000, ...serving }));
     });
 
   program

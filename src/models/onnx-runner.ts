@@ -1,6 +1,6 @@
 /**
  * StepModel over onnxruntime-node for a causal LM exported in the Hugging Face / Optimum
- * convention (input_ids, attention_mask, position_ids, past_key_values.{i}.key|value → logits,
+ * convention (input_ids, attention_mask, [position_ids], past_key_values.{i}.key|value → logits,
  * present.{i}.key|value; KV tensors [batch, heads, past, head_dim]).
  *
  * Prefill runs left-padded prompts in one batch with an empty past; each step feeds one token per
@@ -46,6 +46,7 @@ function logSoftmaxRows(logits: Float32Array, rows: number, V: number, rowStride
   return out;
 }
 
+/** StepModel over one onnxruntime session of a causal LM in the Hugging Face convention (see the file header). */
 export class OnnxStepModel implements StepModel<OnnxState> {
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -54,6 +55,8 @@ export class OnnxStepModel implements StepModel<OnnxState> {
     readonly heads: number,
     readonly headDim: number,
     private readonly padId: number,
+    /** Whether the graph takes position_ids (some Optimum GPT-2 exports derive them from the mask). */
+    private readonly hasPositionIds: boolean,
   ) {}
 
   /** Load a model.onnx and check its inputs/outputs follow the convention. */
@@ -67,13 +70,13 @@ export class OnnxStepModel implements StepModel<OnnxState> {
     } catch (err) {
       throw new ModelError(`${file}: onnxruntime cannot load the model: ${(err as Error).message}`);
     }
-    const need = ['input_ids', 'attention_mask', 'position_ids', ...Array.from({ length: dims.layers }, (_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]).flat()];
+    const need = ['input_ids', 'attention_mask', ...Array.from({ length: dims.layers }, (_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]).flat()];
     const missing = need.filter((n) => !session.inputNames.includes(n));
     if (missing.length) throw new ModelError(`${file}: missing inputs ${missing.join(', ')} (expected the HF causal-LM convention)`);
     if (session.outputNames[0] !== 'logits' || !session.outputNames.includes(`present.${dims.layers - 1}.value`)) {
       throw new ModelError(`${file}: outputs must be logits, present.{i}.key|value`);
     }
-    return new OnnxStepModel(session, dims.vocabSize, dims.layers, dims.heads, dims.headDim, opts.padId ?? 0);
+    return new OnnxStepModel(session, dims.vocabSize, dims.layers, dims.heads, dims.headDim, opts.padId ?? 0, session.inputNames.includes('position_ids'));
   }
 
   private async run(ids: BigInt64Array, rows: number, seq: number, state: OnnxState | undefined, mask: BigInt64Array, pos: BigInt64Array): Promise<{ logits: Float32Array; past: OnnxState['past']; total: number }> {
@@ -82,8 +85,8 @@ export class OnnxStepModel implements StepModel<OnnxState> {
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', ids, [rows, seq]),
       attention_mask: new ort.Tensor('int64', mask, [rows, total]),
-      position_ids: new ort.Tensor('int64', pos, [rows, seq]),
     };
+    if (this.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', pos, [rows, seq]);
     for (let i = 0; i < this.layers; i++) {
       const k = state ? state.past[i].key : new Float32Array(0);
       const v = state ? state.past[i].value : new Float32Array(0);

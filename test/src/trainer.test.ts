@@ -4,12 +4,9 @@
  */
 import { describe, expect, it, beforeAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { synthesize } from '../../src/data/synth.js';
-import { prepare } from '../../src/data/split.js';
-import { loadDataset, writeDataset, type Dataset } from '../../src/data/store.js';
+import type { Dataset } from '../../src/data/store.js';
 import { buildIndexJob } from '../../src/indexing.js';
 import { trainModel } from '../../src/train.js';
 import { Recommender } from '../../src/recommender.js';
@@ -18,20 +15,16 @@ import { loadTokenizer, vocabulary } from '../../src/models/tokenizer.js';
 import { TokenLayout } from '../../decoding/index.js';
 import { ModelError } from '../../src/errors.js';
 import { pythonPath, trainerRoot } from '../../src/models/python.js';
+import { tiny, trainTinyModel } from './tiny-model.js';
 
-const root = mkdtempSync(path.join(os.tmpdir(), 'semrec-trainer-'));
-const tiny = { layers: 2, dModel: 32, heads: 2, epochs: 3, batchSize: 32, lr: 3e-3, seed: 1, threads: 1 };
+let root: string;
 let ds: Dataset;
-const dataDir = path.join(root, 'data');
-const indexDir = path.join(root, 'index');
-const modelDir = path.join(root, 'model');
+let dataDir: string;
+let indexDir: string;
+let modelDir: string;
 
 beforeAll(async () => {
-  const raw = synthesize({ items: 120, users: 400, seed: 5 });
-  await writeDataset(dataDir, prepare(raw), { malformed: raw.malformed });
-  ds = await loadDataset(dataDir);
-  await buildIndexJob({ items: ds.items, scheme: 'rqkmeans:2x8', seed: 1, out: indexDir });
-  await trainModel({ data: dataDir, index: indexDir, out: modelDir, arch: 'decoder', decoder: tiny });
+  ({ root, ds, dataDir, indexDir, modelDir } = await trainTinyModel());
 }, 180_000);
 
 function torchLogits(ids: number[][], mask: number[][], pos: number[][]): Float32Array {

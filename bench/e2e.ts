@@ -1,0 +1,60 @@
+/**
+ * End-to-end serving figures for bench/decoding: the Recommender over the onnxruntime transformer
+ * runner and over the transition model (the reference), on the synthetic data.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { synthesize } from '../src/data/synth.js';
+import { prepare } from '../src/data/split.js';
+import { loadDataset, writeDataset } from '../src/data/store.js';
+import { buildIndexJob } from '../src/indexing.js';
+import { trainModel } from '../src/train.js';
+import { Recommender } from '../src/recommender.js';
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return +s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(2);
+};
+
+async function measure(rec: Recommender, histories: string[][], beamWidth: number) {
+  await rec.recommend(histories[0], { k: 10, beamWidth }); // warm-up
+  const single: number[] = [];
+  for (const h of histories) {
+    const t0 = performance.now();
+    await rec.recommend(h, { k: 10, beamWidth });
+    single.push(performance.now() - t0);
+  }
+  const conc = 16;
+  const t0 = performance.now();
+  for (let s = 0; s < histories.length; s += conc) await Promise.all(histories.slice(s, s + conc).map((h) => rec.recommend(h, { k: 10, beamWidth })));
+  const seconds = (performance.now() - t0) / 1000;
+  return { singleP50Ms: pct(single, 50), singleP99Ms: pct(single, 99), concurrent16ReqPerSec: +(histories.length / seconds).toFixed(1) };
+}
+
+/** Train both generators on synthetic data and measure serving latency and throughput. */
+export async function endToEnd(requests: number): Promise<Record<string, unknown>> {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'semrec-bench-e2e-'));
+  try {
+    const raw = synthesize({ items: 2000, users: 5000, seed: 42 });
+    const data = path.join(root, 'data');
+    await writeDataset(data, prepare(raw), { malformed: raw.malformed });
+    const ds = await loadDataset(data);
+    const index = path.join(root, 'index');
+    await buildIndexJob({ items: ds.items, scheme: 'rqkmeans:3x64', seed: 42, out: index });
+    await trainModel({ data, index, out: path.join(root, 'decoder'), arch: 'decoder', decoder: { maxSteps: 40, epochs: 1 } });
+    await trainModel({ data, index, out: path.join(root, 'bigram'), arch: 'bigram' });
+    const histories = ds.test.slice(0, requests).map((e) => e.history);
+    const decoder = await measure(await Recommender.load(path.join(root, 'decoder'), index), histories, 20);
+    const bigram = await measure(await Recommender.load(path.join(root, 'bigram'), index), histories, 20);
+    return {
+      requests,
+      beamWidth: 20,
+      decoder: { layers: 4, dModel: 128, ...decoder },
+      bigram,
+      decoderOverBigramP50: +(decoder.singleP50Ms / bigram.singleP50Ms).toFixed(1),
+    };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
