@@ -19,7 +19,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- 1. Debian packages
-APT_PACKAGES=(libfaiss-dev libopenblas0-pthread python3-torch python3-numpy g++ make)
+APT_PACKAGES=(libfaiss-dev libopenblas0-pthread python3-torch python3-numpy g++ make chromium)
 if [ "${SEMREC_SKIP_APT:-0}" != "1" ]; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do

@@ -12,6 +12,7 @@ import { registerData } from './cli/data.js';
 import { registerDemo } from './cli/demo.js';
 import { registerIndex } from './cli/index-cmd.js';
 import { registerServe } from './cli/serve.js';
+import { registerCompare } from './cli/compare.js';
 import { QuantizerError } from '../quantizer/errors.js';
 
 /** The package version, from the nearest package.json above this file (works from src/ and dist/). */
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerData(program);
   registerIndex(program);
   registerServe(program);
+  registerCompare(program);
   registerDemo(program);
   return program;
 }

@@ -1,6 +1,7 @@
 /** Helpers shared by CLI commands. */
 import { InputError } from '../errors.js';
 import type { DatasetMeta } from '../data/store.js';
+import type { DecoderTrainOptions } from '../train-decoder.js';
 
 /** Parse an integer option, with a typed error naming the flag. */
 export function intOpt(flag: string, v: string | undefined, min = 0): number | undefined {
@@ -33,4 +34,47 @@ export function describeDataset(dir: string, meta: DatasetMeta): string {
     for (const m of meta.malformed.examples.slice(0, 10)) lines.push(`    ${m.file}:${m.line}: ${m.reason}`);
   }
   return lines.join('\n');
+}
+
+/** Transformer settings from `semrec train`-style flags (camel-cased by commander). */
+export function decoderOptions(flags: Record<string, string | undefined>): Omit<DecoderTrainOptions, 'onEvent'> {
+  const num = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const x = Number(v);
+    if (!Number.isFinite(x) || x <= 0) throw new InputError(`${flag} must be a positive number, got ${JSON.stringify(v)}`);
+    return x;
+  };
+  const o: Omit<DecoderTrainOptions, 'onEvent'> = {
+    layers: intOpt('--layers', flags.layers, 1),
+    dModel: intOpt('--d-model', flags.dModel, 1),
+    heads: intOpt('--heads', flags.heads, 1),
+    dFF: intOpt('--d-ff', flags.dFf, 1),
+    dropout: floatOpt('--dropout', flags.dropout, 0, 0.9),
+    epochs: intOpt('--epochs', flags.epochs, 1),
+    patience: intOpt('--patience', flags.patience, 1),
+    batchSize: intOpt('--batch-size', flags.batchSize, 1),
+    lr: num('--lr', flags.lr),
+    seed: intOpt('--seed', flags.seed, 0),
+    device: flags.device,
+    nproc: intOpt('--nproc', flags.nproc, 1),
+    threads: intOpt('--threads', flags.threads, 1),
+  };
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+/** Flags accepted inside `--train-args` (those of `semrec train` that shape the transformer). */
+const TRAIN_ARG_FLAGS = ['layers', 'd-model', 'heads', 'd-ff', 'dropout', 'epochs', 'patience', 'batch-size', 'lr', 'device', 'nproc', 'threads'];
+
+/** Parse a `--train-args "--epochs 5 --layers 2"` string into transformer settings. */
+export function parseTrainArgs(s: string | undefined): Omit<DecoderTrainOptions, 'onEvent' | 'seed'> {
+  if (!s?.trim()) return {};
+  const words = s.trim().split(/\s+/);
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < words.length; i += 2) {
+    const name = words[i].replace(/^--/, '');
+    if (!words[i].startsWith('--') || !TRAIN_ARG_FLAGS.includes(name)) throw new InputError(`--train-args: unknown flag ${JSON.stringify(words[i])} (allowed: ${TRAIN_ARG_FLAGS.map((f) => '--' + f).join(' ')})`);
+    if (words[i + 1] === undefined) throw new InputError(`--train-args: ${words[i]} needs a value`);
+    flags[name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = words[i + 1];
+  }
+  return decoderOptions(flags);
 }

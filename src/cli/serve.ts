@@ -10,7 +10,7 @@ import { Recommender } from '../recommender.js';
 import { trainModel } from '../train.js';
 import { exportHfModel } from '../models/hf-export.js';
 import { startProgress } from '../util/progress.js';
-import { intOpt } from './common.js';
+import { decoderOptions, intOpt } from './common.js';
 
 /** id → title from the model's dataset (or an explicit items file / dataset dir), if readable. */
 async function titles(rec: Recommender, itemsPath?: string): Promise<Map<string, string>> {
@@ -65,12 +65,6 @@ export function registerServe(program: Command): void {
       const t0 = Date.now();
       let bar: ReturnType<typeof startProgress> | undefined;
       let epoch = 0;
-      const num = (flag: string, v: string | undefined) => {
-        if (v === undefined) return undefined;
-        const x = Number(v);
-        if (!Number.isFinite(x) || x <= 0) throw new InputError(`${flag} must be a positive number, got ${JSON.stringify(v)}`);
-        return x;
-      };
       const cfg = await trainModel({
         data: flags.data!,
         index: flags.index!,
@@ -78,19 +72,7 @@ export function registerServe(program: Command): void {
         arch: flags.arch,
         maxHistory: intOpt('--max-history', flags.maxHistory, 1),
         decoder: {
-          layers: intOpt('--layers', flags.layers, 1),
-          dModel: intOpt('--d-model', flags.dModel, 1),
-          heads: intOpt('--heads', flags.heads, 1),
-          dFF: intOpt('--d-ff', flags.dFf, 1),
-          dropout: flags.dropout === undefined ? undefined : Number(flags.dropout),
-          epochs: intOpt('--epochs', flags.epochs, 1),
-          patience: intOpt('--patience', flags.patience, 1),
-          batchSize: intOpt('--batch-size', flags.batchSize, 1),
-          lr: num('--lr', flags.lr),
-          seed: intOpt('--seed', flags.seed, 0),
-          device: flags.device,
-          nproc: intOpt('--nproc', flags.nproc, 1),
-          threads: intOpt('--threads', flags.threads, 1),
+          ...decoderOptions(flags),
           onEvent: (e) => {
             if (e.event === 'progress') {
               if (e.epoch !== epoch) {

@@ -80,17 +80,17 @@ export function startProgress(label: string, total?: number, unit = ''): Progres
  * A progress callback `(stage, done, total)` for jobs with several stages: starts a new bar
  * whenever the stage name changes. Call `stop()` when the job ends.
  */
-export function stagedProgress(prefix = ''): { cb: (stage: string, done: number, total: number) => void; stop: () => void } {
+export function stagedProgress(prefix = ''): { cb: (stage: string, done: number, total: number, detail?: string) => void; stop: () => void } {
   let stage: string | undefined;
   let bar: Progress | undefined;
   return {
-    cb(s, done, total) {
+    cb(s, done, total, detail) {
       if (s !== stage) {
         bar?.stop();
         stage = s;
         bar = startProgress(prefix + s, total);
       }
-      bar?.update(done);
+      bar?.update(done, detail);
     },
     stop() {
       bar?.stop();

@@ -1,0 +1,56 @@
+/** `semrec compare`: the research comparison harness (see src/compare/harness.ts). */
+import type { Command } from 'commander';
+import path from 'node:path';
+import { runCompare } from '../compare/harness.js';
+import { InputError } from '../errors.js';
+import { stagedProgress } from '../util/progress.js';
+import { intOpt, parseTrainArgs } from './common.js';
+
+/** Register `semrec compare`. */
+export function registerCompare(program: Command): void {
+  program
+    .command('compare')
+    .description('compare indexing schemes: build each index, train the same generator, evaluate; results.json, results.md, report.html (resumable)')
+    .requiredOption('--data <dir>', 'dataset directory')
+    .requiredOption('--schemes <list>', 'comma-separated factory strings, e.g. rqkmeans:3x256,random:3x256,sequential:3x256')
+    .option('--seeds <n>', 'seeds per scheme', '3')
+    .requiredOption('--out <dir>', 'report directory (finished runs in it are reused)')
+    .option('--arch <name>', 'generator: decoder (transformer) | bigram', 'decoder')
+    .option('--train-args <flags>', 'transformer flags of `semrec train`, e.g. "--epochs 5 --layers 2"')
+    .option('--beam <n>', 'beam width for evaluation', '20')
+    .option('--split <name>', 'test | valid', 'test')
+    .option('--limit <n>', 'evaluate only the first N users')
+    .action(async (flags: { data: string; schemes: string; seeds: string; out: string; arch: string; trainArgs?: string; beam: string; split: string; limit?: string }) => {
+      if (flags.arch !== 'decoder' && flags.arch !== 'bigram') throw new InputError(`--arch must be decoder or bigram, got ${JSON.stringify(flags.arch)}`);
+      if (flags.split !== 'test' && flags.split !== 'valid') throw new InputError(`--split must be test or valid, got ${JSON.stringify(flags.split)}`);
+      const schemes = flags.schemes.split(',').map((s) => s.trim()).filter(Boolean);
+      let progress: ReturnType<typeof stagedProgress> | undefined;
+      const results = await runCompare({
+        data: flags.data,
+        schemes,
+        seeds: intOpt('--seeds', flags.seeds, 1),
+        out: flags.out,
+        arch: flags.arch,
+        train: parseTrainArgs(flags.trainArgs),
+        beamWidth: intOpt('--beam', flags.beam, 1),
+        split: flags.split,
+        limit: intOpt('--limit', flags.limit, 1),
+        onEvent: (e) => {
+          if (e.kind === 'run-start') {
+            process.stderr.write(`[${e.index + 1}/${e.total}] ${e.run}\n`);
+            progress = stagedProgress('  ');
+          } else if (e.kind === 'run-reused') {
+            process.stderr.write(`[${e.index + 1}/${e.total}] ${e.run}: finished earlier, reused\n`);
+          } else if (e.kind === 'stage') {
+            const label = e.stage === 'index' ? `index: ${e.detail ?? ''}` : e.stage === 'train' ? `train ${e.detail?.split(' · ')[0] ?? ''}` : 'evaluate';
+            progress?.cb(label, e.done, e.total, e.stage === 'train' ? e.detail?.split(' · ')[1] : undefined);
+          } else if (e.kind === 'run-done') {
+            progress?.stop();
+            const m = e.result.eval.model;
+            process.stderr.write(`  R@10 ${m.recall[10].toFixed(4)}  N@10 ${m.ndcg[10].toFixed(4)}  (index ${e.result.index.seconds.toFixed(1)} s, train ${e.result.train.seconds.toFixed(1)} s)\n`);
+          }
+        },
+      });
+      console.log(JSON.stringify({ out: path.resolve(flags.out), runs: results.runs.length, seconds: results.seconds, files: ['results.json', 'results.md', 'report.html'] }));
+    });
+}

@@ -1,0 +1,179 @@
+/**
+ * The research comparison harness: for every indexing scheme × seed, build the index, train the
+ * same generator under it, evaluate on the leave-one-out split, and write `results.json`,
+ * `results.md` and `report.html` to the report directory.
+ *
+ * Resumable: each finished run leaves `runs/<scheme>-seed<k>/result.json` (written atomically,
+ * with the run's settings); a re-run with the same settings reuses it and only does what is
+ * missing. A run interrupted half-way is redone from its start.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '../../quantizer/atomic.js';
+import { parseFactory, type IndexStats } from '../../quantizer/index.js';
+import { loadDataset, type Dataset } from '../data/store.js';
+import { evaluateRecommender, type EvalReport } from '../eval/evaluate.js';
+import { InputError } from '../errors.js';
+import { buildIndexJob } from '../indexing.js';
+import { Recommender } from '../recommender.js';
+import { trainModel } from '../train.js';
+import type { DecoderTrainOptions } from '../train-decoder.js';
+import { writeReports } from './report.js';
+
+/** Options of {@link runCompare}. */
+export interface CompareOptions {
+  /** Dataset directory (`semrec data prepare` / `data synth`). */
+  data: string;
+  /** Factory strings, e.g. `rqkmeans:3x256`, `random:3x256`. */
+  schemes: string[];
+  /** Seeds per scheme (seeds 0..seeds−1; default 3). */
+  seeds?: number;
+  /** Report directory. */
+  out: string;
+  /** Generator: `decoder` (transformer, default) or `bigram`. */
+  arch?: 'decoder' | 'bigram';
+  /** Transformer settings shared by every run (the seed is set per run). */
+  train?: Omit<DecoderTrainOptions, 'seed' | 'onEvent'>;
+  /** Beam width for evaluation (default 20). */
+  beamWidth?: number;
+  /** Evaluate the first N users only. */
+  limit?: number;
+  /** Split to evaluate on (default test). */
+  split?: 'test' | 'valid';
+  /** Progress messages and per-stage progress. */
+  onEvent?: (e: CompareEvent) => void;
+}
+
+/** Progress of a comparison. */
+export type CompareEvent =
+  | { kind: 'run-start'; run: string; index: number; total: number }
+  | { kind: 'run-reused'; run: string; index: number; total: number }
+  | { kind: 'stage'; run: string; stage: 'index' | 'train' | 'eval'; done: number; total: number; detail?: string }
+  | { kind: 'run-done'; run: string; result: RunResult };
+
+/** One finished run (scheme × seed). */
+export interface RunResult {
+  run: string;
+  scheme: string;
+  seed: number;
+  /** The settings this run was made with (a run is reused only when they are equal). */
+  settings: Record<string, unknown>;
+  index: { seconds: number; hash: string; stats: IndexStats };
+  train: { seconds: number; params: Record<string, unknown> };
+  eval: EvalReport;
+  finishedAt: string;
+}
+
+/** Everything a comparison produced. */
+export interface CompareResults {
+  format: 'semrec-compare';
+  formatVersion: 1;
+  data: { dir: string; users: number; items: number; interactions: number };
+  config: { schemes: string[]; seeds: number; arch: string; train: Record<string, unknown>; beamWidth: number; limit?: number; split: string };
+  runs: RunResult[];
+  /** Wall time of this invocation (reused runs cost nothing). */
+  seconds: number;
+}
+
+/** Directory-safe name of a scheme × seed run. */
+export function runName(scheme: string, seed: number): string {
+  return `${scheme.replace(/[^A-Za-z0-9._+-]+/g, '_')}-seed${seed}`;
+}
+
+async function readRun(file: string): Promise<RunResult | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as RunResult;
+  } catch {
+    return undefined;
+  }
+}
+
+async function oneRun(ds: Dataset, opts: CompareOptions, scheme: string, seed: number, dir: string, settings: Record<string, unknown>): Promise<RunResult> {
+  const run = path.basename(dir);
+  const ev = (stage: 'index' | 'train' | 'eval', done: number, total: number, detail?: string) => opts.onEvent?.({ kind: 'stage', run, stage, done, total, detail });
+  const indexDir = path.join(dir, 'index');
+  const modelDir = path.join(dir, 'model');
+  let t0 = Date.now();
+  const { index } = await buildIndexJob({
+    items: ds.items,
+    sequences: ds.train.map((s) => s.items),
+    scheme,
+    seed,
+    out: indexDir,
+    onProgress: (stage, d, t) => ev('index', d, t, stage),
+  });
+  const indexSeconds = (Date.now() - t0) / 1000;
+  t0 = Date.now();
+  const arch = opts.arch ?? 'decoder';
+  const cfg = await trainModel({
+    data: ds.dir,
+    index: indexDir,
+    out: modelDir,
+    arch,
+    decoder: {
+      ...opts.train,
+      seed,
+      onEvent: (e) => {
+        if (e.event === 'progress') ev('train', e.step as number, e.steps as number, `epoch ${e.epoch as number} · loss ${(e.loss as number).toFixed(3)}`);
+      },
+    },
+  });
+  const trainSeconds = (Date.now() - t0) / 1000;
+  const rec = await Recommender.load(modelDir, indexDir);
+  const report = await evaluateRecommender(rec, ds, { split: opts.split ?? 'test', beamWidth: opts.beamWidth ?? 20, limit: opts.limit, onProgress: (d, t) => ev('eval', d, t) });
+  return {
+    run,
+    scheme,
+    seed,
+    settings,
+    index: { seconds: indexSeconds, hash: index.hash(), stats: index.stats() },
+    train: { seconds: trainSeconds, params: cfg.params },
+    eval: report,
+    finishedAt: new Date().toISOString(),
+  };
+}
+
+/** Run (or resume) a comparison and write its reports. */
+export async function runCompare(opts: CompareOptions): Promise<CompareResults> {
+  const t0 = Date.now();
+  if (!opts.schemes.length) throw new InputError('--schemes is empty');
+  const schemes = opts.schemes.map((s) => parseFactory(s).factory);
+  if (new Set(schemes).size !== schemes.length) throw new InputError(`--schemes lists a scheme twice: ${schemes.join(', ')}`);
+  const seeds = opts.seeds ?? 3;
+  if (!Number.isInteger(seeds) || seeds < 1) throw new InputError(`--seeds must be a positive integer, got ${seeds}`);
+  const ds = await loadDataset(opts.data);
+  const common = { arch: opts.arch ?? 'decoder', train: opts.train ?? {}, beamWidth: opts.beamWidth ?? 20, limit: opts.limit ?? null, split: opts.split ?? 'test', data: path.resolve(ds.dir), counts: ds.meta.counts };
+  await fs.mkdir(path.join(opts.out, 'runs'), { recursive: true });
+  const runs: RunResult[] = [];
+  const total = schemes.length * seeds;
+  let i = 0;
+  for (const scheme of schemes) {
+    for (let seed = 0; seed < seeds; seed++) {
+      const dir = path.join(opts.out, 'runs', runName(scheme, seed));
+      const file = path.join(dir, 'result.json');
+      const settings = { ...common, scheme, seed };
+      const prev = await readRun(file);
+      if (prev && JSON.stringify(prev.settings) === JSON.stringify(settings)) {
+        opts.onEvent?.({ kind: 'run-reused', run: prev.run, index: i++, total });
+        runs.push(prev);
+        continue;
+      }
+      opts.onEvent?.({ kind: 'run-start', run: path.basename(dir), index: i++, total });
+      await fs.mkdir(dir, { recursive: true });
+      const result = await oneRun(ds, opts, scheme, seed, dir, settings);
+      await writeFileAtomic(file, JSON.stringify(result, null, 2) + '\n');
+      opts.onEvent?.({ kind: 'run-done', run: result.run, result });
+      runs.push(result);
+    }
+  }
+  const results: CompareResults = {
+    format: 'semrec-compare',
+    formatVersion: 1,
+    data: { dir: path.resolve(ds.dir), users: ds.meta.counts.users, items: ds.meta.counts.items, interactions: ds.meta.counts.interactions },
+    config: { schemes, seeds, arch: common.arch, train: common.train as Record<string, unknown>, beamWidth: common.beamWidth, limit: opts.limit, split: common.split },
+    runs,
+    seconds: (Date.now() - t0) / 1000,
+  };
+  await writeReports(opts.out, results);
+  return results;
+}

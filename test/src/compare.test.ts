@@ -1,0 +1,147 @@
+/**
+ * The comparison harness: two schemes × 2 seeds with a tiny transformer on small synthetic data,
+ * the three report files, the HTML in headless Chromium, and resuming after an interruption
+ * (a killed process) without redoing finished runs.
+ */
+import { describe, expect, it, beforeAll } from 'vitest';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { synthesize } from '../../src/data/synth.js';
+import { prepare } from '../../src/data/split.js';
+import { writeDataset } from '../../src/data/store.js';
+import { markdownReport, meanStd, summarize } from '../../src/compare/report.js';
+import type { CompareResults } from '../../src/compare/harness.js';
+import { run } from './cli-helpers.js';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'semrec-compare-'));
+const data = path.join(root, 'data');
+const trainArgs = '--epochs 2 --layers 1 --d-model 32 --heads 2 --threads 1';
+const args = (out: string) => ['compare', '--data', data, '--schemes', 'rqkmeans:2x16,random:3x16', '--seeds', '2', '--out', out, '--train-args', trainArgs];
+
+beforeAll(async () => {
+  const raw = synthesize({ items: 300, users: 800, seed: 3 });
+  await writeDataset(data, prepare(raw), { malformed: raw.malformed });
+});
+
+const CHROMIUM = '/usr/bin/chromium';
+
+/** Open a file in headless Chromium; returns the serialised DOM and the console lines. */
+function openInChromium(file: string): { dom: string; console: string[] } {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run \`npm run setup\` (installs Debian chromium)`);
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'semrec-chromium-'));
+  try {
+    const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0'];
+    let stderr = '';
+    const dom = execFileSync(CHROMIUM, [...flags, '--dump-dom', `file://${file}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    try {
+      execFileSync(CHROMIUM, [...flags, '--dump-dom', `file://${file}`], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
+    } catch (err) {
+      stderr = String((err as { stderr?: string }).stderr ?? '');
+    }
+    return { dom, console: stderr.split('\n').filter((l) => l.includes(':CONSOLE')) };
+  } finally {
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+describe('semrec compare', () => {
+  it('two schemes × 2 seeds: results.json, results.md and a report.html that renders in headless Chromium', async () => {
+    const out = path.join(root, 'report');
+    const r = await run(args(out));
+    expect(r.code, r.err).toBe(0);
+    const res = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as CompareResults & { summary: unknown[] };
+    expect(res.runs).toHaveLength(4);
+    expect(res.runs.map((x) => `${x.scheme}/${x.seed}`).sort()).toEqual(['random:3x16/0', 'random:3x16/1', 'rqkmeans:2x16/0', 'rqkmeans:2x16/1']);
+    for (const x of res.runs) {
+      expect(x.eval.invalidRate).toBe(0);
+      expect(x.eval.users).toBe(800);
+      expect(x.train.params.layers).toBe(1);
+      expect(x.eval.model.recall[10]).toBeGreaterThanOrEqual(x.eval.model.recall[5]);
+    }
+    expect(res.summary).toHaveLength(2);
+    const md = readFileSync(path.join(out, 'results.md'), 'utf8');
+    expect(md).toMatch(/\| rqkmeans:2x16 \| 2 \| \d\.\d{4} ± \d\.\d{4}/);
+    expect(md).toMatch(/\| random:3x16 \| 2 \|/);
+    expect(md).toMatch(/popularity \(baseline\)/);
+    const page = openInChromium(path.join(out, 'report.html'));
+    expect(page.dom).toContain('data-rendered="ok"');
+    expect(page.dom.match(/<svg[^>]*class="chart"/g)).toHaveLength(3);
+    expect(page.console).toEqual([]);
+  }, 240_000);
+
+  it('resumes after the process is killed mid-comparison, without redoing finished runs', async () => {
+    const out = path.join(root, 'resume');
+    const tsx = path.resolve('node_modules/.bin/tsx');
+    const first = path.join(out, 'runs', 'rqkmeans_2x16-seed0', 'result.json');
+    const child = spawn(tsx, ['src/cli.ts', ...args(out)], { stdio: 'ignore', env: { ...process.env, SEMREC_QUIET: '1' } });
+    await new Promise<void>((resolve, reject) => {
+      const t = setInterval(() => {
+        if (existsSync(first)) {
+          clearInterval(t);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      }, 50);
+      child.on('exit', () => {
+        clearInterval(t);
+        if (!existsSync(first)) reject(new Error('compare exited before finishing a run'));
+        else resolve();
+      });
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const firstDone = readFileSync(first, 'utf8');
+    expect(existsSync(path.join(out, 'results.json'))).toBe(false); // it was killed before the end
+    const r = await run(args(out));
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/\[1\/4\] rqkmeans_2x16-seed0: finished earlier, reused/);
+    expect(readFileSync(first, 'utf8')).toBe(firstDone); // not redone
+    const res = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as CompareResults;
+    expect(res.runs).toHaveLength(4);
+    // a second complete invocation redoes nothing
+    const again = await run(args(out));
+    expect(again.err.match(/finished earlier, reused/g)).toHaveLength(4);
+    // changed settings are not reused
+    const changed = await run(['compare', '--data', data, '--schemes', 'random:3x16', '--seeds', '1', '--out', out, '--train-args', trainArgs.replace('--epochs 2', '--epochs 1')]);
+    expect(changed.code, changed.err).toBe(0);
+    expect(changed.err).toMatch(/\[1\/1\] random_3x16-seed0\n/);
+    expect(changed.err).not.toMatch(/reused/);
+  }, 240_000);
+
+  it('rejects unknown --train-args flags and duplicate schemes', async () => {
+    const bad = await run(['compare', '--data', data, '--schemes', 'random:3x16', '--out', path.join(root, 'x'), '--train-args', '--bogus 3']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/unknown flag "--bogus"/);
+    const dup = await run(['compare', '--data', data, '--schemes', 'random:3x16,random:3x16', '--out', path.join(root, 'y')]);
+    expect(dup.code).toBe(2);
+    expect(dup.err).toMatch(/twice/);
+  });
+});
+
+describe('report aggregation', () => {
+  it('mean and sample standard deviation', () => {
+    expect(meanStd([1, 2, 3, 4])).toEqual({ mean: 2.5, std: Math.sqrt(5 / 3) });
+    expect(meanStd([7])).toEqual({ mean: 7, std: 0 });
+  });
+
+  it('summarizes runs by scheme and writes the table', () => {
+    const mk = (scheme: string, seed: number, r10: number) => ({
+      run: `${scheme}-${seed}`,
+      scheme,
+      seed,
+      settings: {},
+      index: { seconds: 1, hash: 'h', stats: { items: 3, levels: 2, codebookSizes: [2, 2], scheme, collisions: 'none', collisionsResolved: 0, collidingGroups: 0, maxGroup: 1, perLevel: [{ utilisation: 1 }, { utilisation: 0.5 }] } },
+      train: { seconds: 2, params: {} },
+      eval: { split: 'test', users: 10, model: { n: 10, recall: { 5: r10 / 2, 10: r10 }, ndcg: { 5: 0.1, 10: 0.2 }, coverage: 0.3 }, popularity: { n: 10, recall: { 5: 0, 10: 0 }, ndcg: { 5: 0, 10: 0 }, coverage: 0 }, invalidRate: 0, emptyHistories: 0, latencyMs: { p50: 1, p99: 2, mean: 1 }, throughput: 1, seconds: 1 },
+      finishedAt: '',
+    });
+    const results = { format: 'semrec-compare', formatVersion: 1, data: { dir: 'd', users: 10, items: 3, interactions: 30 }, config: { schemes: ['a:2x2', 'b:2x2'], seeds: 2, arch: 'bigram', train: {}, beamWidth: 20, split: 'test' }, runs: [mk('a:2x2', 0, 0.2), mk('a:2x2', 1, 0.4), mk('b:2x2', 0, 0.1)], seconds: 1 } as unknown as CompareResults;
+    const s = summarize(results);
+    expect(s[0].metrics.recall10.mean).toBeCloseTo(0.3, 12);
+    expect(s[0].metrics.recall10.std).toBeCloseTo(Math.sqrt(0.02), 12);
+    expect(s[1].runs).toBe(1);
+    expect(s[0].utilisation).toEqual([1, 0.5]);
+    expect(markdownReport(results)).toContain('| a:2x2 | 2 | 0.1500 ± 0.0707 | 0.1000 ± 0.0000 | 0.3000 ± 0.1414 |');
+  });
+});
