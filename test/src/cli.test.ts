@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { run } from './cli-helpers.js';
 import { fixture, tmp } from '../helpers.js';
 
@@ -52,13 +52,16 @@ describe('semrec CLI', () => {
 
   it('demo runs the whole pipeline on small synthetic data', async () => {
     const out = path.join(tmp(), 'demo');
-    const r = await run(['demo', '--out', out, '--items', '150', '--users', '400', '--seed', '2', '--scheme', 'rqkmeans:2x16']);
+    const r = await run(['demo', '--out', out, '--items', '150', '--users', '400', '--seed', '2', '--scheme', 'rqkmeans:2x16', '--epochs', '2']);
     expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/\[3\/4\] generator: transformer \(2 layers, d_model 64, 2 epochs/);
     expect(r.out).toMatch(/\[4\/4\] trie-constrained beam search/);
-    expect(r.out).toMatch(/invalid-ID rate 0,/);
-    const gen = /generator\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)/.exec(r.out)!;
+    expect(r.out.match(/invalid-ID rate 0,/g)).toHaveLength(2); // transformer and transition model
+    expect(r.out).toMatch(/transformer\s+[\d.]+\s+[\d.]+\s+[\d.]+/);
+    const gen = /transition\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)/.exec(r.out)!;
     const pop = /popularity\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)/.exec(r.out)!;
     expect(Number(gen[3])).toBeGreaterThan(Number(pop[3])); // R@10 above popularity
+    expect(existsSync(path.join(out, 'model', 'model.onnx'))).toBe(true);
     expect(r.out).toMatch(/rec #1 {3}\S/);
   });
 });
