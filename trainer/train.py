@@ -40,6 +40,19 @@ def lr_at(step, total, base, warmup):
     return base * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
 
 
+def length_bucketed_batches(order, lengths, bs, gen, chunk_batches=50):
+    """Cut a shuffled order into batches of similar-length windows (less padding): sort each run of
+    `chunk_batches` batches' worth of examples by length, cut it into batches, shuffle the batches.
+    Deterministic given `gen`, so every DDP rank builds the same batches."""
+    batches = []
+    span = bs * chunk_batches
+    for c in range(0, len(order), span):
+        chunk = sorted(order[c:c + span], key=lambda i: lengths[i])
+        batches += [chunk[b:b + bs] for b in range(0, len(chunk), bs)]
+    gen.shuffle(batches)
+    return batches
+
+
 def evaluate(model, examples, batch_size, device):
     model.eval()
     total, count = 0.0, 0
@@ -81,6 +94,7 @@ def train(cfg):
     # batch_size is the global batch: every rank walks the same shuffled order and takes its own
     # slice of each batch, so N processes follow the same optimisation path as one
     steps_per_epoch = math.ceil(len(windows) / bs)
+    lengths = [len(w[0]) for w in windows]
     total_steps = steps_per_epoch * t["epochs"]
     warmup = max(1, int(t["warmup"] * total_steps))
     max_steps = int(t.get("max_steps") or 0)  # 0 = no limit (benchmarks cap the run)
@@ -94,11 +108,12 @@ def train(cfg):
         model.train()
         order = list(range(len(windows)))
         gen.shuffle(order)
+        batches = length_bucketed_batches(order, lengths, bs, gen)
         t0, tokens, run_loss, run_n = time.time(), 0, 0.0, 0
         for s in range(steps_per_epoch):
             if max_steps and step >= max_steps:
                 break
-            chunk = order[s * bs:(s + 1) * bs][rank::world]
+            chunk = batches[s][rank::world]
             if not chunk:
                 chunk = order[:1]
             ids, mask, pos, labels = (x.to(device) for x in collate([windows[i] for i in chunk]))
