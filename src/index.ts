@@ -22,7 +22,7 @@ export type { RankingMetrics } from './eval/metrics.js';
 export { PopularityRanker, MarkovRanker } from './eval/baselines.js';
 export type { Ranker } from './eval/baselines.js';
 
-export { Recommender, MAX_K, MAX_BEAM } from './recommender.js';
+export { Recommender, MAX_K, MAX_BEAM, ONNX_MAX_BATCH } from './recommender.js';
 export type { RecommendOptions, Recommendation, RecommendResult } from './recommender.js';
 export { buildIndexJob, addItemsJob } from './indexing.js';
 export type { BuildJobOptions, AddJobOptions } from './indexing.js';
