@@ -2,7 +2,8 @@
 # semrec setup: idempotent, offline-safe (npm registry + Debian packages only).
 #
 #   1. Debian packages: libfaiss-dev (faiss 1.7.3), libopenblas0-pthread (fast BLAS for faiss and
-#      PyTorch), python3-torch + python3-numpy (the trainer), g++/make (the faiss addon).
+#      PyTorch), python3-torch + python3-numpy (the trainer), g++/make (the faiss addon), chromium
+#      (the test that opens the comparison report in a headless browser).
 #   2. `npm ci` when node_modules is missing or older than package-lock.json. The project's .npmrc
 #      sets ignore-scripts (faiss-node's install script downloads from GitHub and fails offline) and
 #      onnxruntime-node-install=skip (its CPU binaries ship inside the package).
