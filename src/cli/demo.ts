@@ -6,6 +6,7 @@
  * the same IDs and the popularity and Markov baselines, and a few users' histories with their
  * recommendations by title.
  */
+import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { synthesize } from '../data/synth.js';
@@ -22,8 +23,8 @@ import { InputError } from '../errors.js';
 import { formatReport } from './serve.js';
 import { stagedProgress, startProgress } from '../util/progress.js';
 
-/** Transformer settings of the demo: small enough to train in about a minute on 2 cores. */
-export const DEMO_TRANSFORMER = { layers: 2, dModel: 64, heads: 2, batchSize: 32, lr: 3e-3 };
+/** Transformer settings of the demo: small enough to train in about a minute on 2 cores (two single-threaded DDP ranks train faster than one process with two threads; see docs/generator.md). */
+export const DEMO_TRANSFORMER = { layers: 2, dModel: 64, heads: 2, batchSize: 32, lr: 3e-3, ...(os.cpus().length >= 2 ? { nproc: 2, threads: 1 } : {}) };
 
 /** Register `semrec demo`. */
 export function registerDemo(program: Command): void {
@@ -35,7 +36,7 @@ export function registerDemo(program: Command): void {
     .option('--users <n>', 'number of users (default 5000)')
     .option('--seed <n>', 'random seed (default 42)')
     .option('--scheme <factory>', 'indexing scheme (default rqkmeans:3x64)', 'rqkmeans:3x64')
-    .option('--epochs <n>', 'transformer training epochs (default 6)')
+    .option('--epochs <n>', 'transformer training epochs (default 12)')
     .option('--arch <name>', 'generator: decoder (transformer) | bigram (transition model only)', 'decoder')
     .action(async (flags: { out: string; items?: string; users?: string; seed?: string; scheme: string; epochs?: string; arch: string }) => {
       if (flags.arch !== 'decoder' && flags.arch !== 'bigram') throw new InputError(`--arch must be decoder or bigram, got ${JSON.stringify(flags.arch)}`);
@@ -76,7 +77,7 @@ export function registerDemo(program: Command): void {
       const bigramDir = path.join(flags.out, 'model-transition');
       const transformer = flags.arch === 'decoder';
       if (transformer) {
-        const epochs = intOpt('--epochs', flags.epochs, 1) ?? 6;
+        const epochs = intOpt('--epochs', flags.epochs, 1) ?? 12;
         console.log(`\n[3/4] generator: transformer (2 layers, d_model 64, ${epochs} epochs; PyTorch → ONNX) → ${modelDir}`);
         const train = stagedProgress('  ');
         const cfg = await trainModel({
