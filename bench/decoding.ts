@@ -12,12 +12,8 @@
 import { PrefixTrie, TokenLayout, beamSearch, type StepModel, type StepOutput } from '../decoding/index.js';
 import { Rng } from '../quantizer/index.js';
 import { endToEnd } from './e2e.js';
+import { arg } from './fixture.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const sizesN = arg('sizes', '1000000,10000000').split(',').map(Number);
 const requests = Number(arg('requests', '256'));
 

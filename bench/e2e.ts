@@ -2,13 +2,8 @@
  * End-to-end serving figures for bench/decoding: the Recommender over the onnxruntime transformer
  * runner and over the transition model (the reference), on the synthetic data.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { synthesize } from '../src/data/synth.js';
-import { prepare } from '../src/data/split.js';
-import { loadDataset, writeDataset } from '../src/data/store.js';
-import { buildIndexJob } from '../src/indexing.js';
+import { withSyntheticFixture } from './fixture.js';
 import { trainModel } from '../src/train.js';
 import { Recommender } from '../src/recommender.js';
 
@@ -34,14 +29,7 @@ async function measure(rec: Recommender, histories: string[][], beamWidth: numbe
 
 /** Train both generators on synthetic data and measure serving latency and throughput. */
 export async function endToEnd(requests: number): Promise<Record<string, unknown>> {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'semrec-bench-e2e-'));
-  try {
-    const raw = synthesize({ items: 2000, users: 5000, seed: 42 });
-    const data = path.join(root, 'data');
-    await writeDataset(data, prepare(raw), { malformed: raw.malformed });
-    const ds = await loadDataset(data);
-    const index = path.join(root, 'index');
-    await buildIndexJob({ items: ds.items, scheme: 'rqkmeans:3x64', seed: 42, out: index });
+  return withSyntheticFixture('semrec-bench-e2e-', async ({ root, dataDir: data, indexDir: index, ds }) => {
     await trainModel({ data, index, out: path.join(root, 'decoder'), arch: 'decoder', decoder: { maxSteps: 40, epochs: 1 } });
     await trainModel({ data, index, out: path.join(root, 'bigram'), arch: 'bigram' });
     const histories = ds.test.slice(0, requests).map((e) => e.history);
@@ -54,7 +42,5 @@ export async function endToEnd(requests: number): Promise<Record<string, unknown
       bigram,
       decoderOverBigramP50: +(decoder.singleP50Ms / bigram.singleP50Ms).toFixed(1),
     };
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 }

@@ -7,35 +7,17 @@
  *
  *   npx tsx bench/train.ts [--steps 60] [--batch-size 64]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { synthesize } from '../src/data/synth.js';
-import { prepare } from '../src/data/split.js';
-import { loadDataset, writeDataset } from '../src/data/store.js';
-import { buildIndexJob } from '../src/indexing.js';
 import { trainModel } from '../src/train.js';
+import { arg, withSyntheticFixture } from './fixture.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const steps = Number(arg('steps', '60'));
 const batchSize = Number(arg('batch-size', '64'));
 
-const root = mkdtempSync(path.join(os.tmpdir(), 'semrec-bench-train-'));
-try {
-  const raw = synthesize({ items: 2000, users: 5000, seed: 42 });
-  const dataDir = path.join(root, 'data');
-  await writeDataset(dataDir, prepare(raw), { malformed: raw.malformed });
-  const ds = await loadDataset(dataDir);
-  const indexDir = path.join(root, 'index');
-  await buildIndexJob({ items: ds.items, scheme: 'rqkmeans:3x64', seed: 42, out: indexDir });
-
+await withSyntheticFixture('semrec-bench-train-', async ({ root, dataDir, indexDir, ds }) => {
   /** Tokens/s over the first epoch (the trainer reports it cumulatively within an epoch). */
   async function run(name: string, nproc: number, threads: number) {
-    const rates: number[] = [];
+    let rate = 0;
     const t0 = Date.now();
     await trainModel({
       data: dataDir,
@@ -49,12 +31,11 @@ try {
         nproc,
         threads,
         onEvent: (e) => {
-          if (e.event === 'progress' && e.epoch === 1) rates.push(e.tokens_per_s as number);
+          if (e.event === 'progress' && e.epoch === 1) rate = e.tokens_per_s as number;
         },
       },
     });
-    const last = rates.at(-1) ?? 0;
-    return { tokensPerSec: Math.round(last), nproc, threads, wallSeconds: (Date.now() - t0) / 1000 };
+    return { tokensPerSec: Math.round(rate), nproc, threads, wallSeconds: (Date.now() - t0) / 1000 };
   }
 
   const single = await run('one', 1, 2);
@@ -71,6 +52,4 @@ try {
       ddpOverSingle: +(ddp.tokensPerSec / single.tokensPerSec).toFixed(3),
     }),
   );
-} finally {
-  rmSync(root, { recursive: true, force: true });
-}
+});

@@ -87,12 +87,12 @@ export class Recommender {
    *
    * The directory is either semrec's own (`config.json` of format semrec-model: the transition
    * model or the ONNX transformer) or a Hugging Face-layout causal LM with `semrec.json` (see
-   * docs/hf-models.md).
+   * docs/generator.md).
    */
   static async load(modelDir: string, indexDir?: string, opts: { threads?: number } = {}): Promise<Recommender> {
-    const hf = await isHfModelDir(modelDir);
-    let config = hf ? undefined : await readModelConfig(modelDir);
-    const recorded = hf ? await readHfServingConfig(modelDir) : config!;
+    const serving = (await isHfModelDir(modelDir)) ? await readHfServingConfig(modelDir) : undefined;
+    const config = serving ? undefined : await readModelConfig(modelDir);
+    const recorded = serving ?? config!;
     indexDir ??= recorded.indexDir;
     if (!indexDir) throw new InputError(`no index given and ${modelDir}/config.json records none`);
     const index = await loadIndex(indexDir);
@@ -102,11 +102,10 @@ export class Recommender {
     }
     const trie = PrefixTrie.build(index.codes, index.size, index.codebookSizes);
     const mapper = new Mapper(index.itemIds, index.codes, index.codebookSizes);
-    if (hf) {
-      const m = await loadHfModel(modelDir, index.codebookSizes, opts);
+    if (!config) {
+      const m = await loadHfModel(modelDir, index.codebookSizes, { ...opts, serving });
       return new Recommender(m.config, index, m.model, trie, mapper, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt);
     }
-    config = config!;
     const layout = TokenLayout.fromSpec(config.tokenLayout);
     if (layout.sizes.join() !== index.codebookSizes.join()) throw new ModelError('model token layout does not match the index codebook sizes');
     let model: StepModel<unknown>;

@@ -95,12 +95,11 @@ def train(cfg):
     # slice of each batch, so N processes follow the same optimisation path as one
     steps_per_epoch = math.ceil(len(windows) / bs)
     lengths = [len(w[0]) for w in windows]
-    total_steps = steps_per_epoch * t["epochs"]
-    warmup = max(1, int(t["warmup"] * total_steps))
     max_steps = int(t.get("max_steps") or 0)  # 0 = no limit (benchmarks cap the run)
+    total_steps = steps_per_epoch * t["epochs"]
     if max_steps:
         total_steps = min(total_steps, max_steps)
-        warmup = max(1, int(t["warmup"] * total_steps))
+    warmup = max(1, int(t["warmup"] * total_steps))
     gen = random.Random(cfg["seed"])
     best, best_epoch, bad, step = float("inf"), -1, 0, 0
     ckpt = os.path.join(cfg["out_dir"], "checkpoint.pt")

@@ -42,8 +42,7 @@ export function registerCompare(program: Command): void {
           } else if (e.kind === 'run-reused') {
             process.stderr.write(`[${e.index + 1}/${e.total}] ${e.run}: finished earlier, reused\n`);
           } else if (e.kind === 'stage') {
-            const label = e.stage === 'index' ? `index: ${e.detail ?? ''}` : e.stage === 'train' ? `train ${e.detail?.split(' · ')[0] ?? ''}` : 'evaluate';
-            progress?.cb(label, e.done, e.total, e.stage === 'train' ? e.detail?.split(' · ')[1] : undefined);
+            progress?.cb(e.label, e.done, e.total, e.detail);
           } else if (e.kind === 'run-done') {
             progress?.stop();
             const m = e.result.eval.model;

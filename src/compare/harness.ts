@@ -48,7 +48,8 @@ export interface CompareOptions {
 export type CompareEvent =
   | { kind: 'run-start'; run: string; index: number; total: number }
   | { kind: 'run-reused'; run: string; index: number; total: number }
-  | { kind: 'stage'; run: string; stage: 'index' | 'train' | 'eval'; done: number; total: number; detail?: string }
+  /** `label` names the current bar (`index: level 1/3 k-means`, `train epoch 2`, `evaluate`); `detail` is e.g. the loss. */
+  | { kind: 'stage'; run: string; stage: 'index' | 'train' | 'eval'; label: string; done: number; total: number; detail?: string }
   | { kind: 'run-done'; run: string; result: RunResult };
 
 /** One finished run (scheme × seed). */
@@ -57,7 +58,7 @@ export interface RunResult {
   scheme: string;
   seed: number;
   /** The settings this run was made with (a run is reused only when they are equal). */
-  settings: Record<string, unknown>;
+  settings: RunSettings;
   index: { seconds: number; hash: string; stats: IndexStats };
   train: { seconds: number; params: Record<string, unknown> };
   eval: EvalReport;
@@ -88,9 +89,23 @@ async function readRun(file: string): Promise<RunResult | undefined> {
   }
 }
 
-async function oneRun(ds: Dataset, opts: CompareOptions, scheme: string, seed: number, dir: string, settings: Record<string, unknown>): Promise<RunResult> {
+/** Everything that determines a run's result (a finished run is reused only when these are equal). */
+export interface RunSettings {
+  arch: 'decoder' | 'bigram';
+  train: Omit<DecoderTrainOptions, 'seed' | 'onEvent'>;
+  beamWidth: number;
+  limit: number | null;
+  split: 'test' | 'valid';
+  data: string;
+  counts: Dataset['meta']['counts'];
+  scheme: string;
+  seed: number;
+}
+
+async function oneRun(ds: Dataset, settings: RunSettings, dir: string, onEvent: CompareOptions['onEvent']): Promise<RunResult> {
+  const { scheme, seed } = settings;
   const run = path.basename(dir);
-  const ev = (stage: 'index' | 'train' | 'eval', done: number, total: number, detail?: string) => opts.onEvent?.({ kind: 'stage', run, stage, done, total, detail });
+  const ev = (stage: 'index' | 'train' | 'eval', label: string, done: number, total: number, detail?: string) => onEvent?.({ kind: 'stage', run, stage, label, done, total, detail });
   const indexDir = path.join(dir, 'index');
   const modelDir = path.join(dir, 'model');
   let t0 = Date.now();
@@ -100,27 +115,26 @@ async function oneRun(ds: Dataset, opts: CompareOptions, scheme: string, seed: n
     scheme,
     seed,
     out: indexDir,
-    onProgress: (stage, d, t) => ev('index', d, t, stage),
+    onProgress: (stage, d, t) => ev('index', `index: ${stage}`, d, t),
   });
   const indexSeconds = (Date.now() - t0) / 1000;
   t0 = Date.now();
-  const arch = opts.arch ?? 'decoder';
   const cfg = await trainModel({
     data: ds.dir,
     index: indexDir,
     out: modelDir,
-    arch,
+    arch: settings.arch,
     decoder: {
-      ...opts.train,
+      ...settings.train,
       seed,
       onEvent: (e) => {
-        if (e.event === 'progress') ev('train', e.step as number, e.steps as number, `epoch ${e.epoch as number} · loss ${(e.loss as number).toFixed(3)}`);
+        if (e.event === 'progress') ev('train', `train epoch ${e.epoch as number}`, e.step as number, e.steps as number, `loss ${(e.loss as number).toFixed(3)}`);
       },
     },
   });
   const trainSeconds = (Date.now() - t0) / 1000;
   const rec = await Recommender.load(modelDir, indexDir);
-  const report = await evaluateRecommender(rec, ds, { split: opts.split ?? 'test', beamWidth: opts.beamWidth ?? 20, limit: opts.limit, onProgress: (d, t) => ev('eval', d, t) });
+  const report = await evaluateRecommender(rec, ds, { split: settings.split, beamWidth: settings.beamWidth, limit: settings.limit ?? undefined, onProgress: (d, t) => ev('eval', 'evaluate', d, t) });
   return {
     run,
     scheme,
@@ -142,7 +156,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
   const seeds = opts.seeds ?? 3;
   if (!Number.isInteger(seeds) || seeds < 1) throw new InputError(`--seeds must be a positive integer, got ${seeds}`);
   const ds = await loadDataset(opts.data);
-  const common = { arch: opts.arch ?? 'decoder', train: opts.train ?? {}, beamWidth: opts.beamWidth ?? 20, limit: opts.limit ?? null, split: opts.split ?? 'test', data: path.resolve(ds.dir), counts: ds.meta.counts };
+  const common: Omit<RunSettings, 'scheme' | 'seed'> = { arch: opts.arch ?? 'decoder', train: opts.train ?? {}, beamWidth: opts.beamWidth ?? 20, limit: opts.limit ?? null, split: opts.split ?? 'test', data: path.resolve(ds.dir), counts: ds.meta.counts };
   await fs.mkdir(path.join(opts.out, 'runs'), { recursive: true });
   const runs: RunResult[] = [];
   const total = schemes.length * seeds;
@@ -151,7 +165,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
     for (let seed = 0; seed < seeds; seed++) {
       const dir = path.join(opts.out, 'runs', runName(scheme, seed));
       const file = path.join(dir, 'result.json');
-      const settings = { ...common, scheme, seed };
+      const settings: RunSettings = { ...common, scheme, seed };
       const prev = await readRun(file);
       if (prev && JSON.stringify(prev.settings) === JSON.stringify(settings)) {
         opts.onEvent?.({ kind: 'run-reused', run: prev.run, index: i++, total });
@@ -160,7 +174,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       }
       opts.onEvent?.({ kind: 'run-start', run: path.basename(dir), index: i++, total });
       await fs.mkdir(dir, { recursive: true });
-      const result = await oneRun(ds, opts, scheme, seed, dir, settings);
+      const result = await oneRun(ds, settings, dir, opts.onEvent);
       await writeFileAtomic(file, JSON.stringify(result, null, 2) + '\n');
       opts.onEvent?.({ kind: 'run-done', run: result.run, result });
       runs.push(result);
@@ -169,7 +183,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
   const results: CompareResults = {
     format: 'semrec-compare',
     formatVersion: 1,
-    data: { dir: path.resolve(ds.dir), users: ds.meta.counts.users, items: ds.meta.counts.items, interactions: ds.meta.counts.interactions },
+    data: { dir: common.data, users: common.counts.users, items: common.counts.items, interactions: common.counts.interactions },
     config: { schemes, seeds, arch: common.arch, train: common.train as Record<string, unknown>, beamWidth: common.beamWidth, limit: opts.limit, split: common.split },
     runs,
     seconds: (Date.now() - t0) / 1000,

@@ -11,6 +11,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
 import { FormatError, NotFoundError } from '../errors.js';
 import { normalizeRows } from '../../quantizer/linalg.js';
+import { readJsonObject, readOptionalJsonObject } from '../util/io.js';
 
 /** Options for {@link OnnxEncoder}. */
 export interface OnnxEncoderOptions {
@@ -22,20 +23,6 @@ export interface OnnxEncoderOptions {
   threads?: number;
   /** Progress: (done, total) texts. */
   onProgress?: (done: number, total: number) => void;
-}
-
-async function readJsonFile(file: string, what: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    throw new NotFoundError(file, what);
-  }
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    throw new FormatError(file, 'not valid JSON');
-  }
 }
 
 /** A loaded ONNX sentence encoder. */
@@ -56,13 +43,8 @@ export class OnnxEncoder {
     } catch {
       throw new NotFoundError(modelFile, 'encoder model (model.onnx)');
     }
-    const tokJson = await readJsonFile(path.join(dir, 'tokenizer.json'), 'tokenizer.json');
-    let config: Record<string, unknown> = {};
-    try {
-      config = await readJsonFile(path.join(dir, 'tokenizer_config.json'), 'tokenizer_config.json');
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
-    }
+    const tokJson = await readJsonObject(path.join(dir, 'tokenizer.json'), 'tokenizer.json');
+    const config = await readOptionalJsonObject(path.join(dir, 'tokenizer_config.json'), 'tokenizer_config.json');
     let tokenizer: Tokenizer;
     try {
       tokenizer = new Tokenizer(tokJson, config);

@@ -17,12 +17,13 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Tokenizer } from '@huggingface/tokenizers';
+import { Tokenizer } from '@huggingface/tokenizers';
 import { NUM_SPECIAL, RemappedStepModel, TokenLayout, type StepModel } from '../../decoding/index.js';
-import { ModelError, NotFoundError } from '../errors.js';
+import { ModelError } from '../errors.js';
+import { readJsonObject, readOptionalJsonObject } from '../util/io.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelConfig } from './model-dir.js';
 import { OnnxStepModel } from './onnx-runner.js';
-import { idToken, loadTokenizer } from './tokenizer.js';
+import { idToken } from './tokenizer.js';
 
 /** Format name of `semrec.json`. */
 export const HF_SERVING_FORMAT = 'semrec-hf-serving';
@@ -121,19 +122,7 @@ export function promptText(cfg: Pick<HfServingConfig, 'promptTemplate' | 'itemSe
   return cfg.promptTemplate.split('{history}').join(history);
 }
 
-async function readJson(file: string, what: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    throw new NotFoundError(file, what);
-  }
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    throw new ModelError(`${file}: not valid JSON`);
-  }
-}
+const badJson = (file: string) => new ModelError(`${file}: not valid JSON`);
 
 /** Whether `dir` is a Hugging Face-layout model directory (has `semrec.json`). */
 export async function isHfModelDir(dir: string): Promise<boolean> {
@@ -146,7 +135,7 @@ export async function isHfModelDir(dir: string): Promise<boolean> {
 /** Read and check `semrec.json`. */
 export async function readHfServingConfig(dir: string): Promise<HfServingConfig> {
   const file = path.join(dir, HF_SERVING_FILE);
-  const c = (await readJson(file, 'serving config (semrec.json)')) as unknown as HfServingConfig;
+  const c = (await readJsonObject(file, 'serving config (semrec.json)', badJson)) as unknown as HfServingConfig;
   if (c.format !== HF_SERVING_FORMAT) throw new ModelError(`${file}: format must be ${JSON.stringify(HF_SERVING_FORMAT)}`);
   if (c.formatVersion !== 1) throw new ModelError(`${file}: version ${String(c.formatVersion)} is not supported`);
   if (typeof c.indexHash !== 'string' || typeof c.promptTemplate !== 'string') throw new ModelError(`${file}: needs indexHash and promptTemplate`);
@@ -162,20 +151,18 @@ export interface HfModel {
   prompt(tuples: readonly ArrayLike<number>[]): Int32Array;
 }
 
-/** Load a Hugging Face-layout model directory for an index with the given codebook sizes. */
-export async function loadHfModel(dir: string, codebookSizes: readonly number[], opts: { threads?: number } = {}): Promise<HfModel> {
-  const serving = await readHfServingConfig(dir);
-  const dims = hfDims(await readJson(path.join(dir, 'config.json'), 'Hugging Face config (config.json)'), path.join(dir, 'config.json'));
-  const tokFile = path.join(dir, 'tokenizer.json');
-  const tokCfgFile = path.join(dir, 'tokenizer_config.json');
-  const tokJson = await fs.readFile(tokFile, 'utf8').catch(() => {
-    throw new NotFoundError(tokFile, 'tokenizer (tokenizer.json)');
-  });
-  const tokCfg = await fs.readFile(tokCfgFile, 'utf8').catch(() => '{}');
-  const tok = loadTokenizer(tokJson, tokCfg);
+/**
+ * Load a Hugging Face-layout model directory for an index with the given codebook sizes
+ * (`opts.serving`: its already-read `semrec.json`, to avoid reading it twice).
+ */
+export async function loadHfModel(dir: string, codebookSizes: readonly number[], opts: { threads?: number; serving?: HfServingConfig } = {}): Promise<HfModel> {
+  const serving = opts.serving ?? (await readHfServingConfig(dir));
+  const configFile = path.join(dir, 'config.json');
+  const dims = hfDims(await readJsonObject(configFile, 'Hugging Face config (config.json)', badJson), configFile);
+  const tokCfg = await readOptionalJsonObject(path.join(dir, 'tokenizer_config.json'), 'tokenizer_config.json', badJson);
+  const tok = new Tokenizer(await readJsonObject(path.join(dir, 'tokenizer.json'), 'tokenizer (tokenizer.json)', badJson), tokCfg);
   const { layout, map } = layoutFromTokenizer(tok, codebookSizes);
-  const padName = (JSON.parse(tokCfg) as { pad_token?: unknown }).pad_token;
-  const padId = typeof padName === 'string' ? tok.token_to_id(padName) : undefined;
+  const padId = typeof tokCfg.pad_token === 'string' ? tok.token_to_id(tokCfg.pad_token) : undefined;
   const inner = await OnnxStepModel.load(path.join(dir, 'model.onnx'), { vocabSize: dims.vocabSize, layers: dims.layers, heads: dims.kvHeads, headDim: dims.headDim }, { threads: opts.threads, padId: padId ?? 0 });
   const model = new RemappedStepModel(inner, map) as StepModel<unknown>;
   const config: ModelConfig = {

@@ -86,3 +86,31 @@ export async function readJson(file: string): Promise<unknown> {
     throw new FormatError(file, `not valid JSON: ${(err as Error).message}`, { cause: err });
   }
 }
+
+/**
+ * Read a plain JSON file that must exist: {@link NotFoundError} naming `what` when it is missing,
+ * `badJson(file)` (default a {@link FormatError}) when it does not parse.
+ */
+export async function readJsonObject(file: string, what: string, badJson: (file: string) => Error = (f) => new FormatError(f, 'not valid JSON')): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    throw new NotFoundError(file, what);
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw badJson(file);
+  }
+}
+
+/** Like {@link readJsonObject}, but a missing file gives `{}` (optional config files). */
+export async function readOptionalJsonObject(file: string, what: string, badJson?: (file: string) => Error): Promise<Record<string, unknown>> {
+  try {
+    return await readJsonObject(file, what, badJson);
+  } catch (err) {
+    if (err instanceof NotFoundError) return {};
+    throw err;
+  }
+}
