@@ -11,4 +11,6 @@ export { TokenLayout, SPECIAL_TOKENS, NUM_SPECIAL } from './token-layout.js';
 export type { TokenLayoutSpec } from './token-layout.js';
 export type { StepModel, StepOutput } from './step-model.js';
 export { RemappedStepModel } from './remap.js';
+export { FusedStepModel } from './fused.js';
+export type { FusedPart, FusedState } from './fused.js';
 export { DecodingError, DecodingInputError } from './errors.js';

@@ -67,6 +67,22 @@ export class TokenLayout {
     return undefined;
   }
 
+  /**
+   * The prompt format of semrec's own models (training, validation and serving all use it):
+   * BOS, then the tuples of the last `maxHistory` items of `rows` (oldest first), where `codes` is
+   * the index's row-major n × levels code matrix.
+   */
+  prompt(codes: ArrayLike<number>, rows: readonly number[], maxHistory = rows.length): Int32Array {
+    const L = this.levels;
+    const recent = maxHistory < rows.length ? rows.slice(rows.length - maxHistory) : rows;
+    const p = new Int32Array(1 + recent.length * L);
+    p[0] = SPECIAL_TOKENS.BOS;
+    recent.forEach((r, i) => {
+      for (let l = 0; l < L; l++) p[1 + i * L + l] = this.offsets[l] + codes[r * L + l];
+    });
+    return p;
+  }
+
   /** Serializable form (stored in model directories). */
   spec(): TokenLayoutSpec {
     return { sizes: [...this.sizes], offsets: [...this.offsets], vocabSize: this.vocabSize, specials: { ...SPECIAL_TOKENS } };

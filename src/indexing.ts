@@ -6,7 +6,7 @@ import { buildIndex, loadIndex, parseFactory, readIndexFile, saveIndex, type Col
 import { InputError } from './errors.js';
 import type { Item } from './data/types.js';
 import { embedItems, type EmbeddingSource } from './embed/index.js';
-import { encoderFiles, encoderFromFiles } from './embed/state.js';
+import { embedWithEncoder, encoderFiles, encoderFromFiles } from './embed/state.js';
 
 /** Options of {@link buildIndexJob}. */
 export interface BuildJobOptions {
@@ -36,13 +36,15 @@ export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: Ite
   let embeddings: Float32Array | undefined;
   let dim: number | undefined;
   let encoder: string | undefined;
+  let cfCovered: number | undefined;
   if (needsEmb) {
     const src = opts.embeddings ?? { kind: 'tfidf', seed: opts.seed };
     const e = await embedItems(opts.items, src, (d, t) => opts.onProgress?.('embedding items', d, t));
     embeddings = e.x;
     dim = e.dim;
     encoder = e.encoder;
-    extraFiles = encoderFiles(e.record, e.tfidf);
+    cfCovered = e.cfCovered;
+    extraFiles = encoderFiles(e.record, e.tfidf, e.cfMap);
   }
   const index = buildIndex(
     { ids: opts.items.map((i) => i.id), embeddings, dim, sequences: opts.sequences },
@@ -57,6 +59,7 @@ export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: Ite
     },
   );
   if (encoder) index.info.params.encoder = encoder;
+  if (cfCovered !== undefined) index.info.params.cfCovered = cfCovered;
   const manifest = await saveIndex(index, opts.out, { extraFiles });
   return { index, manifest };
 }
@@ -77,21 +80,22 @@ export interface AddJobOptions {
 export async function addItemsJob(opts: AddJobOptions): Promise<{ index: ItemIndex; manifest: IndexManifest; added: number }> {
   const old = await loadIndex(opts.index);
   const extras: Record<string, Uint8Array> = {};
-  for (const name of ['encoder.json', 'encoder.f32']) {
+  for (const name of ['encoder.json', 'encoder.f32', 'encoder-cf.f32']) {
     const b = await readIndexFile(opts.index, name);
     if (b) extras[name] = b;
   }
   let embeddings: Float32Array | undefined;
   let dim: number | undefined;
   if (old.codebooks.length) {
-    const enc = encoderFromFiles(extras['encoder.json'] as Buffer | undefined, extras['encoder.f32'] as Buffer | undefined);
+    const enc = encoderFromFiles(extras['encoder.json'] as Buffer | undefined, extras['encoder.f32'] as Buffer | undefined, extras['encoder-cf.f32'] as Buffer | undefined);
+    const stored = enc && !opts.embeddings ? embedWithEncoder(enc, opts.items) : undefined;
     if (opts.embeddings) {
       const e = await embedItems(opts.items, opts.embeddings);
       embeddings = e.x;
       dim = e.dim;
-    } else if (enc?.tfidf) {
-      embeddings = enc.tfidf.transform(opts.items.map((i) => i.text));
-      dim = enc.tfidf.state.dim;
+    } else if (stored) {
+      embeddings = stored.x;
+      dim = stored.dim;
     } else if (enc?.record.kind === 'onnx') {
       const e = await embedItems(opts.items, { kind: 'onnx', dir: enc.record.dir });
       embeddings = e.x;

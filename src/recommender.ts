@@ -8,15 +8,25 @@
  * the loaded state is immutable, and concurrent requests arriving in the same tick are decoded
  * together in one batched beam search (one model call per code level for all of them).
  */
-import { beamSearch, Mapper, PrefixTrie, SPECIAL_TOKENS, TokenLayout, type BeamRequest, type StepModel } from '../decoding/index.js';
+import { beamSearch, Mapper, PrefixTrie, TokenLayout, type BeamRequest, type StepModel } from '../decoding/index.js';
 import { loadIndex, type ItemIndex } from '../quantizer/index.js';
 import { EmptyHistoryError, InputError, ModelError } from './errors.js';
-import { BigramStepModel, type BigramData } from './models/bigram.js';
-import { OnnxStepModel } from './models/onnx-runner.js';
 import { readModelConfig, type ModelConfig } from './models/model-dir.js';
 import { isHfModelDir, loadHfModel, readHfServingConfig } from './models/hf-model.js';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
+import { loadModelKind, ONNX_MAX_BATCH, type ModelPart } from './models/kinds.js';
+
+/** Options of {@link Recommender.load}. */
+export interface LoadOptions {
+  /** onnxruntime intra-op threads (default: all cores). */
+  threads?: number;
+  /**
+   * Serve one part of a fused model alone — `transformer` or `transition` — for ablations
+   * (default `fused`: both, with the weight chosen on validation at training time).
+   */
+  part?: ModelPart;
+  /** Override a fused model's transition weight (in [0, 1]). */
+  fusionWeight?: number;
+}
 
 /** Options of {@link Recommender.recommend}. */
 export interface RecommendOptions {
@@ -43,13 +53,7 @@ export interface RecommendResult {
   skipped: string[];
 }
 
-/**
- * Requests per beam search for onnxruntime transformers. Each beam row carries its own KV cache,
- * copied in and out at every step, so batching requests costs more than it saves: on Beauty
- * (4 layers, d_model 128, beam 20, 2 cores) 1 request per search gives 59 req/s, 4 give 41,
- * 16 give 27. Concurrent callers are still safe; they queue.
- */
-export const ONNX_MAX_BATCH = 1;
+export { ONNX_MAX_BATCH } from './models/kinds.js';
 
 /** Upper bounds on k and beamWidth. */
 export const MAX_K = 200;
@@ -78,7 +82,15 @@ export class Recommender {
     readonly maxBatch = 64,
     /** Prompt builder for models with their own vocabulary (Hugging Face layout). */
     private readonly textPrompt?: (tuples: readonly ArrayLike<number>[]) => Int32Array,
+    /** What is served, e.g. `fused (transition weight 0.3)`. */
+    readonly modelName: string = config.architecture,
+    private readonly closer: () => Promise<void> = async () => {},
   ) {}
+
+  /** Release the model's native resources (onnxruntime session). The instance is unusable afterwards. */
+  async close(): Promise<void> {
+    await this.closer();
+  }
 
   /**
    * Load a model directory and the index it was trained on (default: the index directory
@@ -89,7 +101,7 @@ export class Recommender {
    * model or the ONNX transformer) or a Hugging Face-layout causal LM with `semrec.json` (see
    * docs/generator.md).
    */
-  static async load(modelDir: string, indexDir?: string, opts: { threads?: number } = {}): Promise<Recommender> {
+  static async load(modelDir: string, indexDir?: string, opts: LoadOptions = {}): Promise<Recommender> {
     const serving = (await isHfModelDir(modelDir)) ? await readHfServingConfig(modelDir) : undefined;
     const config = serving ? undefined : await readModelConfig(modelDir);
     const recorded = serving ?? config!;
@@ -103,24 +115,14 @@ export class Recommender {
     const trie = PrefixTrie.build(index.codes, index.size, index.codebookSizes);
     const mapper = new Mapper(index.itemIds, index.codes, index.codebookSizes);
     if (!config) {
-      const m = await loadHfModel(modelDir, index.codebookSizes, { ...opts, serving });
-      return new Recommender(m.config, index, m.model, trie, mapper, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt);
+      if (opts.part || opts.fusionWeight !== undefined) throw new InputError('Hugging Face-layout models have no parts or fusion weight');
+      const m = await loadHfModel(modelDir, index.codebookSizes, { threads: opts.threads, serving });
+      return new Recommender(m.config, index, m.model, trie, mapper, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt, 'hf-causal-lm');
     }
     const layout = TokenLayout.fromSpec(config.tokenLayout);
     if (layout.sizes.join() !== index.codebookSizes.join()) throw new ModelError('model token layout does not match the index codebook sizes');
-    let model: StepModel<unknown>;
-    let maxBatch = 64;
-    if (config.architecture === 'bigram') {
-      const data = JSON.parse(await fs.readFile(path.join(modelDir, 'bigram.json'), 'utf8')) as BigramData;
-      model = new BigramStepModel(data, trie, layout) as StepModel<unknown>;
-    } else if (config.architecture === 'decoder') {
-      const p = config.params as { layers: number; heads: number; headDim: number };
-      model = (await OnnxStepModel.load(path.join(modelDir, 'model.onnx'), { vocabSize: layout.vocabSize, layers: p.layers, heads: p.heads, headDim: p.headDim }, { threads: opts.threads })) as StepModel<unknown>;
-      maxBatch = ONNX_MAX_BATCH;
-    } else {
-      throw new ModelError(`architecture ${JSON.stringify(config.architecture)} is not supported by this build`);
-    }
-    return new Recommender(config, index, model, trie, mapper, layout, maxBatch);
+    const m = await loadModelKind({ dir: modelDir, config, trie, layout, threads: opts.threads, part: opts.part, fusionWeight: opts.fusionWeight });
+    return new Recommender(config, index, m.model, trie, mapper, layout, m.maxBatch, undefined, m.name, m.close);
   }
 
   /**
@@ -129,14 +131,8 @@ export class Recommender {
    */
   promptOf(rows: readonly number[]): Int32Array {
     const L = this.layout.levels;
-    const recent = rows.slice(-this.config.maxHistory);
-    if (this.textPrompt) return this.textPrompt(recent.map((r) => this.index.codes.subarray(r * L, (r + 1) * L)));
-    const p = new Int32Array(1 + recent.length * L);
-    p[0] = SPECIAL_TOKENS.BOS;
-    recent.forEach((r, i) => {
-      for (let l = 0; l < L; l++) p[1 + i * L + l] = this.layout.token(l, this.index.codes[r * L + l]);
-    });
-    return p;
+    if (this.textPrompt) return this.textPrompt(rows.slice(-this.config.maxHistory).map((r) => this.index.codes.subarray(r * L, (r + 1) * L)));
+    return this.layout.prompt(this.index.codes, rows, this.config.maxHistory);
   }
 
   private check(opts: RecommendOptions): { k: number; beamWidth: number } {

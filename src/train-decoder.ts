@@ -15,19 +15,36 @@ import { MODEL_FORMAT, MODEL_FORMAT_VERSION, writeModelDir, type ModelConfig } f
 import { runTrainer } from './models/python.js';
 import { tokenizerFiles } from './models/tokenizer.js';
 
-/** Transformer sizes and training settings (CLI flags of `semrec train`). */
+/**
+ * Transformer sizes and training settings (CLI flags of `semrec train`). The defaults are the
+ * converged recipe (docs/generator.md): 4 layers, d_model 128, dropout 0.2, batch 256, peak lr
+ * 3e-3, warmup-stable-decay schedule (peak rate until the validation loss is flat for `patience`
+ * epochs, the epoch cap or the time budget is near, then a linear decay over 20 % of the epochs
+ * run), at most 200 epochs; on CPU one single-threaded DDP process per core.
+ */
 export interface DecoderTrainOptions {
   layers?: number;
   dModel?: number;
   heads?: number;
   dFF?: number;
   dropout?: number;
+  /** Epoch cap (default 200; the schedule decides when to stop). */
   epochs?: number;
   batchSize?: number;
   lr?: number;
   weightDecay?: number;
+  /** Warmup: fraction of the first epoch's steps (wsd) or of all steps (cosine). */
   warmup?: number;
+  /** Flat validation epochs before the decay starts (wsd) or training stops (cosine); default 3. */
   patience?: number;
+  /** `wsd` (default) or `cosine` (over the epoch cap, early stopping on patience). */
+  schedule?: 'wsd' | 'cosine';
+  /** Decay length as a fraction of the epochs run before it (wsd, default 0.2). */
+  decayFrac?: number;
+  /** Wall-clock budget for training in seconds (wsd starts its decay in time to finish inside it). */
+  timeBudget?: number;
+  /** Validation examples scored each epoch: a fixed seeded random sample (default 5,000; 0 = all). */
+  validSample?: number;
   /** Stop after this many optimiser steps (0 = no limit; used by benchmarks). */
   maxSteps?: number;
   seed?: number;
@@ -56,18 +73,35 @@ async function writeRagged(prefix: string, seqs: number[][]): Promise<void> {
   await fs.writeFile(prefix + '.offsets.i64', new Uint8Array(offsets.buffer));
 }
 
+/** Default processes and threads per process: on CPU one single-threaded DDP rank per core (up to 8). */
+export function defaultParallelism(device: string | undefined, nproc?: number, threads?: number): { nproc: number; threads: number | undefined } {
+  const cores = Math.max(1, os.availableParallelism());
+  if ((device ?? 'cpu') !== 'cpu') return { nproc: nproc ?? 1, threads };
+  const n = nproc ?? Math.min(cores, 8);
+  return { nproc: n, threads: threads ?? Math.max(1, Math.floor(cores / n)) };
+}
+
+/** A trained transformer, not yet written: its config and the files of its model directory. */
+export interface TrainedDecoder {
+  config: ModelConfig;
+  files: Record<string, string | Uint8Array>;
+}
+
 /** Train the transformer on `ds` under `index` and write the model directory `out`. */
-export async function trainDecoder(
-  ds: Dataset,
-  index: ItemIndex,
-  where: { out: string; indexDir: string; maxHistory: number },
-  opts: DecoderTrainOptions = {},
-): Promise<ModelConfig> {
-  const { out, maxHistory } = where;
+export async function trainDecoder(ds: Dataset, index: ItemIndex, where: { out: string; indexDir: string; maxHistory: number }, opts: DecoderTrainOptions = {}): Promise<ModelConfig> {
+  const t = await trainDecoderFiles(ds, index, where, opts);
+  await writeModelDir(where.out, t.config, t.files);
+  return t.config;
+}
+
+/** Train the transformer on `ds` under `index`; returns the model directory's config and files. */
+export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { indexDir: string; maxHistory: number }, opts: DecoderTrainOptions = {}): Promise<TrainedDecoder> {
+  const { maxHistory } = where;
   const layout = new TokenLayout(index.codebookSizes);
   const L = layout.levels;
-  const toks = (rows: readonly number[]) => rows.flatMap((r) => layout.tokens(index.codes.subarray(r * L, (r + 1) * L)));
   const rowsOf = (ids: readonly string[]) => ids.map((id) => index.rowOf(id)).filter((r): r is number => r !== undefined);
+  // the training data uses the serving prompt format minus its BOS (the trainer adds it)
+  const toks = (rows: readonly number[]) => Array.from(layout.prompt(index.codes, rows).subarray(1));
   const train = ds.train.map((s) => toks(rowsOf(s.items))).filter((s) => s.length >= 2 * L);
   const valid = ds.valid.flatMap((e) => {
     const t = index.rowOf(e.target);
@@ -79,7 +113,8 @@ export async function trainDecoder(
   const heads = opts.heads ?? 4;
   const dModel = opts.dModel ?? 128;
   if (dModel % heads !== 0) throw new InputError(`--d-model ${dModel} must be divisible by --heads ${heads}`);
-  const model = { layers: opts.layers ?? 4, d_model: dModel, heads, d_ff: opts.dFF ?? 4 * dModel, dropout: opts.dropout ?? 0.1, max_positions: 1 + (maxHistory + 1) * L + 8 };
+  const model = { layers: opts.layers ?? 4, d_model: dModel, heads, d_ff: opts.dFF ?? 4 * dModel, dropout: opts.dropout ?? 0.2, max_positions: 1 + (maxHistory + 1) * L + 8 };
+  const par = defaultParallelism(opts.device, opts.nproc, opts.threads);
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'semrec-train-'));
   try {
     await writeRagged(path.join(work, 'train'), train);
@@ -90,16 +125,20 @@ export async function trainDecoder(
       max_history: maxHistory,
       seed: opts.seed ?? 0,
       device: opts.device ?? 'cpu',
-      threads: opts.threads,
+      threads: par.threads,
       data_dir: work,
       out_dir: work,
       model,
       train: {
-        epochs: opts.epochs ?? 20,
-        batch_size: opts.batchSize ?? 64,
-        lr: opts.lr ?? 1e-3,
+        epochs: opts.epochs ?? 200,
+        batch_size: opts.batchSize ?? 256,
+        lr: opts.lr ?? 3e-3,
         weight_decay: opts.weightDecay ?? 0.01,
-        warmup: opts.warmup ?? 0.05,
+        schedule: opts.schedule ?? 'wsd',
+        warmup: opts.warmup ?? ((opts.schedule ?? 'wsd') === 'wsd' ? 1 : 0.05),
+        decay_frac: opts.decayFrac ?? 0.2,
+        time_budget_s: opts.timeBudget ?? 0,
+        valid_sample: opts.validSample ?? 5000,
         clip: 1.0,
         patience: opts.patience ?? 3,
         max_steps: opts.maxSteps ?? 0,
@@ -108,7 +147,7 @@ export async function trainDecoder(
     const cfgFile = path.join(work, 'trainer.json');
     await fs.writeFile(cfgFile, JSON.stringify(cfg, null, 2));
     const t0 = Date.now();
-    const events = await runTrainer(['train', '--config', cfgFile], (e) => opts.onEvent?.(e), { nproc: opts.nproc, threads: opts.threads });
+    const events = await runTrainer(['train', '--config', cfgFile], (e) => opts.onEvent?.(e), par);
     const done = events.find((e) => e.event === 'done') ?? {};
     const epochs = events.filter((e) => e.event === 'epoch');
     const onnx = path.join(work, 'model.onnx');
@@ -134,10 +173,14 @@ export async function trainDecoder(
         trainer: cfg.train,
         seed: cfg.seed,
         device: cfg.device,
-        nproc: opts.nproc ?? 1,
+        nproc: par.nproc,
+        threads: par.threads,
         bestEpoch: done.best_epoch,
         validLoss: done.valid_loss,
         epochsRun: epochs.length,
+        decayReason: done.decay_reason,
+        trainerSeconds: done.seconds,
+        realTokensPerSecond: done.tokens_per_s,
         trainSeconds: (Date.now() - t0) / 1000,
         trainSequences: train.length,
         validExamples: valid.length,
@@ -149,8 +192,7 @@ export async function trainDecoder(
       'trainer.json': JSON.stringify({ ...cfg, data_dir: null, out_dir: null }, null, 2),
       ...tokenizerFiles(layout),
     };
-    await writeModelDir(out, config, files);
-    return config;
+    return { config, files };
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }

@@ -1,42 +1,58 @@
 /**
- * Training jobs: `decoder` — the transformer, trained by the PyTorch trainer and exported to ONNX
- * (see train-decoder.ts); `bigram` — the transition model over item tuples (seconds; a reference).
+ * Training jobs, by model kind (see models/kinds.ts):
+ * - `fused` (default): the transformer (PyTorch trainer → ONNX, train-decoder.ts) and the transition
+ *   model, decoded together with a log-linear fusion whose weight is chosen on the validation split
+ *   (fusion.ts); one model directory holds both and the weight;
+ * - `transformer` (config `decoder`): the transformer alone;
+ * - `transition` (config `bigram`): the first-order transition model over item tuples (seconds).
  */
-import { TokenLayout } from '../decoding/index.js';
-import { loadIndex } from '../quantizer/index.js';
-import { loadDataset } from './data/store.js';
+import { PrefixTrie, TokenLayout, type StepModel } from '../decoding/index.js';
+import { loadIndex, type ItemIndex } from '../quantizer/index.js';
+import { loadDataset, type Dataset } from './data/store.js';
 import { InputError } from './errors.js';
-import { fitBigram } from './models/bigram.js';
+import { chooseFusionWeight, type FusionOptions } from './fusion.js';
+import { BigramStepModel, fitBigram, type BigramData } from './models/bigram.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, writeModelDir, type ModelConfig } from './models/model-dir.js';
+import { OnnxStepModel } from './models/onnx-runner.js';
 import path from 'node:path';
-import { trainDecoder, type DecoderTrainOptions } from './train-decoder.js';
+import { trainDecoderFiles, type DecoderTrainOptions } from './train-decoder.js';
+
+/** Model kinds `semrec train` produces, by user-facing name (`decoder` / `bigram` are accepted aliases). */
+export type TrainKind = 'fused' | 'transformer' | 'transition';
 
 /** Options of {@link trainModel}. */
 export interface TrainOptions {
-  /** Dataset directory (train split is used). */
+  /** Dataset directory (train split is used; the validation split chooses the fusion weight). */
   data: string;
   /** Index directory the model is trained on. */
   index: string;
   /** Output model directory (written atomically). */
   out: string;
-  /** `decoder` (transformer, default) or `bigram` (transition model). */
+  /** `fused` (default), `transformer` or `transition` (aliases: `decoder`, `bigram`). */
   arch?: string;
-  /** Transformer settings (arch `decoder`). */
+  /** Transformer settings (kinds `fused`, `transformer`). */
   decoder?: DecoderTrainOptions;
-  /** Pseudo-count of the popularity prior (bigram). */
+  /** Fusion-weight selection (kind `fused`). */
+  fusion?: Omit<FusionOptions, 'onProgress'>;
+  /** Progress of the fusion-weight selection (decoded validation requests). */
+  onFusionProgress?: (done: number, total: number) => void;
+  /** Pseudo-count of the popularity prior (transition model). */
   beta?: number;
   /** History items kept in prompts (default 20). */
   maxHistory?: number;
 }
 
-/** Train a model on a dataset's train split under an index; returns its config. */
-export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
-  const arch = opts.arch ?? 'decoder';
-  if (arch !== 'bigram' && arch !== 'decoder') throw new InputError(`--arch must be decoder or bigram, got ${JSON.stringify(arch)}`);
-  const [ds, index] = await Promise.all([loadDataset(opts.data), loadIndex(opts.index)]);
-  if (arch === 'decoder') {
-    return trainDecoder(ds, index, { out: opts.out, indexDir: opts.index, maxHistory: opts.maxHistory ?? ds.meta.split.maxHistory }, opts.decoder);
-  }
+/** Resolve a kind name or alias. */
+export function trainKind(arch: string | undefined): TrainKind {
+  const a = arch ?? 'fused';
+  if (a === 'fused') return 'fused';
+  if (a === 'transformer' || a === 'decoder') return 'transformer';
+  if (a === 'transition' || a === 'bigram') return 'transition';
+  throw new InputError(`model kind must be fused, transformer or transition (aliases decoder, bigram), got ${JSON.stringify(arch)}`);
+}
+
+/** Fit the transition model on the train split; returns its data and a summary. */
+function fitTransition(ds: Dataset, index: ItemIndex, beta: number): { data: BigramData; params: Record<string, unknown> } {
   let unknown = 0;
   const seqs = ds.train.map((s) => {
     const rows: number[] = [];
@@ -47,19 +63,49 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
     }
     return rows;
   });
-  if (seqs.every((s) => s.length === 0)) throw new InputError(`no training item of ${opts.data} is in the index ${opts.index}`);
-  const data = fitBigram(seqs, index.size, opts.beta ?? 2);
-  const config: ModelConfig = {
+  if (seqs.every((s) => s.length === 0)) throw new InputError(`no training item of ${ds.dir} is in the index`);
+  const data = fitBigram(seqs, index.size, beta);
+  return { data, params: { beta: data.beta, transitions: data.dst.length, trainSequences: seqs.length, unknownTrainItems: unknown } };
+}
+
+/** Train a model on a dataset's train split under an index; returns its config. */
+export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
+  const kind = trainKind(opts.arch);
+  const [ds, index] = await Promise.all([loadDataset(opts.data), loadIndex(opts.index)]);
+  const maxHistory = opts.maxHistory ?? ds.meta.split.maxHistory;
+  const layout = new TokenLayout(index.codebookSizes);
+  const base = {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
-    architecture: 'bigram',
     indexHash: index.hash(),
-    tokenLayout: new TokenLayout(index.codebookSizes).spec(),
-    maxHistory: opts.maxHistory ?? ds.meta.split.maxHistory,
+    tokenLayout: layout.spec(),
+    maxHistory,
     dataDir: path.resolve(opts.data),
     indexDir: path.resolve(opts.index),
-    params: { beta: data.beta, transitions: data.dst.length, trainSequences: seqs.length, unknownTrainItems: unknown },
-  };
-  await writeModelDir(opts.out, config, { 'bigram.json': JSON.stringify(data) });
+  } as const;
+  if (kind === 'transition') {
+    const t = fitTransition(ds, index, opts.beta ?? 2);
+    const config: ModelConfig = { ...base, architecture: 'bigram', params: t.params };
+    await writeModelDir(opts.out, config, { 'bigram.json': JSON.stringify(t.data) });
+    return config;
+  }
+  const dec = await trainDecoderFiles(ds, index, { indexDir: opts.index, maxHistory }, opts.decoder);
+  if (kind === 'transformer') {
+    await writeModelDir(opts.out, dec.config, dec.files);
+    return dec.config;
+  }
+  const t = fitTransition(ds, index, opts.beta ?? 2);
+  const trie = PrefixTrie.build(index.codes, index.size, index.codebookSizes);
+  const p = dec.config.params as { layers: number; heads: number; headDim: number };
+  const tf = await OnnxStepModel.load(dec.files['model.onnx'] as Uint8Array, { vocabSize: layout.vocabSize, layers: p.layers, heads: p.heads, headDim: p.headDim });
+  let fusion;
+  try {
+    const transition = new BigramStepModel(t.data, trie, layout) as StepModel<unknown>;
+    fusion = await chooseFusionWeight(tf as StepModel<unknown>, transition, { index, trie, layout, maxHistory }, ds.valid, { seed: dec.config.params.seed as number, ...opts.fusion, onProgress: opts.onFusionProgress });
+  } finally {
+    await tf.close();
+  }
+  const config: ModelConfig = { ...dec.config, architecture: 'fused', params: { ...dec.config.params, transition: t.params, fusion } };
+  await writeModelDir(opts.out, config, { ...dec.files, 'bigram.json': JSON.stringify(t.data) });
   return config;
 }

@@ -34,10 +34,70 @@ def model_from_config(cfg):
 
 
 def lr_at(step, total, base, warmup):
+    """Warmup + cosine over a fixed number of steps (schedule "cosine")."""
     if step < warmup:
         return base * (step + 1) / warmup
     p = (step - warmup) / max(1, total - warmup)
     return base * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
+
+
+class WSD:
+    """Warmup-stable-decay: the schedule follows when training actually stops instead of a fixed
+    length. Linear warmup, then the peak rate until the validation loss stops improving for
+    `patience` epochs, the epoch cap is near, or a time budget is nearly spent; then a linear decay
+    to zero over `decay_frac` x the epochs run so far (at least one epoch), and training ends
+    (Hägele et al. 2024, "Scaling Laws and Compute-Optimal Training Beyond Fixed Training
+    Durations"). Decisions are made at epoch ends from values all DDP ranks share."""
+
+    def __init__(self, base, warmup_steps, steps_per_epoch, max_epochs, patience, decay_frac, time_budget_s):
+        self.base, self.warmup, self.spe = base, warmup_steps, steps_per_epoch
+        self.max_epochs, self.patience, self.decay_frac, self.budget = max_epochs, patience, decay_frac, time_budget_s
+        self.decay_start = None  # step at which the decay began
+        self.decay_steps = 0
+        self.reason = None
+
+    def lr(self, step):
+        if self.decay_start is not None:
+            p = (step - self.decay_start) / max(1, self.decay_steps)
+            return self.base * max(0.0, 1.0 - p)
+        if step < self.warmup:
+            return self.base * (step + 1) / self.warmup
+        return self.base
+
+    def decay_epochs(self, epoch):
+        return max(1, math.ceil(self.decay_frac * epoch))
+
+    def end_of_epoch(self, epoch, step, bad, elapsed):
+        """Called after epoch `epoch`; returns True when training is over."""
+        if self.decay_start is not None:
+            return step >= self.decay_start + self.decay_steps or epoch >= self.max_epochs
+        d = self.decay_epochs(epoch)
+        per_epoch = elapsed / max(1, epoch)
+        if bad >= self.patience:
+            self.reason = f"validation loss flat for {bad} epochs"
+        elif epoch + d >= self.max_epochs:
+            self.reason = f"epoch cap {self.max_epochs}"
+        elif self.budget and elapsed + d * per_epoch >= self.budget:
+            self.reason = f"time budget {self.budget:.0f} s"
+        else:
+            return epoch >= self.max_epochs
+        if epoch >= self.max_epochs:
+            return True
+        d = min(d, self.max_epochs - epoch)
+        self.decay_start, self.decay_steps = step, d * self.spe
+        return False
+
+
+def valid_sample(examples, n, seed):
+    """A fixed seeded random sample of at most n validation examples (per-epoch loss; the full set
+    adds a forward pass over every validation user to each epoch), sorted by length so that
+    batches carry little padding."""
+    idx = list(range(len(examples)))
+    if n and len(idx) > n:
+        random.Random(seed + 7).shuffle(idx)
+        idx = idx[:n]
+    idx.sort(key=lambda i: len(examples[i][0]))
+    return [examples[i] for i in idx]
 
 
 def length_bucketed_batches(order, lengths, bs, gen, chunk_batches=50):
@@ -82,7 +142,7 @@ def train(cfg):
     t = cfg["train"]
     data_dir = cfg["data_dir"]
     windows = train_windows(read_ragged(os.path.join(data_dir, "train")), L, cfg["max_history"])
-    valid = valid_examples(read_ragged(os.path.join(data_dir, "valid")), L)
+    valid = valid_sample(valid_examples(read_ragged(os.path.join(data_dir, "valid")), L), int(t.get("valid_sample") or 0), cfg["seed"])
     if not windows:
         raise SystemExit("no training windows (sequences too short?)")
     model = model_from_config(cfg).to(device)
@@ -96,13 +156,24 @@ def train(cfg):
     steps_per_epoch = math.ceil(len(windows) / bs)
     lengths = [len(w[0]) for w in windows]
     max_steps = int(t.get("max_steps") or 0)  # 0 = no limit (benchmarks cap the run)
+    schedule = t.get("schedule", "wsd")
     total_steps = steps_per_epoch * t["epochs"]
     if max_steps:
         total_steps = min(total_steps, max_steps)
-    warmup = max(1, int(t["warmup"] * total_steps))
+    if schedule == "cosine":
+        warmup = max(1, int(t["warmup"] * total_steps))
+        lr_of = lambda step: lr_at(step, total_steps, t["lr"], warmup)  # noqa: E731
+        sched = None
+    else:
+        # warmup is a fraction of the first epoch's steps here (the total is not known in advance)
+        sched = WSD(t["lr"], max(1, int(t["warmup"] * steps_per_epoch)), steps_per_epoch, t["epochs"], t["patience"],
+                    float(t.get("decay_frac", 0.2)), float(t.get("time_budget_s") or 0))
+        lr_of = sched.lr
     gen = random.Random(cfg["seed"])
     best, best_epoch, bad, step = float("inf"), -1, 0, 0
     ckpt = os.path.join(cfg["out_dir"], "checkpoint.pt")
+    t_start = time.time()
+    all_tokens = 0
     for epoch in range(1, t["epochs"] + 1):
         model.train()
         order = list(range(len(windows)))
@@ -116,8 +187,9 @@ def train(cfg):
             if not chunk:
                 chunk = order[:1]
             ids, mask, pos, labels = (x.to(device) for x in collate([windows[i] for i in chunk]))
+            lr = lr_of(step)
             for g in opt.param_groups:
-                g["lr"] = lr_at(step, total_steps, t["lr"], warmup)
+                g["lr"] = lr
             logits, _ = model(ids, mask, pos, core.empty_past(ids.shape[0], device))
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
             opt.zero_grad(set_to_none=True)
@@ -125,12 +197,12 @@ def train(cfg):
             torch.nn.utils.clip_grad_norm_(core.parameters(), t["clip"])
             opt.step()
             step += 1
-            tokens += int(mask.sum().item()) * world  # approximately: ranks' slices are near-equal
+            tokens += int(mask.sum()) * world  # approximately: ranks' slices are near-equal
             run_loss += loss.item()
             run_n += 1
             if rank == 0 and (s % max(1, steps_per_epoch // 20) == 0 or s == steps_per_epoch - 1):
                 emit({"event": "progress", "epoch": epoch, "epochs": t["epochs"], "step": s + 1, "steps": steps_per_epoch,
-                      "loss": run_loss / run_n, "tokens_per_s": tokens / max(1e-9, time.time() - t0)})
+                      "loss": run_loss / run_n, "lr": lr, "tokens_per_s": tokens / max(1e-9, time.time() - t0)})
         vl, vn = evaluate(core, valid[rank::world], bs * 2, device)
         if world > 1:
             tt = torch.tensor([vl, vn], dtype=torch.float64)
@@ -144,13 +216,33 @@ def train(cfg):
                 torch.save(core.state_dict(), ckpt)
         else:
             bad += 1
+        all_tokens += tokens
+        elapsed = time.time() - t_start
+        if world > 1:  # every rank must take the same schedule decision: use rank 0's clock
+            tt = torch.tensor([elapsed], dtype=torch.float64)
+            dist.broadcast(tt, 0)
+            elapsed = tt[0].item()
+        phase = "decay" if sched and sched.decay_start is not None else "stable"
         if rank == 0:
+            # tokens_per_s: real (non-padding) training tokens per wall-clock second of the epoch,
+            # validation included
             emit({"event": "epoch", "epoch": epoch, "train_loss": run_loss / max(1, run_n), "valid_loss": valid_loss,
-                  "best": improved, "tokens_per_s": tokens / max(1e-9, time.time() - t0)})
-        if bad >= t["patience"] or (max_steps and step >= max_steps):
+                  "best": improved, "phase": phase, "lr": lr_of(max(0, step - 1)), "seconds": time.time() - t0,
+                  "tokens_per_s": tokens / max(1e-9, time.time() - t0)})
+        if max_steps and step >= max_steps:
             break
+        if sched is not None:
+            was_stable = sched.decay_start is None
+            if sched.end_of_epoch(epoch, step, bad, elapsed):
+                break
+            if was_stable and sched.decay_start is not None and rank == 0:
+                emit({"event": "decay", "epoch": epoch, "reason": sched.reason, "decay_epochs": sched.decay_steps // steps_per_epoch})
+        elif bad >= t["patience"]:
+            break
+    wall = time.time() - t_start
     if rank == 0:
-        emit({"event": "done", "best_epoch": best_epoch, "valid_loss": best, "steps": step, "world_size": world})
+        emit({"event": "done", "best_epoch": best_epoch, "valid_loss": best, "steps": step, "world_size": world, "epochs": epoch,
+              "seconds": wall, "tokens_per_s": all_tokens / max(1e-9, wall), "decay_reason": sched.reason if sched else None})
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()

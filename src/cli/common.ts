@@ -36,6 +36,12 @@ export function describeDataset(dir: string, meta: DatasetMeta): string {
   return lines.join('\n');
 }
 
+function scheduleOpt(v: string | undefined): 'wsd' | 'cosine' | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'wsd' && v !== 'cosine') throw new InputError(`--schedule must be wsd or cosine, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 /** Transformer settings from `semrec train`-style flags (camel-cased by commander). */
 export function decoderOptions(flags: Record<string, string | undefined>): Omit<DecoderTrainOptions, 'onEvent'> {
   const num = (flag: string, v: string | undefined) => {
@@ -51,6 +57,9 @@ export function decoderOptions(flags: Record<string, string | undefined>): Omit<
     dFF: intOpt('--d-ff', flags.dFf, 1),
     dropout: floatOpt('--dropout', flags.dropout, 0, 0.9),
     epochs: intOpt('--epochs', flags.epochs, 1),
+    schedule: scheduleOpt(flags.schedule),
+    timeBudget: flags.timeBudget === undefined ? undefined : num('--time-budget', flags.timeBudget)! * 60,
+    validSample: intOpt('--valid-sample', flags.validSample, 0),
     patience: intOpt('--patience', flags.patience, 1),
     batchSize: intOpt('--batch-size', flags.batchSize, 1),
     lr: num('--lr', flags.lr),
@@ -63,7 +72,15 @@ export function decoderOptions(flags: Record<string, string | undefined>): Omit<
 }
 
 /** Flags accepted inside `--train-args` (those of `semrec train` that shape the transformer). */
-const TRAIN_ARG_FLAGS = ['layers', 'd-model', 'heads', 'd-ff', 'dropout', 'epochs', 'patience', 'batch-size', 'lr', 'device', 'nproc', 'threads'];
+const TRAIN_ARG_FLAGS = ['layers', 'd-model', 'heads', 'd-ff', 'dropout', 'epochs', 'patience', 'batch-size', 'lr', 'device', 'nproc', 'threads', 'schedule', 'time-budget', 'valid-sample'];
+
+/** Parse `--fusion-grid 0,0.1,...` (transition weights in [0, 1]). */
+export function gridOpt(v: string | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  const g = v.split(',').map((x) => Number(x.trim()));
+  if (!g.length || g.some((w) => !Number.isFinite(w) || w < 0 || w > 1)) throw new InputError(`--fusion-grid must be comma-separated weights in [0, 1], got ${JSON.stringify(v)}`);
+  return g;
+}
 
 /** Parse a `--train-args "--epochs 5 --layers 2"` string into transformer settings. */
 export function parseTrainArgs(s: string | undefined): Omit<DecoderTrainOptions, 'onEvent' | 'seed'> {

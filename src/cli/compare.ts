@@ -15,13 +15,12 @@ export function registerCompare(program: Command): void {
     .requiredOption('--schemes <list>', 'comma-separated factory strings, e.g. rqkmeans:3x256,random:3x256,sequential:3x256')
     .option('--seeds <n>', 'seeds per scheme', '3')
     .requiredOption('--out <dir>', 'report directory (finished runs in it are reused)')
-    .option('--arch <name>', 'generator: decoder (transformer) | bigram', 'decoder')
+    .option('--arch <kind>', 'generator: fused (transformer + transition model, weight chosen on validation) | transformer | transition', 'fused')
     .option('--train-args <flags>', 'transformer flags of `semrec train`, e.g. "--epochs 5 --layers 2"')
     .option('--beam <n>', 'beam width for evaluation', '20')
     .option('--split <name>', 'test | valid', 'test')
-    .option('--limit <n>', 'evaluate only the first N users')
+    .option('--limit <n>', 'evaluate a seeded random sample of N users (seed 0)')
     .action(async (flags: { data: string; schemes: string; seeds: string; out: string; arch: string; trainArgs?: string; beam: string; split: string; limit?: string }) => {
-      if (flags.arch !== 'decoder' && flags.arch !== 'bigram') throw new InputError(`--arch must be decoder or bigram, got ${JSON.stringify(flags.arch)}`);
       if (flags.split !== 'test' && flags.split !== 'valid') throw new InputError(`--split must be test or valid, got ${JSON.stringify(flags.split)}`);
       const schemes = flags.schemes.split(',').map((s) => s.trim()).filter(Boolean);
       let progress: ReturnType<typeof stagedProgress> | undefined;

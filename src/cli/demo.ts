@@ -16,15 +16,34 @@ import { MarkovRanker } from '../eval/baselines.js';
 import { MetricAccumulator } from '../eval/metrics.js';
 import { evaluateRecommender } from '../eval/evaluate.js';
 import { buildIndexJob } from '../indexing.js';
-import { trainModel } from '../train.js';
+import { trainKind, trainModel } from '../train.js';
+import type { FusionChoice } from '../fusion.js';
+import type { EvalReport } from '../eval/evaluate.js';
+import type { RankingMetrics } from '../eval/metrics.js';
 import { Recommender } from '../recommender.js';
 import { describeDataset, intOpt } from './common.js';
 import { InputError } from '../errors.js';
-import { formatReport } from './serve.js';
 import { stagedProgress, startProgress } from '../util/progress.js';
 
 /** Transformer settings of the demo: small enough to train in about a minute on 2 cores (two single-threaded DDP ranks train faster than one process with two threads; see docs/generator.md). */
 export const DEMO_TRANSFORMER = { layers: 2, dModel: 64, heads: 2, batchSize: 32, lr: 3e-3, ...(os.cpus().length >= 2 ? { nproc: 2, threads: 1 } : {}) };
+
+/** Fusion-weight selection of the demo: the default grid on 1,000 validation users. */
+export const DEMO_FUSION = { users: 1000 };
+
+/** The demo's results table: the headline model first, then its parts and the baselines. */
+function formatTable(rows: [string, EvalReport][], popularity: RankingMetrics, markov: RankingMetrics): string {
+  const f = (x: number) => x.toFixed(4).padEnd(8);
+  const line = (name: string, m: RankingMetrics, note = '') => `  ${name.padEnd(22)} ${f(m.recall[5])}${f(m.ndcg[5])}${f(m.recall[10])}${f(m.ndcg[10])}${f(m.coverage)}${note}`;
+  const r0 = rows[0][1];
+  return [
+    `  ${''.padEnd(22)} R@5     N@5     R@10    N@10    cov@10`,
+    ...rows.map(([name, r], i) => line(name, r.model, i === 0 ? `  ← ${r.latencyMs.p50.toFixed(1)} ms p50, ${r.throughput.toFixed(0)} req/s` : '')),
+    line('popularity', popularity),
+    line('Markov (unconstrained)', markov),
+    `  ${r0.users} test users, invalid-ID rate ${rows.map(([, r]) => r.invalidRate).reduce((a, b) => Math.max(a, b), 0)} (every recommendation is a real item)`,
+  ].join('\n');
+}
 
 /** Register `semrec demo`. */
 export function registerDemo(program: Command): void {
@@ -37,9 +56,13 @@ export function registerDemo(program: Command): void {
     .option('--seed <n>', 'random seed (default 42)')
     .option('--scheme <factory>', 'indexing scheme (default rqkmeans:3x64)', 'rqkmeans:3x64')
     .option('--epochs <n>', 'transformer training epochs (default 12)')
-    .option('--arch <name>', 'generator: decoder (transformer) | bigram (transition model only)', 'decoder')
-    .action(async (flags: { out: string; items?: string; users?: string; seed?: string; scheme: string; epochs?: string; arch: string }) => {
-      if (flags.arch !== 'decoder' && flags.arch !== 'bigram') throw new InputError(`--arch must be decoder or bigram, got ${JSON.stringify(flags.arch)}`);
+    .option('--embed <source>', 'item embeddings: text | cf | text+cf (default text+cf)', 'text+cf')
+    .option('--arch <kind>', 'fused (transformer + transition model) | transition (the transition model only, seconds)', 'fused')
+    .action(async (flags: { out: string; items?: string; users?: string; seed?: string; scheme: string; epochs?: string; arch: string; embed: string }) => {
+      const kind = trainKind(flags.arch);
+      if (kind === 'transformer') throw new InputError('--arch for the demo is fused or transition (the fused model also reports the transformer alone)');
+      flags.arch = kind;
+      if (!['text', 'cf', 'text+cf'].includes(flags.embed)) throw new InputError(`--embed must be text, cf or text+cf, got ${JSON.stringify(flags.embed)}`);
       const t0 = Date.now();
       const params = {
         items: intOpt('--items', flags.items, 10) ?? 2000,
@@ -57,11 +80,14 @@ export function registerDemo(program: Command): void {
       const ds = await loadDataset(dataDir);
       console.log(describeDataset(dataDir, ds.meta));
 
-      console.log(`\n[2/4] semantic IDs: TF-IDF + SVD item embeddings, ${flags.scheme} → ${indexDir}`);
+      const sequences = ds.train.map((s) => s.items);
+      const embedName = { text: 'TF-IDF + SVD text', cf: 'collaborative (co-occurrence PPMI + SVD)', 'text+cf': 'TF-IDF + SVD text ++ collaborative (co-occurrence PPMI + SVD)' }[flags.embed];
+      console.log(`\n[2/4] semantic IDs: ${embedName} item embeddings, ${flags.scheme} → ${indexDir}`);
       const progress = stagedProgress('  ');
       const { index } = await buildIndexJob({
         items: ds.items,
-        sequences: ds.train.map((s) => s.items),
+        sequences,
+        embeddings: flags.embed === 'text' ? undefined : { kind: flags.embed as 'cf' | 'text+cf', sequences, seed: params.seed },
         scheme: flags.scheme,
         seed: params.seed,
         out: indexDir,
@@ -74,17 +100,19 @@ export function registerDemo(program: Command): void {
           `utilisation ${st.perLevel.map((l) => l.utilisation.toFixed(2)).join(' / ')}`,
       );
 
-      const bigramDir = path.join(flags.out, 'model-transition');
-      const transformer = flags.arch === 'decoder';
-      if (transformer) {
+      const fused = flags.arch === 'fused';
+      let rec: Recommender;
+      if (fused) {
         const epochs = intOpt('--epochs', flags.epochs, 1) ?? 12;
-        console.log(`\n[3/4] generator: transformer (2 layers, d_model 64, ${epochs} epochs; PyTorch → ONNX) → ${modelDir}`);
+        console.log(`\n[3/4] generator: transformer (2 layers, d_model 64, up to ${epochs} epochs; PyTorch → ONNX) fused with the transition model → ${modelDir}`);
         const train = stagedProgress('  ');
         const cfg = await trainModel({
           data: dataDir,
           index: indexDir,
           out: modelDir,
-          arch: 'decoder',
+          arch: 'fused',
+          fusion: DEMO_FUSION,
+          onFusionProgress: (d, t) => train.cb('choosing the fusion weight on validation', d, t),
           decoder: {
             ...DEMO_TRANSFORMER,
             epochs,
@@ -95,31 +123,36 @@ export function registerDemo(program: Command): void {
           },
         });
         train.stop();
-        console.log(`  best epoch ${String(cfg.params.bestEpoch)}, validation loss ${(cfg.params.validLoss as number).toFixed(3)}, ${(cfg.params.trainSeconds as number).toFixed(0)} s`);
+        const fw = cfg.params.fusion as FusionChoice;
+        console.log(`  transformer: best epoch ${String(cfg.params.bestEpoch)} of ${String(cfg.params.epochsRun)}, validation loss ${(cfg.params.validLoss as number).toFixed(3)}, ${(cfg.params.trainSeconds as number).toFixed(0)} s`);
+        console.log(`  fusion weight of the transition model chosen on ${fw.users} validation users: ${fw.weight}  (R@10 by weight: ${fw.grid.map((g) => `${g.weight} → ${g.recall10.toFixed(3)}`).join(', ')})`);
+        rec = await Recommender.load(modelDir, indexDir);
       } else {
-        console.log(`\n[3/4] generator: transition model over ID tuples → ${bigramDir}`);
+        console.log(`\n[3/4] generator: transition model over ID tuples → ${modelDir}`);
+        const bcfg = await trainModel({ data: dataDir, index: indexDir, out: modelDir, arch: 'transition' });
+        console.log(`  ${String(bcfg.params.transitions)} transitions`);
+        rec = await Recommender.load(modelDir, indexDir);
       }
-      const bcfg = await trainModel({ data: dataDir, index: indexDir, out: bigramDir, arch: 'bigram' });
-      console.log(`  reference: transition model over the same IDs (${String(bcfg.params.transitions)} transitions) → ${bigramDir}`);
 
       console.log(`\n[4/4] trie-constrained beam search (beam 20) on the test split, full-catalogue ranking`);
-      const bigram = await Recommender.load(bigramDir, indexDir);
-      const rec = transformer ? await Recommender.load(modelDir, indexDir) : bigram;
-      if (transformer) {
-        const p = startProgress('  evaluating transformer', ds.test.length);
-        const report = await evaluateRecommender(rec, ds, { onProgress: (d) => p.update(d) });
+      const evaluate = async (r: Recommender, label: string) => {
+        const p = startProgress(`  evaluating ${label}`, ds.test.length);
+        const report = await evaluateRecommender(r, ds, { onProgress: (d) => p.update(d) });
         p.stop();
-        console.log(formatReport(report, 'transformer'));
+        return report;
+      };
+      const reports: [string, EvalReport][] = [[fused ? 'fused' : 'transition', await evaluate(rec, rec.modelName)]];
+      if (fused) {
+        for (const part of ['transformer', 'transition'] as const) {
+          const r = await Recommender.load(modelDir, indexDir, { part });
+          reports.push([`${part} alone`, await evaluate(r, `${part} alone`)]);
+          await r.close();
+        }
       }
-      const bp = startProgress('  evaluating transition model', ds.test.length);
-      const breport = await evaluateRecommender(bigram, ds, { onProgress: (d) => bp.update(d) });
-      bp.stop();
-      console.log(formatReport(breport, 'transition'));
       const markov = new MarkovRanker(ds.train);
       const acc = new MetricAccumulator([5, 10], ds.items.length);
       for (const e of ds.test) acc.add(markov.rank(e.history, 10), e.target);
-      const m = acc.result();
-      console.log(`  (first-order Markov ranker, not ID-constrained: R@10 ${m.recall[10].toFixed(4)}, N@10 ${m.ndcg[10].toFixed(4)})`);
+      console.log(formatTable(reports, reports[0][1].popularity, acc.result()));
 
       const title = new Map(ds.items.map((i) => [i.id, i.title]));
       console.log('\nexamples:');
@@ -130,6 +163,7 @@ export function registerDemo(program: Command): void {
         const r = await rec.recommend(e.history, { k: 3 });
         r.items.forEach((it, i) => console.log(`    rec #${i + 1}   ${title.get(it.itemId)}  ${rec.layout.tokens(it.codes).map((t, l) => `<${String.fromCharCode(97 + l)}_${t - rec.layout.offsets[l]}>`).join('')}${it.itemId === e.target ? '  ← hit' : ''}`));
       }
-      console.log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(1)}s. Outputs in ${flags.out}/ (data, index, ${transformer ? 'model (transformer), ' : ''}model-transition).`);
+      await rec.close();
+      console.log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(1)}s. Outputs in ${flags.out}/ (data, index, model${fused ? ': the fused transformer + transition model' : ''}).`);
     });
 }

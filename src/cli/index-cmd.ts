@@ -9,8 +9,18 @@ import { addItemsJob, buildIndexJob } from '../indexing.js';
 import { stagedProgress } from '../util/progress.js';
 import { intOpt } from './common.js';
 
-function embeddingSource(flags: { embeddings?: string; encoder?: string; dim?: string; seed?: string }): EmbeddingSource | undefined {
+function embeddingSource(
+  flags: { embeddings?: string; encoder?: string; dim?: string; seed?: string; embed?: string; cfDim?: string; cfWindow?: string },
+  sequences: string[][] | undefined,
+): EmbeddingSource | undefined {
   if (flags.embeddings && flags.encoder) throw new InputError('give either --embeddings or --encoder, not both');
+  const embed = flags.embed ?? 'text';
+  if (embed !== 'text' && embed !== 'cf' && embed !== 'text+cf') throw new InputError(`--embed must be text, cf or text+cf, got ${JSON.stringify(embed)}`);
+  if (embed !== 'text') {
+    if (flags.embeddings || flags.encoder) throw new InputError(`--embed ${embed} uses the built-in text encoder; it cannot be combined with --embeddings or --encoder`);
+    if (!sequences) throw new InputError(`--embed ${embed} needs training sequences: give a dataset directory as --items or pass --data`);
+    return { kind: embed, sequences, textDim: intOpt('--dim', flags.dim, 1), dim: intOpt('--cf-dim', flags.cfDim, 1), window: intOpt('--cf-window', flags.cfWindow, 1), seed: intOpt('--seed', flags.seed, 0) };
+  }
   if (flags.embeddings) return { kind: 'file', file: flags.embeddings };
   if (flags.encoder) return { kind: 'onnx', dir: flags.encoder };
   return flags.dim || flags.seed ? { kind: 'tfidf', dim: intOpt('--dim', flags.dim, 1), seed: intOpt('--seed', flags.seed, 0) } : undefined;
@@ -34,6 +44,9 @@ export function registerIndex(program: Command): void {
     .option('--embeddings <file>', 'precomputed embeddings (.npy float32/float64 or .f32), rows in items order')
     .option('--encoder <dir>', 'ONNX sentence encoder directory (model.onnx + tokenizer.json)')
     .option('--dim <n>', 'TF-IDF + SVD embedding dimension for the built-in encoder (default 64)')
+    .option('--embed <source>', 'text | cf | text+cf: built-in item embeddings from item text, from co-occurrence in the training sequences, or both (default text)')
+    .option('--cf-dim <n>', 'collaborative embedding dimension (default 64)')
+    .option('--cf-window <n>', 'co-occurrence window in positions (default 3)')
     .option('--scheme <factory>', 'rqkmeans:LxK | random:LxK | sequential:LxK | collab:LxK | hybrid:LxK', 'rqkmeans:3x256')
     .option('--collisions <mode>', 'extra-level | reassign (default extra-level)')
     .option('--balanced', 'capacity-balanced k-means assignment at each level')
@@ -58,7 +71,7 @@ export function registerIndex(program: Command): void {
           balanced: !!flags.balanced,
           iterations: intOpt('--iterations', flags.iterations, 1),
           extraLevelSize: intOpt('--extra-level-size', flags.extraLevelSize, 1),
-          embeddings: embeddingSource(flags),
+          embeddings: embeddingSource(flags, sequences),
           out: flags.out,
           onProgress: p.cb,
         });

@@ -10,7 +10,14 @@ import { Recommender } from '../recommender.js';
 import { trainModel } from '../train.js';
 import { exportHfModel } from '../models/hf-export.js';
 import { startProgress } from '../util/progress.js';
-import { decoderOptions, intOpt } from './common.js';
+import { decoderOptions, floatOpt, gridOpt, intOpt } from './common.js';
+import { parsePart } from '../models/kinds.js';
+import type { LoadOptions } from '../recommender.js';
+
+/** `--part` / `--fusion-weight` / `--threads` as Recommender load options. */
+function loadOptions(flags: { part?: string; fusionWeight?: string }): LoadOptions {
+  return { part: parsePart(flags.part), fusionWeight: floatOpt('--fusion-weight', flags.fusionWeight, 0, 1) };
+}
 
 /** id → title from the model's dataset (or an explicit items file / dataset dir), if readable. */
 async function titles(rec: Recommender, itemsPath?: string): Promise<Map<string, string>> {
@@ -29,12 +36,13 @@ async function titles(rec: Recommender, itemsPath?: string): Promise<Map<string,
 /** Human-readable metrics table of an evaluation report. */
 export function formatReport(r: EvalReport, label = 'model'): string {
   const f = (x: number) => x.toFixed(4).padEnd(8);
-  const row = (name: string, m: EvalReport['model']) => `  ${name.padEnd(12)} ${f(m.recall[5])}${f(m.ndcg[5])}${f(m.recall[10])}${f(m.ndcg[10])}${f(m.coverage)}`;
+  const w = Math.max(12, label.length + 1);
+  const row = (name: string, m: EvalReport['model']) => `  ${name.padEnd(w)} ${f(m.recall[5])}${f(m.ndcg[5])}${f(m.recall[10])}${f(m.ndcg[10])}${f(m.coverage)}`;
   return [
-    `  ${''.padEnd(12)} R@5     N@5     R@10    N@10    cov@10`,
+    `  ${''.padEnd(w)} R@5     N@5     R@10    N@10    cov@10`,
     row(label, r.model),
     row('popularity', r.popularity),
-    `  ${r.users} users (${r.split}), invalid-ID rate ${r.invalidRate}, latency p50 ${r.latencyMs.p50.toFixed(1)} ms / p99 ${r.latencyMs.p99.toFixed(1)} ms (batched), ${r.throughput.toFixed(0)} req/s`,
+    `  ${r.users < r.ofUsers ? `${r.users} of ${r.ofUsers} users (seeded random sample, seed ${r.sampleSeed})` : `${r.users} users`} (${r.split}), invalid-ID rate ${r.invalidRate}, latency p50 ${r.latencyMs.p50.toFixed(1)} ms / p99 ${r.latencyMs.p99.toFixed(1)} ms (batched), ${r.throughput.toFixed(0)} req/s`,
   ].join('\n');
 }
 
@@ -42,35 +50,46 @@ export function formatReport(r: EvalReport, label = 'model'): string {
 export function registerServe(program: Command): void {
   program
     .command('train')
-    .description('train the generator on a dataset under an index (PyTorch trainer → ONNX), or the bigram reference')
+    .description('train the generator on a dataset under an index: the transformer (PyTorch trainer → ONNX) fused with the transition model, the weight chosen on validation')
     .requiredOption('--data <dir>', 'dataset directory')
     .requiredOption('--index <dir>', 'index directory')
     .requiredOption('--out <dir>', 'output model directory (written atomically)')
-    .option('--arch <name>', 'decoder (transformer) | bigram (transition model)', 'decoder')
+    .option('--arch <kind>', 'fused (transformer + transition model, weight chosen on validation) | transformer | transition (aliases: decoder, bigram)', 'fused')
     .option('--layers <n>', 'transformer layers (default 4)')
     .option('--d-model <n>', 'model width (default 128)')
     .option('--heads <n>', 'attention heads (default 4)')
     .option('--d-ff <n>', 'feed-forward width (default 4 × d-model)')
-    .option('--dropout <p>', 'dropout (default 0.1)')
-    .option('--epochs <n>', 'maximum epochs (default 20; early stopping on validation loss)')
-    .option('--patience <n>', 'epochs without improvement before stopping (default 3)')
-    .option('--batch-size <n>', 'sequences per batch (default 64; the global batch under DDP)')
-    .option('--lr <x>', 'peak learning rate (default 1e-3; warmup + cosine)')
+    .option('--dropout <p>', 'dropout (default 0.2)')
+    .option('--epochs <n>', 'epoch cap (default 200; the schedule decides when to stop)')
+    .option('--patience <n>', 'epochs without validation improvement before the decay starts (wsd) or training stops (cosine) (default 3)')
+    .option('--batch-size <n>', 'sequences per batch (default 256; the global batch under DDP)')
+    .option('--lr <x>', 'peak learning rate (default 3e-3)')
+    .option('--schedule <name>', 'wsd (warmup, peak rate until validation is flat, then linear decay; default) | cosine (over --epochs)')
+    .option('--time-budget <minutes>', 'stop training within this wall-clock budget (wsd decays in time)')
+    .option('--valid-sample <n>', 'validation examples scored each epoch (seeded random sample; default 5000, 0 = all)')
+    .option('--fusion-grid <list>', 'transition weights tried on validation (default 0,0.1,0.2,0.3,0.4,0.5,0.7,1)')
+    .option('--fusion-users <n>', 'validation users the weight is chosen on (seeded random sample; default 2000)')
     .option('--seed <n>', 'random seed (default 0)')
     .option('--device <name>', 'cpu | cuda | cuda:N (default cpu)')
-    .option('--nproc <n>', 'train with N processes (torchrun, DDP; gloo on CPU)')
-    .option('--threads <n>', 'PyTorch threads per process')
+    .option('--nproc <n>', 'train with N processes (DDP; gloo on CPU; default: one per core on CPU, 1 on CUDA)')
+    .option('--threads <n>', 'PyTorch threads per process (default: cores ÷ processes)')
     .option('--max-history <n>', 'history items kept in prompts (default: the dataset split setting)')
     .action(async (flags: Record<string, string | undefined>) => {
       const t0 = Date.now();
       let bar: ReturnType<typeof startProgress> | undefined;
       let epoch = 0;
+      let fbar: ReturnType<typeof startProgress> | undefined;
       const cfg = await trainModel({
         data: flags.data!,
         index: flags.index!,
         out: flags.out!,
         arch: flags.arch,
         maxHistory: intOpt('--max-history', flags.maxHistory, 1),
+        fusion: { grid: gridOpt(flags.fusionGrid), users: intOpt('--fusion-users', flags.fusionUsers, 1) },
+        onFusionProgress: (d, t) => {
+          fbar ??= startProgress('choosing the fusion weight on validation', t, ' requests');
+          fbar.update(d);
+        },
         decoder: {
           ...decoderOptions(flags),
           onEvent: (e) => {
@@ -85,12 +104,22 @@ export function registerServe(program: Command): void {
               bar?.stop();
               bar = undefined;
               epoch = 0;
-              process.stderr.write(`  epoch ${e.epoch}: train loss ${(e.train_loss as number).toFixed(4)}, valid loss ${(e.valid_loss as number).toFixed(4)}${e.best ? ' (best)' : ''}\n`);
+              process.stderr.write(
+                `  epoch ${e.epoch}: train loss ${(e.train_loss as number).toFixed(4)}, valid loss ${(e.valid_loss as number).toFixed(4)}${e.best ? ' (best)' : ''} · ${e.phase} lr ${(e.lr as number).toExponential(2)} · ${Math.round(e.seconds as number)} s, ${Math.round(e.tokens_per_s as number)} real tok/s\n`,
+              );
+            } else if (e.event === 'decay') {
+              process.stderr.write(`  decay starts after epoch ${e.epoch} (${e.reason}): ${e.decay_epochs} more epoch(s)\n`);
             }
           },
         },
       });
       bar?.stop();
+      fbar?.stop();
+      const fusion = cfg.params.fusion as { weight: number; grid: { weight: number; recall10: number; ndcg10: number }[]; users: number } | undefined;
+      if (fusion) {
+        process.stderr.write(`  fusion weight on ${fusion.users} validation users (transition weight: R@10 / N@10):\n`);
+        for (const g of fusion.grid) process.stderr.write(`    ${g.weight.toFixed(2)}: ${g.recall10.toFixed(4)} / ${g.ndcg10.toFixed(4)}${g.weight === fusion.weight ? '  ← chosen' : ''}\n`);
+      }
       console.log(JSON.stringify({ out: flags.out, architecture: cfg.architecture, indexHash: cfg.indexHash, seconds: (Date.now() - t0) / 1000, ...cfg.params }));
     });
 
@@ -118,9 +147,11 @@ export function registerServe(program: Command): void {
     .option('--beam <n>', 'beam width (default max(k, 20))')
     .option('--exclude-seen', 'never recommend history items')
     .option('--items <path>', 'items.jsonl or dataset directory for titles (default: the training dataset)')
+    .option('--part <kind>', 'serve one part of a fused model: transformer | transition (default: fused)')
+    .option('--fusion-weight <w>', "override a fused model's transition weight (0..1)")
     .option('--json', 'machine-readable output')
-    .action(async (flags: { model: string; index?: string; history: string; k: string; beam?: string; excludeSeen?: boolean; items?: string; json?: boolean }) => {
-      const rec = await Recommender.load(flags.model, flags.index);
+    .action(async (flags: { model: string; index?: string; history: string; k: string; beam?: string; excludeSeen?: boolean; items?: string; json?: boolean; part?: string; fusionWeight?: string }) => {
+      const rec = await Recommender.load(flags.model, flags.index, loadOptions(flags));
       const history = flags.history.split(',').map((s) => s.trim()).filter(Boolean);
       if (!history.length) throw new InputError('--history is empty');
       const res = await rec.recommend(history, { k: intOpt('-k', flags.k, 1), beamWidth: intOpt('--beam', flags.beam, 1), excludeSeen: !!flags.excludeSeen });
@@ -141,15 +172,22 @@ export function registerServe(program: Command): void {
     .requiredOption('--data <dir>', 'dataset directory')
     .option('--split <name>', 'test | valid', 'test')
     .option('--beam <n>', 'beam width (default 20)')
-    .option('--limit <n>', 'evaluate only the first N users')
+    .option('--limit <n>', 'evaluate a seeded random sample of N users (printed as such)')
+    .option('--sample-seed <n>', 'seed of the --limit sample (default 0)')
+    .option('--part <kind>', 'evaluate one part of a fused model: transformer | transition (default: fused)')
+    .option('--fusion-weight <w>', "override a fused model's transition weight (0..1)")
     .option('--json', 'print the report as JSON')
-    .action(async (flags: { model: string; index?: string; data: string; split: string; beam?: string; limit?: string; json?: boolean }) => {
+    .action(async (flags: { model: string; index?: string; data: string; split: string; beam?: string; limit?: string; sampleSeed?: string; json?: boolean; part?: string; fusionWeight?: string }) => {
       if (flags.split !== 'test' && flags.split !== 'valid') throw new InputError(`--split must be test or valid, got ${JSON.stringify(flags.split)}`);
-      const [rec, ds] = await Promise.all([Recommender.load(flags.model, flags.index), loadDataset(flags.data)]);
-      const total = Math.min(ds.test.length, intOpt('--limit', flags.limit, 1) ?? Infinity);
-      const p = startProgress(`evaluating (${flags.split})`, total);
-      const report = await evaluateRecommender(rec, ds, { split: flags.split, beamWidth: intOpt('--beam', flags.beam, 1), limit: intOpt('--limit', flags.limit, 1), onProgress: (d) => p.update(d) });
+      const [rec, ds] = await Promise.all([Recommender.load(flags.model, flags.index, loadOptions(flags)), loadDataset(flags.data)]);
+      const limit = intOpt('--limit', flags.limit, 1);
+      const sampleSeed = intOpt('--sample-seed', flags.sampleSeed, 0) ?? 0;
+      const all = (flags.split === 'test' ? ds.test : ds.valid).length;
+      const total = Math.min(all, limit ?? Infinity);
+      const p = startProgress(total < all ? `evaluating (${flags.split}, seeded random sample of ${total} of ${all} users, seed ${sampleSeed})` : `evaluating (${flags.split})`, total);
+      const report = await evaluateRecommender(rec, ds, { split: flags.split, beamWidth: intOpt('--beam', flags.beam, 1), limit, sampleSeed, onProgress: (d) => p.update(d) });
       p.stop();
-      console.log(flags.json ? JSON.stringify({ modelDir: path.resolve(flags.model), ...report }) : formatReport(report, rec.config.architecture));
+      await rec.close();
+      console.log(flags.json ? JSON.stringify({ modelDir: path.resolve(flags.model), modelName: rec.modelName, ...report }) : formatReport(report, rec.modelName));
     });
 }

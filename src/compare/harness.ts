@@ -16,7 +16,7 @@ import { evaluateRecommender, type EvalReport } from '../eval/evaluate.js';
 import { InputError } from '../errors.js';
 import { buildIndexJob } from '../indexing.js';
 import { Recommender } from '../recommender.js';
-import { trainModel } from '../train.js';
+import { trainKind, trainModel } from '../train.js';
 import type { DecoderTrainOptions } from '../train-decoder.js';
 import { writeReports } from './report.js';
 
@@ -31,7 +31,8 @@ export interface CompareOptions {
   /** Report directory. */
   out: string;
   /** Generator: `decoder` (transformer, default) or `bigram`. */
-  arch?: 'decoder' | 'bigram';
+  /** Model kind trained per run: fused (default), transformer or transition (aliases decoder, bigram). */
+  arch?: string;
   /** Transformer settings shared by every run (the seed is set per run). */
   train?: Omit<DecoderTrainOptions, 'seed' | 'onEvent'>;
   /** Beam width for evaluation (default 20). */
@@ -91,7 +92,7 @@ async function readRun(file: string): Promise<RunResult | undefined> {
 
 /** Everything that determines a run's result (a finished run is reused only when these are equal). */
 export interface RunSettings {
-  arch: 'decoder' | 'bigram';
+  arch: string;
   train: Omit<DecoderTrainOptions, 'seed' | 'onEvent'>;
   beamWidth: number;
   limit: number | null;
@@ -135,6 +136,7 @@ async function oneRun(ds: Dataset, settings: RunSettings, dir: string, onEvent: 
   const trainSeconds = (Date.now() - t0) / 1000;
   const rec = await Recommender.load(modelDir, indexDir);
   const report = await evaluateRecommender(rec, ds, { split: settings.split, beamWidth: settings.beamWidth, limit: settings.limit ?? undefined, onProgress: (d, t) => ev('eval', 'evaluate', d, t) });
+  await rec.close();
   return {
     run,
     scheme,
@@ -156,7 +158,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
   const seeds = opts.seeds ?? 3;
   if (!Number.isInteger(seeds) || seeds < 1) throw new InputError(`--seeds must be a positive integer, got ${seeds}`);
   const ds = await loadDataset(opts.data);
-  const common: Omit<RunSettings, 'scheme' | 'seed'> = { arch: opts.arch ?? 'decoder', train: opts.train ?? {}, beamWidth: opts.beamWidth ?? 20, limit: opts.limit ?? null, split: opts.split ?? 'test', data: path.resolve(ds.dir), counts: ds.meta.counts };
+  const common: Omit<RunSettings, 'scheme' | 'seed'> = { arch: trainKind(opts.arch), train: opts.train ?? {}, beamWidth: opts.beamWidth ?? 20, limit: opts.limit ?? null, split: opts.split ?? 'test', data: path.resolve(ds.dir), counts: ds.meta.counts };
   await fs.mkdir(path.join(opts.out, 'runs'), { recursive: true });
   const runs: RunResult[] = [];
   const total = schemes.length * seeds;

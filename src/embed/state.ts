@@ -1,31 +1,66 @@
 /**
  * The item encoder travels with the index: `semrec index add` must embed new items in the same
  * space as the build. Saved as index extra files `encoder.json` (+ `encoder.f32` for TF-IDF's
- * projection matrix).
+ * projection matrix, + `encoder-cf.f32` for the text → collaborative map of `cf` / `text+cf`).
  */
 import { FormatError, InputError } from '../errors.js';
+import type { Item } from '../data/types.js';
+import { concatHalves, predictCf } from './cf.js';
 import { TfidfModel } from './tfidf.js';
 import type { EmbeddingSource } from './index.js';
 
+/** The TF-IDF text encoder's settings (its projection is stored beside, in encoder.f32). */
+export interface TextRecord {
+  vocab: string[];
+  idf: number[];
+  dim: number;
+  bigrams: boolean;
+}
+
 /** What encoder.json holds. */
 export type EncoderRecord =
-  | { kind: 'tfidf'; vocab: string[]; idf: number[]; dim: number; bigrams: boolean }
+  | ({ kind: 'tfidf' } & TextRecord)
+  | { kind: 'cf' | 'text+cf'; cfDim: number; text?: TextRecord; seed: number }
   | { kind: 'onnx'; dir: string; dim: number }
   | { kind: 'file'; dim: number };
 
+function bytes(a: Float32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function floats(b: Buffer): Float32Array {
+  const out = new Float32Array(Math.floor(b.length / 4));
+  new Uint8Array(out.buffer).set(b.subarray(0, out.length * 4));
+  return out;
+}
+
+function textOf(rec: EncoderRecord): TextRecord | undefined {
+  if (rec.kind === 'tfidf') return rec;
+  if (rec.kind === 'cf' || rec.kind === 'text+cf') return rec.text;
+  return undefined;
+}
+
 /** Index extra files describing the encoder. */
-export function encoderFiles(rec: EncoderRecord, tfidf?: TfidfModel): Record<string, Uint8Array> {
+export function encoderFiles(rec: EncoderRecord, tfidf?: TfidfModel, cfMap?: Float32Array): Record<string, Uint8Array> {
   const files: Record<string, Uint8Array> = { 'encoder.json': Buffer.from(JSON.stringify(rec)) };
-  if (rec.kind === 'tfidf') {
+  if (textOf(rec)) {
     if (!tfidf) throw new InputError('TF-IDF encoder state missing');
-    const p = tfidf.state.projection;
-    files['encoder.f32'] = new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
+    files['encoder.f32'] = bytes(tfidf.state.projection);
   }
+  if (cfMap) files['encoder-cf.f32'] = bytes(cfMap);
   return files;
 }
 
+/** An index's encoder, rebuilt from its extra files. */
+export interface StoredEncoder {
+  record: EncoderRecord;
+  tfidf?: TfidfModel;
+  /** Text → collaborative map (cf kinds; textDim × cfDim). */
+  cfMap?: Float32Array;
+}
+
 /** Rebuild the encoder of an index from its extra files. */
-export function encoderFromFiles(json: Buffer | undefined, f32: Buffer | undefined): { record: EncoderRecord; tfidf?: TfidfModel } | undefined {
+export function encoderFromFiles(json: Buffer | undefined, f32: Buffer | undefined, cfF32?: Buffer): StoredEncoder | undefined {
   if (!json) return undefined;
   let rec: EncoderRecord;
   try {
@@ -33,11 +68,35 @@ export function encoderFromFiles(json: Buffer | undefined, f32: Buffer | undefin
   } catch {
     throw new FormatError('encoder.json', 'not valid JSON');
   }
-  if (rec.kind !== 'tfidf') return { record: rec };
+  const text = textOf(rec);
+  if (!text) return { record: rec };
   if (!f32) throw new FormatError('encoder.f32', 'missing TF-IDF projection');
-  const projection = new Float32Array(f32.length / 4);
-  new Uint8Array(projection.buffer).set(f32);
-  return { record: rec, tfidf: TfidfModel.fromState({ vocab: rec.vocab, idf: rec.idf, dim: rec.dim, bigrams: rec.bigrams, projection }) };
+  const tfidf = TfidfModel.fromState({ vocab: text.vocab, idf: text.idf, dim: text.dim, bigrams: text.bigrams, projection: floats(f32) });
+  if (rec.kind === 'tfidf') return { record: rec, tfidf };
+  if (rec.kind !== 'cf' && rec.kind !== 'text+cf') return { record: rec, tfidf };
+  if (!cfF32) throw new FormatError('encoder-cf.f32', 'missing text → collaborative map');
+  const cfMap = floats(cfF32);
+  if (cfMap.length !== text.dim * rec.cfDim) throw new FormatError('encoder-cf.f32', `has ${cfMap.length} values, expected ${text.dim} × ${rec.cfDim}`);
+  return { record: rec, tfidf, cfMap };
+}
+
+/**
+ * Embed new items with an index's stored encoder (TF-IDF, or cf / text+cf — new items have no
+ * interactions, so their collaborative part is predicted from their text). Returns undefined when
+ * the encoder cannot embed text by itself (ONNX: re-run it; precomputed files: give embeddings).
+ */
+export function embedWithEncoder(enc: StoredEncoder, items: readonly Item[]): { x: Float32Array; dim: number } | undefined {
+  const rec = enc.record;
+  if (rec.kind === 'tfidf' && enc.tfidf) return { x: enc.tfidf.transform(items.map((i) => i.text)), dim: enc.tfidf.state.dim };
+  if (rec.kind !== 'cf' && rec.kind !== 'text+cf') return undefined;
+  if (!enc.tfidf || !enc.cfMap) {
+    throw new InputError(`this index's ${rec.kind} embeddings were built without item text, so new items (which have no interactions yet) cannot be placed: pass their embeddings`);
+  }
+  const n = items.length;
+  const dt = enc.tfidf.state.dim;
+  const t = enc.tfidf.transform(items.map((i) => i.text));
+  const c = predictCf(t, dt, enc.cfMap, rec.cfDim, n, rec.seed);
+  return rec.kind === 'cf' ? { x: c, dim: rec.cfDim } : { x: concatHalves(t, dt, c, rec.cfDim, n), dim: dt + rec.cfDim };
 }
 
 /** The source to use for new items when the user gives none: the build's own encoder. */

@@ -7,13 +7,16 @@ import type { Dataset } from '../data/store.js';
 import type { Recommender } from '../recommender.js';
 import { MetricAccumulator, type RankingMetrics } from './metrics.js';
 import { PopularityRanker } from './baselines.js';
+import { seededSample } from './sample.js';
 
 /** Options of {@link evaluateRecommender}. */
 export interface EvalOptions {
   split?: 'test' | 'valid';
   beamWidth?: number;
-  /** Evaluate only the first `limit` users (default: all). */
+  /** Evaluate a seeded random sample of `limit` users (default: all). */
   limit?: number;
+  /** Seed of that sample (default 0). */
+  sampleSeed?: number;
   /** Concurrent requests in flight (default 64; they are batched by the Recommender). */
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
@@ -23,6 +26,9 @@ export interface EvalOptions {
 export interface EvalReport {
   split: 'test' | 'valid';
   users: number;
+  /** Users in the split; `users` < `ofUsers` means a seeded random sample of `sampleSeed`. */
+  ofUsers: number;
+  sampleSeed?: number;
   model: RankingMetrics;
   popularity: RankingMetrics;
   /** Returned ids that are not items of the index (must be 0). */
@@ -43,7 +49,8 @@ function quantile(sorted: number[], q: number): number {
 /** Evaluate `rec` on a dataset split. */
 export async function evaluateRecommender(rec: Recommender, ds: Dataset, opts: EvalOptions = {}): Promise<EvalReport> {
   const split = opts.split ?? 'test';
-  const examples = (split === 'test' ? ds.test : ds.valid).slice(0, opts.limit ?? Infinity);
+  const pool = split === 'test' ? ds.test : ds.valid;
+  const examples = seededSample(pool, opts.limit, opts.sampleSeed ?? 0);
   const n = rec.index.size;
   const acc = new MetricAccumulator([5, 10], n);
   const pop = new MetricAccumulator([5, 10], n);
@@ -84,6 +91,8 @@ export async function evaluateRecommender(rec: Recommender, ds: Dataset, opts: E
   return {
     split,
     users: examples.length,
+    ofUsers: pool.length,
+    ...(examples.length < pool.length ? { sampleSeed: opts.sampleSeed ?? 0 } : {}),
     model: acc.result(),
     popularity: pop.result(),
     invalidRate: returned ? invalid / returned : 0,

@@ -60,13 +60,12 @@ export class OnnxStepModel implements StepModel<OnnxState> {
   ) {}
 
   /** Load a model.onnx and check its inputs/outputs follow the convention. */
-  static async load(file: string, dims: { vocabSize: number; layers: number; heads: number; headDim: number }, opts: OnnxRunnerOptions = {}): Promise<OnnxStepModel> {
+  static async load(source: string | Uint8Array, dims: { vocabSize: number; layers: number; heads: number; headDim: number }, opts: OnnxRunnerOptions = {}): Promise<OnnxStepModel> {
     let session: ort.InferenceSession;
+    const file = typeof source === 'string' ? source : 'model.onnx (in memory)';
     try {
-      session = await ort.InferenceSession.create(file, {
-        ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
-        graphOptimizationLevel: 'all',
-      });
+      const so: ort.InferenceSession.SessionOptions = { ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}), graphOptimizationLevel: 'all' };
+      session = typeof source === 'string' ? await ort.InferenceSession.create(source, so) : await ort.InferenceSession.create(source, so);
     } catch (err) {
       throw new ModelError(`${file}: onnxruntime cannot load the model: ${(err as Error).message}`);
     }

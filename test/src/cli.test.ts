@@ -54,13 +54,19 @@ describe('semrec CLI', () => {
     const out = path.join(tmp(), 'demo');
     const r = await run(['demo', '--out', out, '--items', '150', '--users', '400', '--seed', '2', '--scheme', 'rqkmeans:2x16', '--epochs', '2']);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/\[3\/4\] generator: transformer \(2 layers, d_model 64, 2 epochs/);
+    expect(r.out).toMatch(/\[3\/4\] generator: transformer \(2 layers, d_model 64, up to 2 epochs.*fused with the transition model/);
+    expect(r.out).toMatch(/fusion weight of the transition model chosen on \d+ validation users: [\d.]+/);
     expect(r.out).toMatch(/\[4\/4\] trie-constrained beam search/);
-    expect(r.out.match(/invalid-ID rate 0,/g)).toHaveLength(2); // transformer and transition model
-    expect(r.out).toMatch(/transformer\s+[\d.]+\s+[\d.]+\s+[\d.]+/);
-    const gen = /transition\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)/.exec(r.out)!;
-    const pop = /popularity\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)/.exec(r.out)!;
-    expect(Number(gen[3])).toBeGreaterThan(Number(pop[3])); // R@10 above popularity
+    expect(r.out).toMatch(/invalid-ID rate 0 \(every recommendation is a real item\)/);
+    const row = (name: string) => {
+      const m = new RegExp(`\\n  ${name}\\s+([\\d.]+)\\s+([\\d.]+)\\s+([\\d.]+)\\s+([\\d.]+)`).exec(r.out);
+      expect(m, name).not.toBeNull();
+      return Number(m![3]); // R@10
+    };
+    const fused = row('fused');
+    row('transformer alone');
+    row('transition alone');
+    expect(fused).toBeGreaterThan(row('popularity')); // R@10 above popularity
     expect(existsSync(path.join(out, 'model', 'model.onnx'))).toBe(true);
     expect(r.out).toMatch(/rec #1 {3}\S/);
   });

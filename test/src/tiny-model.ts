@@ -9,7 +9,7 @@ import { buildIndexJob } from '../../src/indexing.js';
 import { trainModel } from '../../src/train.js';
 
 /** Model sizes and training settings small enough for the test suite. */
-export const tiny = { layers: 2, dModel: 32, heads: 2, epochs: 3, batchSize: 32, lr: 3e-3, seed: 1, threads: 1 };
+export const tiny = { layers: 2, dModel: 32, heads: 2, epochs: 3, batchSize: 32, lr: 3e-3, seed: 1, threads: 1, nproc: 1 };
 
 /** Paths of the fixture. */
 export interface TinyModel {

@@ -129,4 +129,24 @@ describe('generator: trainer, ONNX export, runner', () => {
     expect(two.nproc).toBe(2);
     expect(Math.abs(two.validLoss - one.validLoss) / one.validLoss).toBeLessThan(0.05);
   }, 180_000);
+
+  it('warmup-stable-decay: the decay starts when the time budget is nearly spent, the rate ends at zero, the best epoch is kept', async () => {
+    const events: Record<string, unknown>[] = [];
+    const dir = path.join(root, 'model-budget');
+    const cfg = await trainModel({ data: dataDir, index: indexDir, out: dir, arch: 'transformer', decoder: { ...tiny, epochs: 50, timeBudget: 0.5, onEvent: (e) => events.push(e) } });
+    const epochs = events.filter((e) => e.event === 'epoch');
+    const decay = events.find((e) => e.event === 'decay');
+    expect(decay?.reason).toMatch(/time budget/);
+    expect(cfg.params.decayReason).toMatch(/time budget/);
+    expect(epochs.length).toBeLessThan(50);
+    expect(epochs.length).toBe(cfg.params.epochsRun);
+    const last = epochs[epochs.length - 1];
+    expect(last.phase).toBe('decay');
+    expect(last.lr as number).toBeLessThan(3e-3 / 10); // annealed to ~0 at the last step
+    expect(epochs.filter((e) => e.phase === 'stable').every((e) => e.lr === 3e-3)).toBe(true);
+    const best = epochs.reduce((a, b) => ((b.valid_loss as number) < (a.valid_loss as number) ? b : a));
+    expect(cfg.params.bestEpoch).toBe(best.epoch);
+    expect(cfg.params.realTokensPerSecond as number).toBeGreaterThan(0);
+  }, 180_000);
 });
+

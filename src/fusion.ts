@@ -1,0 +1,119 @@
+/**
+ * Choosing the fusion weight of a fused model on the **validation** split: for each transition
+ * weight w in a small grid (0 = the transformer alone, 1 = the transition model alone), decode a
+ * seeded random sample of validation users with FusedStepModel([transformer · (1 − w),
+ * transition · w]) under trie-constrained beam search and keep the w with the best Recall@10
+ * (ties: NDCG@10, then the smaller w). The test split is never read.
+ */
+import { beamSearch, FusedStepModel, type PrefixTrie, type StepModel, type TokenLayout } from '../decoding/index.js';
+import type { ItemIndex } from '../quantizer/index.js';
+import type { EvalExample } from './data/split.js';
+import { InputError } from './errors.js';
+import { MetricAccumulator } from './eval/metrics.js';
+import { seededSample } from './eval/sample.js';
+
+/** Default grid of transition weights. */
+export const DEFAULT_FUSION_GRID = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1];
+/** Default number of validation users the weight is chosen on. */
+export const DEFAULT_FUSION_USERS = 2000;
+
+/** One grid point's validation figures. */
+export interface FusionGridPoint {
+  weight: number;
+  recall5: number;
+  ndcg5: number;
+  recall10: number;
+  ndcg10: number;
+}
+
+/** The choice and the evidence for it (recorded in config.json as `params.fusion`). */
+export interface FusionChoice {
+  /** The chosen transition weight (the transformer gets 1 − weight). */
+  weight: number;
+  criterion: 'valid Recall@10 (ties: NDCG@10, then the smaller weight)';
+  split: 'valid';
+  /** Validation users decoded per grid point (a seeded random sample when fewer than all). */
+  users: number;
+  sampleSeed: number;
+  beamWidth: number;
+  grid: FusionGridPoint[];
+  seconds: number;
+}
+
+/** Options of {@link chooseFusionWeight}. */
+export interface FusionOptions {
+  grid?: readonly number[];
+  /** Validation users to decode (default 2,000; a seeded random sample). */
+  users?: number;
+  seed?: number;
+  beamWidth?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Decode `examples` with `model` and return their metrics. */
+async function score(model: StepModel<unknown>, batch: number, ctx: FusionContext, examples: readonly EvalExample[], beamWidth: number, tick: () => void): Promise<FusionGridPoint & { weight: number }> {
+  const acc = new MetricAccumulator([5, 10], ctx.index.size);
+  const reqs = examples.map((e) => {
+    const rows = e.history.map((id) => ctx.index.rowOf(id)).filter((r): r is number => r !== undefined);
+    return rows.length ? { prompt: ctx.layout.prompt(ctx.index.codes, rows, ctx.maxHistory) } : undefined;
+  });
+  for (let s = 0; s < examples.length; s += batch) {
+    const chunk = reqs.slice(s, s + batch);
+    const live = chunk.filter((r): r is { prompt: Int32Array } => r !== undefined);
+    const hits = live.length ? await beamSearch(model, ctx.trie, ctx.layout, live, { beamWidth, k: 10 }) : [];
+    let h = 0;
+    chunk.forEach((r, i) => {
+      const ranked = r ? hits[h++].map((x) => ctx.index.itemIds[x.row]) : [];
+      acc.add(ranked, examples[s + i].target);
+      tick();
+    });
+  }
+  const m = acc.result();
+  return { weight: NaN, recall5: m.recall[5], ndcg5: m.ndcg[5], recall10: m.recall[10], ndcg10: m.ndcg[10] };
+}
+
+/** What weight selection decodes with. */
+export interface FusionContext {
+  index: ItemIndex;
+  trie: PrefixTrie;
+  layout: TokenLayout;
+  maxHistory: number;
+}
+
+/** Choose the transition weight on validation examples (see the file header). */
+export async function chooseFusionWeight(
+  transformer: StepModel<unknown>,
+  transition: StepModel<unknown>,
+  ctx: FusionContext,
+  valid: readonly EvalExample[],
+  opts: FusionOptions = {},
+): Promise<FusionChoice> {
+  const grid = [...new Set(opts.grid ?? DEFAULT_FUSION_GRID)].sort((a, b) => a - b);
+  if (!grid.length || grid.some((w) => !Number.isFinite(w) || w < 0 || w > 1)) throw new InputError(`fusion grid must be weights in [0, 1], got [${grid.join(', ')}]`);
+  const seed = opts.seed ?? 0;
+  const beamWidth = opts.beamWidth ?? 20;
+  const usable = valid.filter((e) => ctx.index.rowOf(e.target) !== undefined);
+  if (!usable.length) throw new InputError('no validation example has a target in the index');
+  const sample = seededSample(usable, opts.users ?? DEFAULT_FUSION_USERS, seed);
+  const t0 = performance.now();
+  let done = 0;
+  const total = sample.length * grid.length;
+  const out: FusionGridPoint[] = [];
+  for (const w of grid) {
+    const model = w === 0 ? transformer : w === 1 ? transition : new FusedStepModel([{ model: transformer, weight: 1 - w }, { model: transition, weight: w }]);
+    const batch = w === 1 ? 64 : 1; // onnxruntime models decode one request per search (see models/kinds.ts)
+    const r = await score(model, batch, ctx, sample, beamWidth, () => opts.onProgress?.(++done, total));
+    out.push({ ...r, weight: w });
+  }
+  const best = out.reduce((a, b) => (b.recall10 > a.recall10 || (b.recall10 === a.recall10 && b.ndcg10 > a.ndcg10) ? b : a));
+  return {
+    weight: best.weight,
+    criterion: 'valid Recall@10 (ties: NDCG@10, then the smaller weight)',
+    split: 'valid',
+    users: sample.length,
+    sampleSeed: seed,
+    beamWidth,
+    grid: out,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * Model kinds: one entry per kind of semrec model directory, so loading never grows an
+ * `if (architecture === ...)` chain. Each kind has one user-facing name; `architecture` in
+ * config.json keeps the values written since format version 1 (`bigram`, `decoder`) plus `fused`.
+ *
+ * | name (flags, docs, reports) | config.json `architecture` | files |
+ * |---|---|---|
+ * | transition  | bigram  | bigram.json |
+ * | transformer | decoder | model.onnx, tokenizer.json, … |
+ * | fused       | fused   | both, and `params.fusion.weight` (the transition model's weight) |
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { FusedStepModel, type PrefixTrie, type StepModel, type TokenLayout } from '../../decoding/index.js';
+import { InputError, ModelError } from '../errors.js';
+import { BigramStepModel, type BigramData } from './bigram.js';
+import type { ModelConfig } from './model-dir.js';
+import { OnnxStepModel } from './onnx-runner.js';
+
+/** User-facing names of the model kinds. */
+export type ModelKindName = 'transition' | 'transformer' | 'fused';
+
+/** Which part of a fused model to serve (`fused`: both, with the recorded weight). */
+export type ModelPart = ModelKindName;
+
+/** Where and how a model is loaded. */
+export interface LoadContext {
+  dir: string;
+  config: ModelConfig;
+  trie: PrefixTrie;
+  layout: TokenLayout;
+  /** onnxruntime intra-op threads. */
+  threads?: number;
+  /** Serve one part of a fused model alone (ablations); default: the whole model. */
+  part?: ModelPart;
+  /** Override the fused model's transition weight (in [0, 1]). */
+  fusionWeight?: number;
+}
+
+/** A loaded model, ready for beam search. */
+export interface LoadedModel {
+  model: StepModel<unknown>;
+  /** What is served, e.g. `fused (transition weight 0.3)`. */
+  name: string;
+  /** Requests per beam search (see Recommender). */
+  maxBatch: number;
+  /** Release native resources. */
+  close(): Promise<void>;
+}
+
+/** The transition model's settings in a fused model's config. */
+export interface FusionParams {
+  /** Weight of the transition model's log-probabilities; the transformer gets 1 − weight. */
+  weight: number;
+  [key: string]: unknown;
+}
+
+/**
+ * Requests per beam search for onnxruntime transformers. Each beam row carries its own KV cache,
+ * copied in and out at every step, so batching requests costs more than it saves: on Beauty
+ * (4 layers, d_model 128, beam 20, 2 cores) 1 request per search gives 59 req/s, 4 give 41,
+ * 16 give 27. Concurrent callers are still safe; they queue.
+ */
+export const ONNX_MAX_BATCH = 1;
+/** Requests per beam search for the transition model. */
+export const TABLE_MAX_BATCH = 64;
+
+async function loadTransition(ctx: LoadContext): Promise<StepModel<unknown>> {
+  const file = path.join(ctx.dir, 'bigram.json');
+  let data: BigramData;
+  try {
+    data = JSON.parse(await fs.readFile(file, 'utf8')) as BigramData;
+  } catch (err) {
+    throw new ModelError(`${file}: cannot read the transition model (${(err as Error).message})`);
+  }
+  return new BigramStepModel(data, ctx.trie, ctx.layout) as StepModel<unknown>;
+}
+
+async function loadTransformer(ctx: LoadContext): Promise<OnnxStepModel> {
+  const p = ctx.config.params as { layers: number; heads: number; headDim: number };
+  return OnnxStepModel.load(path.join(ctx.dir, 'model.onnx'), { vocabSize: ctx.layout.vocabSize, layers: p.layers, heads: p.heads, headDim: p.headDim }, { threads: ctx.threads });
+}
+
+const noClose = async () => {};
+
+/** The model kinds, by config.json `architecture`. */
+export const MODEL_KINDS: Record<string, { name: ModelKindName; load(ctx: LoadContext): Promise<LoadedModel> }> = {
+  bigram: {
+    name: 'transition',
+    async load(ctx) {
+      partOf(ctx, 'transition');
+      return { model: await loadTransition(ctx), name: 'transition', maxBatch: TABLE_MAX_BATCH, close: noClose };
+    },
+  },
+  decoder: {
+    name: 'transformer',
+    async load(ctx) {
+      partOf(ctx, 'transformer');
+      const m = await loadTransformer(ctx);
+      return { model: m as StepModel<unknown>, name: 'transformer', maxBatch: ONNX_MAX_BATCH, close: () => m.close() };
+    },
+  },
+  fused: {
+    name: 'fused',
+    async load(ctx) {
+      const part = ctx.part ?? 'fused';
+      const recorded = (ctx.config.params.fusion as FusionParams | undefined)?.weight;
+      const w = ctx.fusionWeight ?? recorded;
+      if (ctx.fusionWeight !== undefined && !(ctx.fusionWeight >= 0 && ctx.fusionWeight <= 1)) throw new InputError(`fusionWeight must be a number in [0, 1], got ${ctx.fusionWeight}`);
+      if (typeof w !== 'number' || !(w >= 0 && w <= 1)) throw new ModelError(`${ctx.dir}/config.json: params.fusion.weight must be a number in [0, 1], got ${JSON.stringify(w)}`);
+      if (part === 'transition' || (part === 'fused' && w === 1)) return { model: await loadTransition(ctx), name: part === 'fused' ? 'fused (transition weight 1)' : 'transition', maxBatch: TABLE_MAX_BATCH, close: noClose };
+      const tf = await loadTransformer(ctx);
+      if (part === 'transformer' || w === 0) return { model: tf as StepModel<unknown>, name: part === 'fused' ? 'fused (transition weight 0)' : 'transformer', maxBatch: ONNX_MAX_BATCH, close: () => tf.close() };
+      const model = new FusedStepModel([
+        { model: tf as StepModel<unknown>, weight: 1 - w },
+        { model: await loadTransition(ctx), weight: w },
+      ]);
+      return { model: model as StepModel<unknown>, name: `fused (transition weight ${w})`, maxBatch: ONNX_MAX_BATCH, close: () => tf.close() };
+    },
+  },
+};
+
+function partOf(ctx: LoadContext, kind: ModelKindName): void {
+  if (ctx.part && ctx.part !== kind) throw new InputError(`part ${JSON.stringify(ctx.part)} was asked of a ${kind} model; only fused models have parts`);
+  if (ctx.fusionWeight !== undefined) throw new InputError(`a fusion weight was given for a ${kind} model; only fused models take one`);
+}
+
+/** Parse a user-facing part name. */
+export function parsePart(v: string | undefined): ModelPart | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'fused' && v !== 'transformer' && v !== 'transition') throw new InputError(`part must be fused, transformer or transition, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** Load the model of a semrec model directory through its kind. */
+export async function loadModelKind(ctx: LoadContext): Promise<LoadedModel> {
+  const kind = MODEL_KINDS[ctx.config.architecture];
+  if (!kind) throw new ModelError(`architecture ${JSON.stringify(ctx.config.architecture)} is not supported by this build (known: ${Object.keys(MODEL_KINDS).join(', ')})`);
+  return kind.load(ctx);
+}
+
+/** User-facing name of a config's kind. */
+export function kindName(config: ModelConfig): string {
+  return MODEL_KINDS[config.architecture]?.name ?? config.architecture;
+}

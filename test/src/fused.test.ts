@@ -1,0 +1,99 @@
+/**
+ * The generative pipeline end to end from the CLI on synthetic data: collaborative-semantic IDs
+ * (`index build --embed text+cf`), a fused model (`train --arch fused`: transformer + transition
+ * model, weight chosen on validation), served by the Recommender as a whole and part by part.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { run } from './cli-helpers.js';
+import { loadDataset, type Dataset } from '../../src/data/store.js';
+import { evaluateRecommender } from '../../src/eval/evaluate.js';
+import { Recommender } from '../../src/recommender.js';
+import { InputError } from '../../src/errors.js';
+import type { FusionChoice } from '../../src/fusion.js';
+
+let root: string;
+let data: string;
+let index: string;
+let model: string;
+let ds: Dataset;
+let cfg: { architecture: string; params: Record<string, unknown> & { fusion: FusionChoice } };
+
+beforeAll(async () => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'semrec-fused-'));
+  data = path.join(root, 'data');
+  index = path.join(root, 'index');
+  model = path.join(root, 'model');
+  expect((await run(['data', 'synth', '--out', data, '--items', '150', '--users', '500', '--seed', '7'])).code).toBe(0);
+  const b = await run(['index', 'build', '--items', data, '--data', data, '--embed', 'text+cf', '--scheme', 'rqkmeans:2x8', '--seed', '1', '--out', index]);
+  expect(b.code, b.err).toBe(0);
+  const t = await run(['train', '--data', data, '--index', index, '--out', model, '--layers', '2', '--d-model', '32', '--heads', '2', '--epochs', '4', '--batch-size', '32', '--seed', '1', '--nproc', '1', '--threads', '1', '--fusion-users', '100000']);
+  expect(t.code, t.err).toBe(0);
+  expect(t.err).toMatch(/← chosen/);
+  cfg = JSON.parse(readFileSync(path.join(model, 'config.json'), 'utf8'));
+  ds = await loadDataset(data);
+}, 240_000);
+
+describe('fused model (transformer + transition model) on collaborative-semantic IDs', () => {
+  it('the index records its text+cf embeddings; the model directory holds both parts and the validation grid', async () => {
+    const st = JSON.parse((await run(['index', 'stats', index])).out);
+    expect(st.params.encoder).toMatch(/^tfidf-svd:\d+\+cf-ppmi-svd:\d+$/);
+    expect(st.params.cfCovered).toBeGreaterThan(100);
+    expect(cfg.architecture).toBe('fused');
+    const f = cfg.params.fusion;
+    expect(f.split).toBe('valid');
+    expect(f.users).toBe(ds.valid.length); // the sample is the whole validation split here
+    expect(f.grid.map((g) => g.weight)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1]);
+    const best = Math.max(...f.grid.map((g) => g.recall10));
+    expect(f.grid.find((g) => g.weight === f.weight)!.recall10).toBe(best);
+    expect(cfg.params.transition).toMatchObject({ beta: 2 });
+    expect(cfg.params.decayReason).toBe('epoch cap 4');
+  });
+
+  it('served by the Recommender, the fused model reproduces its validation figures and is at least as good as the better part', async () => {
+    const f = cfg.params.fusion;
+    const at = (w: number) => f.grid.find((g) => g.weight === w)!;
+    const evalValid = async (opts: Parameters<typeof Recommender.load>[2]) => {
+      const rec = await Recommender.load(model, index, opts);
+      try {
+        return { name: rec.modelName, r: await evaluateRecommender(rec, ds, { split: 'valid' }) };
+      } finally {
+        await rec.close();
+      }
+    };
+    const fused = await evalValid({});
+    const transformer = await evalValid({ part: 'transformer' });
+    const transition = await evalValid({ part: 'transition' });
+    expect(fused.name).toMatch(/^fused/);
+    expect(transformer.name).toBe('transformer');
+    expect(fused.r.model.recall[10]).toBeCloseTo(at(f.weight).recall10, 10);
+    expect(transformer.r.model.recall[10]).toBeCloseTo(at(0).recall10, 10);
+    expect(transition.r.model.recall[10]).toBeCloseTo(at(1).recall10, 10);
+    expect(fused.r.model.recall[10]).toBeGreaterThanOrEqual(Math.max(transformer.r.model.recall[10], transition.r.model.recall[10]));
+    expect(fused.r.model.recall[10]).toBeGreaterThan(fused.r.popularity.recall[10]);
+    expect(fused.r.invalidRate).toBe(0);
+  }, 120_000);
+
+  it('recommend and eval take --part / --fusion-weight; eval --limit is a seeded random sample, printed as such', async () => {
+    const h = ds.test[0].history.join(',');
+    const a = await run(['recommend', '--model', model, '--history', h, '--json', '--fusion-weight', '0.5']);
+    expect(a.code, a.err).toBe(0);
+    expect(JSON.parse(a.out).items).toHaveLength(10);
+    const bad = await run(['recommend', '--model', model, '--history', h, '--part', 'gpt']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/part must be fused, transformer or transition/);
+    const e1 = await run(['eval', '--model', model, '--data', data, '--limit', '50', '--sample-seed', '3', '--json']);
+    const e2 = await run(['eval', '--model', model, '--data', data, '--limit', '50', '--sample-seed', '3', '--json']);
+    const r1 = JSON.parse(e1.out);
+    expect(r1).toMatchObject({ users: 50, ofUsers: ds.test.length, sampleSeed: 3 });
+    expect(JSON.parse(e2.out).model).toEqual(r1.model);
+    const text = await run(['eval', '--model', model, '--data', data, '--limit', '50', '--part', 'transition']);
+    expect(text.out).toMatch(new RegExp(`50 of ${ds.test.length} users \\(seeded random sample, seed 0\\)`));
+    await expect(Recommender.load(model, index, { fusionWeight: 1.5 })).rejects.toThrow(/must be a number in \[0, 1\]/);
+    const trans = path.join(root, 'transition');
+    expect((await run(['train', '--data', data, '--index', index, '--out', trans, '--arch', 'transition'])).code).toBe(0);
+    await expect(Recommender.load(trans, index, { part: 'transformer' })).rejects.toThrow(InputError);
+  }, 120_000);
+});
