@@ -1,4 +1,4 @@
-"""python3 -m trainer <train|export|export-hf|logits> --config CONFIG.json [...]"""
+"""python3 -m trainer <train|export|export-hf|logits|bare> --config CONFIG.json [...]"""
 import argparse
 import json
 import sys
@@ -9,18 +9,23 @@ import torch
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m trainer")
-    ap.add_argument("command", choices=["train", "export", "export-hf", "logits"])
+    ap.add_argument("command", choices=["train", "export", "export-hf", "logits", "bare"])
     ap.add_argument("--config", required=True)
     ap.add_argument("--checkpoint")
     ap.add_argument("--out")
     ap.add_argument("--map", help="export-hf: JSON {vocab_size, native_to_hf, seed}")
     ap.add_argument("--input", help="logits: JSON {input_ids, attention_mask, position_ids} (no past)")
+    ap.add_argument("--steps", type=int, default=30, help="bare: timed steps")
+    ap.add_argument("--seq-len", type=int, default=0, help="bare: tokens per row (default: the model's window)")
     args = ap.parse_args(argv)
     with open(args.config) as f:
         cfg = json.load(f)
     if args.command == "train":
         from .train import train
         train(cfg)
+    elif args.command == "bare":
+        from .bare import bare
+        bare(cfg, steps=args.steps, seq_len=args.seq_len or None)
     elif args.command == "export":
         from .export import export
         export(cfg, args.checkpoint, args.out)
