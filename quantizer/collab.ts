@@ -9,15 +9,13 @@ import { csrFromRows, normalizeRows, randomizedSvd } from './linalg.js';
 import { kmeans } from './kmeans.js';
 import { Rng } from './rng.js';
 
-/** Spectral embedding (n × dim, rows L2-normalised) of item co-occurrence in `sequences`. */
-export function cooccurrenceEmbedding(
-  ids: readonly string[],
-  sequences: ReadonlyArray<readonly string[]>,
-  opts: { dim?: number; window?: number; seed?: number } = {},
-): { x: Float32Array; dim: number } {
-  const n = ids.length;
+/**
+ * Symmetric item co-occurrence in `sequences` (item ids; unknown ids ignored): for every ordered
+ * pair of positions a < b ≤ a + `window` holding different items i, j, c(i,j) and c(j,i) grow by
+ * 1 / (b − a). One map per item row (column → weight).
+ */
+export function cooccurrenceCounts(ids: readonly string[], sequences: ReadonlyArray<readonly string[]>, window: number): Map<number, number>[] {
   const row = new Map(ids.map((id, i) => [id, i]));
-  const window = opts.window ?? 3;
   const adj: Map<number, number>[] = ids.map(() => new Map());
   for (const seq of sequences) {
     const rows = seq.map((it) => row.get(it) ?? -1);
@@ -31,6 +29,17 @@ export function cooccurrenceEmbedding(
       }
     }
   }
+  return adj;
+}
+
+/** Spectral embedding (n × dim, rows L2-normalised) of item co-occurrence in `sequences`. */
+export function cooccurrenceEmbedding(
+  ids: readonly string[],
+  sequences: ReadonlyArray<readonly string[]>,
+  opts: { dim?: number; window?: number; seed?: number } = {},
+): { x: Float32Array; dim: number } {
+  const n = ids.length;
+  const adj = cooccurrenceCounts(ids, sequences, opts.window ?? 3);
   const deg = adj.map((m) => {
     let s = 0;
     for (const v of m.values()) s += v;
