@@ -2,7 +2,8 @@
 # semrec setup: idempotent, offline-safe (npm registry + Debian packages only).
 #
 #   1. Debian packages: libfaiss-dev (faiss 1.7.3), libopenblas0-pthread (fast BLAS for faiss and
-#      PyTorch), python3-torch + python3-numpy (the trainer), g++/make (the faiss addon), chromium
+#      PyTorch), python3-torch + python3-numpy (the trainer), python3-pytest + python3-pyflakes
+#      (the trainer's tests and lint), g++/make (the faiss addon), chromium
 #      (the test that opens the comparison report in a headless browser).
 #   2. `npm ci` when node_modules is missing or older than package-lock.json. The project's .npmrc
 #      sets ignore-scripts (faiss-node's install script downloads from GitHub and fails offline) and
@@ -20,7 +21,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- 1. Debian packages
-APT_PACKAGES=(libfaiss-dev libopenblas0-pthread python3-torch python3-numpy g++ make chromium)
+APT_PACKAGES=(libfaiss-dev libopenblas0-pthread python3-torch python3-numpy python3-pytest python3-pyflakes g++ make chromium)
 if [ "${SEMREC_SKIP_APT:-0}" != "1" ]; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do

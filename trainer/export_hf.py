@@ -9,13 +9,12 @@ becomes token native_to_hf[i]; tokens with no native counterpart (the text vocab
 embedding rows, as freshly added tokens would.
 """
 import json
-import math
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .export import export_model
+from .model import block_forward, causal_mask
 from .train import emit, model_from_config
 
 
@@ -38,16 +37,8 @@ class Gpt2Block(nn.Module):
         self.ln_1, self.attn, self.ln_2, self.mlp = blk.ln1, Attn(blk), blk.ln2, Mlp(blk)
 
     def forward(self, x, mask, past_k, past_v):
-        B, S, D = x.shape
-        H, Dh = self.attn.n_head, self.attn.head_dim
-        q, k, v = self.attn.c_attn(self.ln_1(x)).split(D, dim=-1)
-        q = q.view(B, S, H, Dh).transpose(1, 2)
-        k = torch.cat([past_k, k.view(B, S, H, Dh).transpose(1, 2)], dim=2)
-        v = torch.cat([past_v, v.view(B, S, H, Dh).transpose(1, 2)], dim=2)
-        att = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(Dh) + mask, dim=-1)
-        x = x + self.attn.c_proj(torch.matmul(att, v).transpose(1, 2).reshape(B, S, D))
-        x = x + self.mlp.c_proj(F.gelu(self.mlp.c_fc(self.ln_2(x))))
-        return x, k, v
+        return block_forward(x, mask, past_k, past_v, self.ln_1, self.attn.c_attn, self.attn.c_proj, self.ln_2,
+                             self.mlp.c_fc, self.mlp.c_proj, self.attn.n_head, self.attn.head_dim)
 
 
 class Gpt2LMHead(nn.Module):
@@ -68,12 +59,8 @@ class Gpt2LMHead(nn.Module):
     def forward(self, input_ids, attention_mask, position_ids, past):
         S = input_ids.shape[1]
         P = past[0][0].shape[2]
-        T = attention_mask.shape[1]
         x = self.transformer.wte(input_ids) + self.transformer.wpe(position_ids)
-        qpos = torch.arange(S, device=input_ids.device).unsqueeze(1) + P
-        kpos = torch.arange(T, device=input_ids.device).unsqueeze(0)
-        keep = (kpos <= qpos).unsqueeze(0).unsqueeze(0) & (attention_mask[:, None, None, :] > 0)
-        mask = torch.zeros(keep.shape, dtype=x.dtype).masked_fill(~keep, -1e9)
+        mask = causal_mask(attention_mask, S, P, x.dtype)
         presents = []
         for blk, (pk, pv) in zip(self.transformer.h, past):
             x, k, v = blk(x, mask, pk, pv)

@@ -7,6 +7,35 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def causal_mask(attention_mask, S, P, dtype):
+    """Additive attention mask [B, 1, S, P+S]: query i (absolute position P+i) may attend key j
+    when j <= P+i and attention_mask[b, j] == 1; -1e9 elsewhere."""
+    T = attention_mask.shape[1]
+    device = attention_mask.device
+    qpos = torch.arange(S, device=device).unsqueeze(1) + P
+    kpos = torch.arange(T, device=device).unsqueeze(0)
+    keep = (kpos <= qpos).unsqueeze(0).unsqueeze(0) & (attention_mask[:, None, None, :] > 0)
+    return torch.zeros(keep.shape, dtype=dtype, device=device).masked_fill(~keep, -1e9)
+
+
+def block_forward(x, mask, past_k, past_v, ln1, qkv, proj, ln2, ff1, ff2, n_heads, head_dim, drop=None):
+    """One pre-LayerNorm block (GPT-2's): causal self-attention with a KV cache, then a GELU MLP.
+    The one definition used by training (Block) and by the GPT-2-named export (export_hf.py).
+    x: [B, S, D]; mask: [B, 1, S, P+S] additive; past_k/v: [B, H, P, Dh]. Returns x, k, v."""
+    drop = drop or (lambda t: t)
+    B, S, D = x.shape
+    q, k, v = qkv(ln1(x)).split(D, dim=-1)
+    q = q.view(B, S, n_heads, head_dim).transpose(1, 2)
+    k = torch.cat([past_k, k.view(B, S, n_heads, head_dim).transpose(1, 2)], dim=2)
+    v = torch.cat([past_v, v.view(B, S, n_heads, head_dim).transpose(1, 2)], dim=2)
+    att = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(head_dim) + mask
+    att = drop(torch.softmax(att, dim=-1))
+    y = torch.matmul(att, v).transpose(1, 2).reshape(B, S, D)
+    x = x + drop(proj(y))
+    x = x + drop(ff2(F.gelu(ff1(ln2(x)))))
+    return x, k, v
+
+
 class Block(nn.Module):
     def __init__(self, d_model, n_heads, d_ff, dropout):
         super().__init__()
@@ -21,21 +50,8 @@ class Block(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x, mask, past_k, past_v):
-        # x: [B, S, D]; mask: [B, 1, S, P+S] additive; past_k/v: [B, H, P, Dh]
-        B, S, D = x.shape
-        h = self.ln1(x)
-        q, k, v = self.qkv(h).split(D, dim=-1)
-        q = q.view(B, S, self.n_heads, self.head_dim).transpose(1, 2)
-        k = k.view(B, S, self.n_heads, self.head_dim).transpose(1, 2)
-        v = v.view(B, S, self.n_heads, self.head_dim).transpose(1, 2)
-        k = torch.cat([past_k, k], dim=2)
-        v = torch.cat([past_v, v], dim=2)
-        att = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_dim) + mask
-        att = self.drop(torch.softmax(att, dim=-1))
-        y = torch.matmul(att, v).transpose(1, 2).reshape(B, S, D)
-        x = x + self.drop(self.proj(y))
-        x = x + self.drop(self.ff2(F.gelu(self.ff1(self.ln2(x)))))
-        return x, k, v
+        return block_forward(x, mask, past_k, past_v, self.ln1, self.qkv, self.proj, self.ln2, self.ff1, self.ff2,
+                             self.n_heads, self.head_dim, self.drop)
 
 
 class Decoder(nn.Module):
@@ -75,16 +91,10 @@ class Decoder(nn.Module):
         return [(z, z) for _ in range(self.n_layers)]
 
     def forward(self, input_ids, attention_mask, position_ids, past):
-        B, S = input_ids.shape
+        S = input_ids.shape[1]
         P = past[0][0].shape[2]
-        T = attention_mask.shape[1]
         x = self.drop(self.tok(input_ids) + self.pos(position_ids))
-        # query i (absolute P+i) may attend key j if j <= P+i and attention_mask[b, j] == 1
-        qpos = torch.arange(S, device=input_ids.device).unsqueeze(1) + P
-        kpos = torch.arange(T, device=input_ids.device).unsqueeze(0)
-        causal = (kpos <= qpos).unsqueeze(0).unsqueeze(0)  # [1, 1, S, T]
-        keep = causal & (attention_mask[:, None, None, :] > 0)
-        mask = torch.zeros(keep.shape, dtype=x.dtype, device=x.device).masked_fill(~keep, -1e9)
+        mask = causal_mask(attention_mask, S, P, x.dtype)
         presents = []
         for blk, (pk, pv) in zip(self.blocks, past):
             x, k, v = blk(x, mask, pk, pv)
