@@ -11,7 +11,8 @@ import { SemrecError } from './errors.js';
 import { registerData } from './cli/data.js';
 import { registerDemo } from './cli/demo.js';
 import { registerIndex } from './cli/index-cmd.js';
-import { registerServe } from './cli/serve.js';
+import { registerTrain } from './cli/train-cmd.js';
+import { registerRecommend } from './cli/recommend-cmd.js';
 import { registerCompare } from './cli/compare.js';
 import { QuantizerError } from '../quantizer/errors.js';
 
@@ -37,7 +38,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerData(program);
   registerIndex(program);
-  registerServe(program);
+  registerTrain(program);
+  registerRecommend(program);
   registerCompare(program);
   registerDemo(program);
   return program;

@@ -12,14 +12,11 @@ import type { Command } from 'commander';
 import { synthesize } from '../data/synth.js';
 import { prepare } from '../data/split.js';
 import { loadDataset, writeDataset } from '../data/store.js';
-import { MarkovRanker } from '../eval/baselines.js';
-import { MetricAccumulator } from '../eval/metrics.js';
-import { evaluateRecommender } from '../eval/evaluate.js';
+import { MarkovRanker, PopularityRanker, type Ranker } from '../eval/baselines.js';
+import { evaluateRankers, recommenderRanker, type RankerReport, type RankersReport } from '../eval/evaluate.js';
 import { buildIndexJob } from '../indexing.js';
 import { trainKind, trainModel } from '../train.js';
 import type { FusionChoice } from '../fusion.js';
-import type { EvalReport } from '../eval/evaluate.js';
-import type { RankingMetrics } from '../eval/metrics.js';
 import { Recommender } from '../recommender.js';
 import { describeDataset, intOpt } from './common.js';
 import { InputError } from '../errors.js';
@@ -31,17 +28,20 @@ export const DEMO_TRANSFORMER = { layers: 2, dModel: 64, heads: 2, batchSize: 32
 /** Fusion-weight selection of the demo: the default grid on 1,000 validation users. */
 export const DEMO_FUSION = { users: 1000 };
 
+/** The first-order Markov ranker (not ID-constrained), labelled for the table. */
+function markovRanker(ds: { train: ConstructorParameters<typeof MarkovRanker>[0] }): Ranker {
+  const m = new MarkovRanker(ds.train);
+  return { name: 'Markov (unconstrained)', rank: (h, k) => m.rank(h, k) };
+}
+
 /** The demo's results table: the headline model first, then its parts and the baselines. */
-function formatTable(rows: [string, EvalReport][], popularity: RankingMetrics, markov: RankingMetrics): string {
+function formatTable(r: RankersReport): string {
   const f = (x: number) => x.toFixed(4).padEnd(8);
-  const line = (name: string, m: RankingMetrics, note = '') => `  ${name.padEnd(22)} ${f(m.recall[5])}${f(m.ndcg[5])}${f(m.recall[10])}${f(m.ndcg[10])}${f(m.coverage)}${note}`;
-  const r0 = rows[0][1];
+  const line = (x: RankerReport, note = '') => `  ${x.name.padEnd(22)} ${f(x.metrics.recall[5])}${f(x.metrics.ndcg[5])}${f(x.metrics.recall[10])}${f(x.metrics.ndcg[10])}${f(x.metrics.coverage)}${note}`;
   return [
     `  ${''.padEnd(22)} R@5     N@5     R@10    N@10    cov@10`,
-    ...rows.map(([name, r], i) => line(name, r.model, i === 0 ? `  ← ${r.latencyMs.p50.toFixed(1)} ms p50, ${r.throughput.toFixed(0)} req/s` : '')),
-    line('popularity', popularity),
-    line('Markov (unconstrained)', markov),
-    `  ${r0.users} test users, invalid-ID rate ${rows.map(([, r]) => r.invalidRate).reduce((a, b) => Math.max(a, b), 0)} (every recommendation is a real item)`,
+    ...r.rankers.map((x, i) => line(x, i === 0 ? `  ← ${x.throughput.toFixed(0)} req/s` : '')),
+    `  ${r.users} test users, invalid-ID rate ${Math.max(...r.rankers.map((x) => x.invalidRate))} (every recommendation is a real item)`,
   ].join('\n');
 }
 
@@ -135,24 +135,19 @@ export function registerDemo(program: Command): void {
       }
 
       console.log(`\n[4/4] trie-constrained beam search (beam 20) on the test split, full-catalogue ranking`);
-      const evaluate = async (r: Recommender, label: string) => {
-        const p = startProgress(`  evaluating ${label}`, ds.test.length);
-        const report = await evaluateRecommender(r, ds, { onProgress: (d) => p.update(d) });
-        p.stop();
-        return report;
-      };
-      const reports: [string, EvalReport][] = [[fused ? 'fused' : 'transition', await evaluate(rec, rec.modelName)]];
-      if (fused) {
-        for (const part of ['transformer', 'transition'] as const) {
-          const r = await Recommender.load(modelDir, indexDir, { part });
-          reports.push([`${part} alone`, await evaluate(r, `${part} alone`)]);
-          await r.close();
-        }
-      }
-      const markov = new MarkovRanker(ds.train);
-      const acc = new MetricAccumulator([5, 10], ds.items.length);
-      for (const e of ds.test) acc.add(markov.rank(e.history, 10), e.target);
-      console.log(formatTable(reports, reports[0][1].popularity, acc.result()));
+      // every model and baseline scored by the same code on the same users
+      const parts = fused ? await Promise.all((['transformer', 'transition'] as const).map((part) => Recommender.load(modelDir, indexDir, { part }))) : [];
+      const rankers: Ranker[] = [
+        recommenderRanker(rec, { name: fused ? 'fused' : 'transition' }),
+        ...parts.map((r) => recommenderRanker(r, { name: `${r.modelName} alone` })),
+        new PopularityRanker(ds.train),
+        markovRanker(ds),
+      ];
+      const p = startProgress('  evaluating', ds.test.length * rankers.length);
+      const report = await evaluateRankers(rankers, ds, { onProgress: (d) => p.update(d) });
+      p.stop();
+      for (const r of parts) await r.close();
+      console.log(formatTable(report));
 
       const title = new Map(ds.items.map((i) => [i.id, i.title]));
       console.log('\nexamples:');

@@ -5,11 +5,16 @@
  */
 import type { UserSequence } from '../data/split.js';
 
-/** Anything that ranks items for a history. */
+/**
+ * Anything that ranks items for a history: a model served by a Recommender (see
+ * `recommenderRanker`), a baseline, a custom model. Evaluation scores them all the same way.
+ */
 export interface Ranker {
   readonly name: string;
   /** Top `k` item ids for a history (oldest first). */
-  rank(history: readonly string[], k: number): string[];
+  rank(history: readonly string[], k: number): string[] | Promise<string[]>;
+  /** Whether an id is a real item (default: the dataset's catalogue). */
+  isValid?(id: string): boolean;
 }
 
 /** Items by training frequency, ties broken by id for determinism. */

@@ -1,15 +1,17 @@
 /**
- * Evaluation of a Recommender on a leave-one-out split: full-catalogue ranking by constrained
- * beam search, Recall@5/10 and NDCG@5/10 on de-duplicated results, invalid-ID rate, catalogue
- * coverage@10 and per-request latency (p50/p99), with the popularity baseline in the same run.
+ * Evaluation on a leave-one-out split. Every model and baseline is a {@link Ranker} and is scored
+ * by the same code ({@link evaluateRankers}): Recall@5/10 and NDCG@5/10 on de-duplicated lists,
+ * invalid-ID rate, catalogue coverage@10, per-request latency (p50/p99) and throughput. A
+ * Recommender is a Ranker through {@link recommenderRanker} (full-catalogue ranking by constrained
+ * beam search); {@link evaluateRecommender} scores one next to the popularity baseline.
  */
 import type { Dataset } from '../data/store.js';
 import type { Recommender } from '../recommender.js';
 import { MetricAccumulator, type RankingMetrics } from './metrics.js';
-import { PopularityRanker } from './baselines.js';
+import { PopularityRanker, type Ranker } from './baselines.js';
 import { seededSample } from './sample.js';
 
-/** Options of {@link evaluateRecommender}. */
+/** Options of {@link evaluateRankers} and {@link evaluateRecommender}. */
 export interface EvalOptions {
   split?: 'test' | 'valid';
   beamWidth?: number;
@@ -17,12 +19,34 @@ export interface EvalOptions {
   limit?: number;
   /** Seed of that sample (default 0). */
   sampleSeed?: number;
-  /** Concurrent requests in flight (default 64; they are batched by the Recommender). */
+  /** Concurrent requests in flight per ranker (default 64; a Recommender batches them). */
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Evaluation report. */
+/** One ranker's figures. */
+export interface RankerReport {
+  name: string;
+  metrics: RankingMetrics;
+  /** Returned ids that are not items of the catalogue (must be 0). */
+  invalidRate: number;
+  latencyMs: { p50: number; p99: number; mean: number };
+  /** Requests per second over the ranker's whole run. */
+  throughput: number;
+  seconds: number;
+}
+
+/** Figures of several rankers on the same users. */
+export interface RankersReport {
+  split: 'test' | 'valid';
+  users: number;
+  /** Users in the split; `users` < `ofUsers` means a seeded random sample of `sampleSeed`. */
+  ofUsers: number;
+  sampleSeed?: number;
+  rankers: RankerReport[];
+}
+
+/** Evaluation report of one Recommender (the shape `semrec eval --json` prints). */
 export interface EvalReport {
   split: 'test' | 'valid';
   users: number;
@@ -46,59 +70,98 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-/** Evaluate `rec` on a dataset split. */
-export async function evaluateRecommender(rec: Recommender, ds: Dataset, opts: EvalOptions = {}): Promise<EvalReport> {
-  const split = opts.split ?? 'test';
-  const pool = split === 'test' ? ds.test : ds.valid;
-  const examples = seededSample(pool, opts.limit, opts.sampleSeed ?? 0);
-  const n = rec.index.size;
-  const acc = new MetricAccumulator([5, 10], n);
-  const pop = new MetricAccumulator([5, 10], n);
-  const popRanker = new PopularityRanker(ds.train);
-  const lat: number[] = [];
-  let invalid = 0;
-  let returned = 0;
+/** A Recommender as a Ranker (top-k by constrained beam search); it counts empty histories. */
+export interface RecommenderRanker extends Ranker {
+  /** Requests whose history had no item known to the index (ranked as an empty list). */
+  readonly emptyHistories: number;
+}
+
+/** Wrap a Recommender as a {@link Ranker} (beam `beamWidth`, default max(k, 20)). */
+export function recommenderRanker(rec: Recommender, opts: { beamWidth?: number; name?: string } = {}): RecommenderRanker {
   let empty = 0;
-  let done = 0;
-  const t0 = performance.now();
-  const conc = opts.concurrency ?? 64;
-  let next = 0;
-  const worker = async () => {
-    while (next < examples.length) {
-      const e = examples[next++];
-      const s = performance.now();
-      let ranked: string[] = [];
+  return {
+    name: opts.name ?? rec.modelName,
+    get emptyHistories() {
+      return empty;
+    },
+    isValid: (id: string) => rec.index.rowOf(id) !== undefined,
+    async rank(history, k) {
       try {
-        const r = await rec.recommend(e.history, { k: 10, beamWidth: opts.beamWidth ?? 20 });
-        ranked = r.items.map((x) => x.itemId);
+        const r = await rec.recommend(history, { k, beamWidth: opts.beamWidth ?? Math.max(k, 20) });
+        return r.items.map((x) => x.itemId);
       } catch (err) {
         if ((err as { code?: string }).code !== 'E_EMPTY_HISTORY') throw err;
         empty++;
+        return [];
       }
-      lat.push(performance.now() - s);
-      for (const id of ranked) {
-        returned++;
-        if (rec.index.rowOf(id) === undefined) invalid++;
-      }
-      acc.add(ranked, e.target);
-      pop.add(popRanker.rank(e.history, 10), e.target);
-      opts.onProgress?.(++done, examples.length);
-    }
+    },
   };
-  await Promise.all(Array.from({ length: Math.min(conc, examples.length) }, worker));
-  const seconds = (performance.now() - t0) / 1000;
-  lat.sort((a, b) => a - b);
+}
+
+/** Score `rankers` one after another on the same users of a split (top 10 each). */
+export async function evaluateRankers(rankers: readonly Ranker[], ds: Dataset, opts: EvalOptions = {}): Promise<RankersReport> {
+  const split = opts.split ?? 'test';
+  const pool = split === 'test' ? ds.test : ds.valid;
+  const examples = seededSample(pool, opts.limit, opts.sampleSeed ?? 0);
+  const catalogue = new Set(ds.items.map((i) => i.id));
+  const total = examples.length * rankers.length;
+  let done = 0;
+  const out: RankerReport[] = [];
+  for (const ranker of rankers) {
+    const valid = ranker.isValid ?? ((id: string) => catalogue.has(id));
+    const acc = new MetricAccumulator([5, 10], ds.items.length);
+    const lat: number[] = [];
+    let invalid = 0;
+    let returned = 0;
+    let next = 0;
+    const t0 = performance.now();
+    const worker = async () => {
+      while (next < examples.length) {
+        const e = examples[next++];
+        const s = performance.now();
+        const ranked = await ranker.rank(e.history, 10);
+        lat.push(performance.now() - s);
+        for (const id of ranked) {
+          returned++;
+          if (!valid(id)) invalid++;
+        }
+        acc.add(ranked, e.target);
+        opts.onProgress?.(++done, total);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 64, examples.length) }, worker));
+    const seconds = (performance.now() - t0) / 1000;
+    lat.sort((a, b) => a - b);
+    out.push({
+      name: ranker.name,
+      metrics: acc.result(),
+      invalidRate: returned ? invalid / returned : 0,
+      latencyMs: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), mean: lat.reduce((a, b) => a + b, 0) / Math.max(1, lat.length) },
+      throughput: examples.length / Math.max(1e-9, seconds),
+      seconds,
+    });
+  }
+  return { split, users: examples.length, ofUsers: pool.length, ...(examples.length < pool.length ? { sampleSeed: opts.sampleSeed ?? 0 } : {}), rankers: out };
+}
+
+/** Evaluate `rec` on a dataset split, next to the popularity baseline on the same users. */
+export async function evaluateRecommender(rec: Recommender, ds: Dataset, opts: EvalOptions = {}): Promise<EvalReport> {
+  const model = recommenderRanker(rec, { beamWidth: opts.beamWidth ?? 20 });
+  const n = (opts.split ?? 'test') === 'test' ? ds.test.length : ds.valid.length;
+  const users = Math.min(n, opts.limit ?? Infinity);
+  const r = await evaluateRankers([model, new PopularityRanker(ds.train)], ds, { ...opts, onProgress: opts.onProgress && ((d) => opts.onProgress!(Math.min(d, users), users)) });
+  const [m, pop] = r.rankers;
   return {
-    split,
-    users: examples.length,
-    ofUsers: pool.length,
-    ...(examples.length < pool.length ? { sampleSeed: opts.sampleSeed ?? 0 } : {}),
-    model: acc.result(),
-    popularity: pop.result(),
-    invalidRate: returned ? invalid / returned : 0,
-    emptyHistories: empty,
-    latencyMs: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), mean: lat.reduce((a, b) => a + b, 0) / Math.max(1, lat.length) },
-    throughput: examples.length / seconds,
-    seconds,
+    split: r.split,
+    users: r.users,
+    ofUsers: r.ofUsers,
+    ...(r.sampleSeed !== undefined ? { sampleSeed: r.sampleSeed } : {}),
+    model: m.metrics,
+    popularity: pop.metrics,
+    invalidRate: m.invalidRate,
+    emptyHistories: model.emptyHistories,
+    latencyMs: m.latencyMs,
+    throughput: m.throughput,
+    seconds: m.seconds,
   };
 }

@@ -1,0 +1,101 @@
+/** `semrec recommend` and `semrec eval`. */
+import type { Command } from 'commander';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { loadDataset } from '../data/store.js';
+import { readCatalogue } from '../data/items.js';
+import { evaluateRecommender, type EvalReport } from '../eval/evaluate.js';
+import { InputError } from '../errors.js';
+import { Recommender, type LoadOptions } from '../recommender.js';
+import { parsePart } from '../models/kinds.js';
+import { startProgress } from '../util/progress.js';
+import { floatOpt, intOpt } from './common.js';
+
+/** `--part` / `--fusion-weight` / `--threads` as Recommender load options. */
+function loadOptions(flags: { part?: string; fusionWeight?: string }): LoadOptions {
+  return { part: parsePart(flags.part), fusionWeight: floatOpt('--fusion-weight', flags.fusionWeight, 0, 1) };
+}
+
+/** id → title from the model's dataset (or an explicit items file / dataset dir), if readable. */
+async function titles(rec: Recommender, itemsPath?: string): Promise<Map<string, string>> {
+  const src = itemsPath ?? rec.config.dataDir;
+  if (!src) return new Map();
+  try {
+    await fs.access(src);
+    const cat = await readCatalogue(src);
+    return new Map(cat.items.map((i) => [i.id, i.title]));
+  } catch (err) {
+    if (itemsPath) throw err;
+    return new Map();
+  }
+}
+
+/** Human-readable metrics table of an evaluation report. */
+export function formatReport(r: EvalReport, label = 'model'): string {
+  const f = (x: number) => x.toFixed(4).padEnd(8);
+  const w = Math.max(12, label.length + 1);
+  const row = (name: string, m: EvalReport['model']) => `  ${name.padEnd(w)} ${f(m.recall[5])}${f(m.ndcg[5])}${f(m.recall[10])}${f(m.ndcg[10])}${f(m.coverage)}`;
+  return [
+    `  ${''.padEnd(w)} R@5     N@5     R@10    N@10    cov@10`,
+    row(label, r.model),
+    row('popularity', r.popularity),
+    `  ${r.users < r.ofUsers ? `${r.users} of ${r.ofUsers} users (seeded random sample, seed ${r.sampleSeed})` : `${r.users} users`} (${r.split}), invalid-ID rate ${r.invalidRate}, latency p50 ${r.latencyMs.p50.toFixed(1)} ms / p99 ${r.latencyMs.p99.toFixed(1)} ms (batched), ${r.throughput.toFixed(0)} req/s`,
+  ].join('\n');
+}
+
+/** Register recommend / eval. */
+export function registerRecommend(program: Command): void {
+  program
+    .command('recommend')
+    .description('recommend next items for a history (every result is a real item)')
+    .requiredOption('--model <dir>', 'model directory')
+    .option('--index <dir>', 'index directory (default: the one the model was trained on)')
+    .requiredOption('--history <ids>', 'comma-separated item ids, oldest first')
+    .option('-k, --k <n>', 'number of results', '10')
+    .option('--beam <n>', 'beam width (default max(k, 20))')
+    .option('--exclude-seen', 'never recommend history items')
+    .option('--items <path>', 'items.jsonl or dataset directory for titles (default: the training dataset)')
+    .option('--part <kind>', 'serve one part of a fused model: transformer | transition (default: fused)')
+    .option('--fusion-weight <w>', "override a fused model's transition weight (0..1)")
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { model: string; index?: string; history: string; k: string; beam?: string; excludeSeen?: boolean; items?: string; json?: boolean; part?: string; fusionWeight?: string }) => {
+      const rec = await Recommender.load(flags.model, flags.index, loadOptions(flags));
+      const history = flags.history.split(',').map((s) => s.trim()).filter(Boolean);
+      if (!history.length) throw new InputError('--history is empty');
+      const res = await rec.recommend(history, { k: intOpt('-k', flags.k, 1), beamWidth: intOpt('--beam', flags.beam, 1), excludeSeen: !!flags.excludeSeen });
+      const t = await titles(rec, flags.items);
+      if (flags.json) {
+        console.log(JSON.stringify({ ...res, items: res.items.map((i) => ({ ...i, title: t.get(i.itemId) })) }));
+        return;
+      }
+      if (res.skipped.length) console.log(`skipped (not in the index): ${res.skipped.join(', ')}`);
+      res.items.forEach((i, n) => console.log(`${String(n + 1).padStart(3)}. ${i.itemId.padEnd(12)} ${i.score.toFixed(3).padStart(8)}  [${i.codes.join(',')}]  ${t.get(i.itemId) ?? ''}`));
+    });
+
+  program
+    .command('eval')
+    .description('evaluate a model on the leave-one-out split: Recall/NDCG@5/10, invalid rate, coverage, latency, vs popularity')
+    .requiredOption('--model <dir>', 'model directory')
+    .option('--index <dir>', 'index directory (default: the one the model was trained on)')
+    .requiredOption('--data <dir>', 'dataset directory')
+    .option('--split <name>', 'test | valid', 'test')
+    .option('--beam <n>', 'beam width (default 20)')
+    .option('--limit <n>', 'evaluate a seeded random sample of N users (printed as such)')
+    .option('--sample-seed <n>', 'seed of the --limit sample (default 0)')
+    .option('--part <kind>', 'evaluate one part of a fused model: transformer | transition (default: fused)')
+    .option('--fusion-weight <w>', "override a fused model's transition weight (0..1)")
+    .option('--json', 'print the report as JSON')
+    .action(async (flags: { model: string; index?: string; data: string; split: string; beam?: string; limit?: string; sampleSeed?: string; json?: boolean; part?: string; fusionWeight?: string }) => {
+      if (flags.split !== 'test' && flags.split !== 'valid') throw new InputError(`--split must be test or valid, got ${JSON.stringify(flags.split)}`);
+      const [rec, ds] = await Promise.all([Recommender.load(flags.model, flags.index, loadOptions(flags)), loadDataset(flags.data)]);
+      const limit = intOpt('--limit', flags.limit, 1);
+      const sampleSeed = intOpt('--sample-seed', flags.sampleSeed, 0) ?? 0;
+      const all = (flags.split === 'test' ? ds.test : ds.valid).length;
+      const total = Math.min(all, limit ?? Infinity);
+      const p = startProgress(total < all ? `evaluating (${flags.split}, seeded random sample of ${total} of ${all} users, seed ${sampleSeed})` : `evaluating (${flags.split})`, total);
+      const report = await evaluateRecommender(rec, ds, { split: flags.split, beamWidth: intOpt('--beam', flags.beam, 1), limit, sampleSeed, onProgress: (d) => p.update(d) });
+      p.stop();
+      await rec.close();
+      console.log(flags.json ? JSON.stringify({ modelDir: path.resolve(flags.model), modelName: rec.modelName, ...report }) : formatReport(report, rec.modelName));
+    });
+}

@@ -1,0 +1,99 @@
+/** `semrec train` (all model kinds) and `semrec export-hf`. */
+import type { Command } from 'commander';
+import { trainModel } from '../train.js';
+import { exportHfModel } from '../models/hf-export.js';
+import { startProgress } from '../util/progress.js';
+import { decoderOptions, gridOpt, intOpt } from './common.js';
+
+/** Register train / export-hf. */
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train the generator on a dataset under an index: the transformer (PyTorch trainer → ONNX) fused with the transition model, the weight chosen on validation')
+    .requiredOption('--data <dir>', 'dataset directory')
+    .requiredOption('--index <dir>', 'index directory')
+    .requiredOption('--out <dir>', 'output model directory (written atomically)')
+    .option('--arch <kind>', 'fused (transformer + transition model, weight chosen on validation) | transformer | transition (aliases: decoder, bigram)', 'fused')
+    .option('--layers <n>', 'transformer layers (default 4)')
+    .option('--d-model <n>', 'model width (default 128)')
+    .option('--heads <n>', 'attention heads (default 4)')
+    .option('--d-ff <n>', 'feed-forward width (default 4 × d-model)')
+    .option('--dropout <p>', 'dropout (default 0.2)')
+    .option('--epochs <n>', 'epoch cap (default 200; the schedule decides when to stop)')
+    .option('--patience <n>', 'epochs without validation improvement before the decay starts (wsd) or training stops (cosine) (default 3)')
+    .option('--batch-size <n>', 'sequences per batch (default 256; the global batch under DDP)')
+    .option('--lr <x>', 'peak learning rate (default 3e-3)')
+    .option('--schedule <name>', 'wsd (warmup, peak rate until validation is flat, then linear decay; default) | cosine (over --epochs)')
+    .option('--time-budget <minutes>', 'stop training within this wall-clock budget (wsd decays in time)')
+    .option('--valid-sample <n>', 'validation examples scored each epoch (seeded random sample; default 5000, 0 = all)')
+    .option('--fusion-grid <list>', 'transition weights tried on validation (default 0,0.1,0.2,0.3,0.4,0.5,0.7,1)')
+    .option('--fusion-users <n>', 'validation users the weight is chosen on (seeded random sample; default 2000)')
+    .option('--seed <n>', 'random seed (default 0)')
+    .option('--device <name>', 'cpu | cuda | cuda:N (default cpu)')
+    .option('--nproc <n>', 'train with N processes (DDP; gloo on CPU; default: one per core on CPU, 1 on CUDA)')
+    .option('--threads <n>', 'PyTorch threads per process (default: cores ÷ processes)')
+    .option('--max-history <n>', 'history items kept in prompts (default: the dataset split setting)')
+    .action(async (flags: Record<string, string | undefined>) => {
+      const t0 = Date.now();
+      let bar: ReturnType<typeof startProgress> | undefined;
+      let epoch = 0;
+      let fbar: ReturnType<typeof startProgress> | undefined;
+      const cfg = await trainModel({
+        data: flags.data!,
+        index: flags.index!,
+        out: flags.out!,
+        arch: flags.arch,
+        maxHistory: intOpt('--max-history', flags.maxHistory, 1),
+        fusion: { grid: gridOpt(flags.fusionGrid), users: intOpt('--fusion-users', flags.fusionUsers, 1) },
+        onFusionProgress: (d, t) => {
+          fbar ??= startProgress('choosing the fusion weight on validation', t, ' requests');
+          fbar.update(d);
+        },
+        decoder: {
+          ...decoderOptions(flags),
+          onEvent: (e) => {
+            if (e.event === 'progress') {
+              if (e.epoch !== epoch) {
+                bar?.stop();
+                epoch = e.epoch as number;
+                bar = startProgress(`epoch ${epoch}/${e.epochs}`, e.steps as number, ' steps');
+              }
+              bar?.update(e.step as number, `loss ${(e.loss as number).toFixed(3)} · ${Math.round(e.tokens_per_s as number)} tok/s`);
+            } else if (e.event === 'epoch') {
+              bar?.stop();
+              bar = undefined;
+              epoch = 0;
+              process.stderr.write(
+                `  epoch ${e.epoch}: train loss ${(e.train_loss as number).toFixed(4)}, valid loss ${(e.valid_loss as number).toFixed(4)}${e.best ? ' (best)' : ''} · ${e.phase} lr ${(e.lr as number).toExponential(2)} · ${Math.round(e.seconds as number)} s, ${Math.round(e.tokens_per_s as number)} real tok/s\n`,
+              );
+            } else if (e.event === 'decay') {
+              process.stderr.write(`  decay starts after epoch ${e.epoch} (${e.reason}): ${e.decay_epochs} more epoch(s)\n`);
+            }
+          },
+        },
+      });
+      bar?.stop();
+      fbar?.stop();
+      const fusion = cfg.params.fusion as { weight: number; grid: { weight: number; recall10: number; ndcg10: number }[]; users: number } | undefined;
+      if (fusion) {
+        process.stderr.write(`  fusion weight on ${fusion.users} validation users (transition weight: R@10 / N@10):\n`);
+        for (const g of fusion.grid) process.stderr.write(`    ${g.weight.toFixed(2)}: ${g.recall10.toFixed(4)} / ${g.ndcg10.toFixed(4)}${g.weight === fusion.weight ? '  ← chosen' : ''}\n`);
+      }
+      console.log(JSON.stringify({ out: flags.out, architecture: cfg.architecture, indexHash: cfg.indexHash, seconds: (Date.now() - t0) / 1000, ...cfg.params }));
+    });
+
+  program
+    .command('export-hf')
+    .description('export a transformer model in the Hugging Face / Optimum layout (GPT-2 names, ID tokens as added tokens, prompt template)')
+    .requiredOption('--model <dir>', 'semrec transformer model directory')
+    .requiredOption('--out <dir>', 'output directory')
+    .option('--template <text>', 'prompt template around the history ({history})', '<|endoftext|>{history}')
+    .option('--separator <text>', 'text between history items', '')
+    .option('--words <list>', 'extra comma-separated words for the text vocabulary')
+    .action(async (flags: { model: string; out: string; template: string; separator: string; words?: string }) => {
+      const t0 = Date.now();
+      const serving = await exportHfModel(flags.model, flags.out, { promptTemplate: flags.template, itemSeparator: flags.separator, words: flags.words?.split(',').filter(Boolean) });
+      console.log(JSON.stringify({ out: flags.out, seconds: (Date.now() - t0) / 1000, ...serving }));
+    });
+
+}
