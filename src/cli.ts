@@ -68,6 +68,19 @@ const invokedDirectly = ((): boolean => {
     return false;
   }
 })();
+/** Resolve once everything written to `stream` so far has been handed to the OS. */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || stream.writableLength === 0) resolve();
+    else stream.write('', () => resolve());
+  });
+}
+
 if (invokedDirectly) {
-  main().then((code) => process.exit(code));
+  // never exit before stdout is flushed: on a pipe (`semrec index dump DIR | wc -l`) writes are
+  // asynchronous, and process.exit() would drop what is still queued
+  main().then(async (code) => {
+    await Promise.all([drained(process.stdout), drained(process.stderr)]);
+    process.exit(code);
+  });
 }

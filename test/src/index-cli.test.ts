@@ -94,3 +94,20 @@ describe('semrec index (CLI contract)', () => {
     expect(corrupt.err).toMatch(/E_INDEX_FORMAT.*not an index directory/);
   });
 });
+
+describe('the real CLI process into a real pipe', () => {
+  it('`index dump` delivers every line before it exits (stdout is drained, not cut off)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const root = tmp();
+    // 20,000 items: ~1 MB of JSONL, far more than a pipe buffers
+    const n = 20_000;
+    const items = path.join(root, 'items.jsonl');
+    writeFileSync(items, Array.from({ length: n }, (_, i) => JSON.stringify({ id: `item-${i}`, title: `thing ${i}` })).join('\n') + '\n');
+    const idx = path.join(root, 'idx');
+    expect((await run(['index', 'build', '--items', items, '--scheme', 'random:3x32', '--out', idx])).code).toBe(0);
+    // the reported case: one node process writing into a shell pipe whose reader starts late
+    const cmd = `set -o pipefail; "${process.execPath}" --import tsx src/cli.ts index dump "${idx}" | (sleep 0.3; wc -l)`;
+    const out = execFileSync('bash', ['-c', cmd], { encoding: 'utf8' });
+    expect(Number(out.trim())).toBe(n);
+  }, 60_000);
+});
