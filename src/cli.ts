@@ -15,6 +15,7 @@ import { registerTrain } from './cli/train-cmd.js';
 import { registerRecommend } from './cli/recommend-cmd.js';
 import { registerCompare } from './cli/compare.js';
 import { QuantizerError } from '../quantizer/errors.js';
+import { DecodingError } from '../decoding/errors.js';
 
 /** The package version, from the nearest package.json above this file (works from src/ and dist/). */
 function version(): string {
@@ -51,8 +52,11 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     await buildProgram().parseAsync(argv);
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof SemrecError || err instanceof QuantizerError) {
+    if (err instanceof CommanderError) {
+      // help and version exit 0; usage errors (unknown option, missing argument) are bad input: 2
+      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
+    }
+    if (err instanceof SemrecError || err instanceof QuantizerError || err instanceof DecodingError) {
       process.stderr.write(`semrec: error [${err.code}] ${err.message}\n`);
       return 2;
     }

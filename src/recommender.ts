@@ -143,7 +143,11 @@ export class Recommender {
     return { k, beamWidth };
   }
 
-  /** Recommend the next items for a history (oldest first). */
+  /**
+   * Recommend the next items for a history (oldest first). Never throws: bad input (a history
+   * that is not an array of strings, k or beamWidth out of range, no known item) rejects with a
+   * typed error.
+   */
   recommend(history: readonly string[], opts: RecommendOptions = {}): Promise<RecommendResult> {
     let checked: { k: number; beamWidth: number };
     try {
@@ -151,6 +155,9 @@ export class Recommender {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (!Array.isArray(history)) return Promise.reject(new InputError(`history must be an array of item ids, got ${history === null ? 'null' : typeof history}`));
+    const bad = history.findIndex((id) => typeof id !== 'string');
+    if (bad >= 0) return Promise.reject(new InputError(`history[${bad}] must be an item id (a string), got ${JSON.stringify(history[bad]) ?? typeof history[bad]}`));
     const rows: number[] = [];
     const skipped: string[] = [];
     for (const id of history) {

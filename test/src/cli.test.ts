@@ -40,6 +40,15 @@ describe('semrec CLI', () => {
     expect(r.out).toMatch(/inter\.csv:4: expected 3 fields, got 1/);
   });
 
+  it('usage errors exit 2 (bad input), --help and --version exit 0', async () => {
+    const u = await run(['data', 'stats', 'x', '--no-such-flag']);
+    expect(u.code).toBe(2);
+    expect(u.err).toMatch(/unknown option '--no-such-flag'/);
+    expect((await run(['train'])).code).toBe(2); // missing required options
+    expect((await run(['--version'])).code).toBe(0);
+    expect((await run(['index', '--help'])).code).toBe(0);
+  });
+
   it('bad input gives a one-line typed error and exit code 2', async () => {
     const d = tmp();
     const r = await run(['data', 'prepare', '--format', 'movielens', '--ratings', path.join(d, 'missing.dat'), '--out', path.join(d, 'o')]);

@@ -67,6 +67,13 @@ describe('Recommender', () => {
     await expect(rec.recommend(hist, { k: 0 })).rejects.toThrow(InputError);
     await expect(rec.recommend(hist, { k: 10, beamWidth: 5 })).rejects.toThrow(/beamWidth/);
     await expect(rec.recommend(hist, { k: 1000 })).rejects.toThrow(/k must be/);
+    // bad histories reject (never throw synchronously) with a typed error; a string is not a history
+    for (const bad of [null, undefined, 'P00001', 42, { 0: 'x' }, [hist[0], 7]]) {
+      let pending: Promise<unknown> | undefined;
+      expect(() => (pending = rec.recommend(bad as unknown as string[]))).not.toThrow();
+      await expect(pending).rejects.toThrow(InputError);
+    }
+    await expect(rec.recommend('P00001' as unknown as string[])).rejects.toThrow(/history must be an array of item ids, got string/);
   });
 
   it('excludeSeen prunes history items and still returns k results', async () => {
