@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadDataset } from '../data/store.js';
 import { readCatalogue } from '../data/items.js';
 import { evaluateRecommender, type EvalReport } from '../eval/evaluate.js';
-import { InputError } from '../errors.js';
+import { InputError, NotFoundError } from '../errors.js';
 import { Recommender, type LoadOptions } from '../recommender.js';
 import { parsePart } from '../models/kinds.js';
 import { startProgress } from '../util/progress.js';
@@ -43,6 +43,35 @@ export function formatReport(r: EvalReport, label = 'model'): string {
   ].join('\n');
 }
 
+/** Item ids from `--history a,b,c`, `--history -` (stdin) or `--history-file FILE`. */
+async function readHistory(flags: { history?: string; historyFile?: string }): Promise<string[]> {
+  if ((flags.history === undefined) === (flags.historyFile === undefined)) throw new InputError('give exactly one of --history or --history-file');
+  let text: string;
+  if (flags.historyFile !== undefined) {
+    try {
+      text = await fs.readFile(flags.historyFile, 'utf8');
+    } catch {
+      throw new NotFoundError(flags.historyFile, 'history file');
+    }
+  } else if (flags.history === '-') {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    text = Buffer.concat(chunks).toString('utf8');
+  } else {
+    // onnxruntime-node crashes (SIGSEGV) creating a session in a process whose command line is
+    // ≥ ~32 KB; long histories come through a file or stdin instead
+    if (flags.history!.length > 16_000) throw new InputError(`--history is ${flags.history!.length} characters long: pass long histories with --history-file FILE or --history - (stdin)`);
+    text = flags.history!;
+  }
+  const ids = text
+    .replace(/^\uFEFF/, '')
+    .split(/[,\n\r]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!ids.length) throw new InputError(flags.historyFile !== undefined ? `${flags.historyFile} holds no item ids` : '--history is empty');
+  return ids;
+}
+
 /** Register recommend / eval. */
 export function registerRecommend(program: Command): void {
   program
@@ -50,7 +79,8 @@ export function registerRecommend(program: Command): void {
     .description('recommend next items for a history (every result is a real item)')
     .requiredOption('--model <dir>', 'model directory')
     .option('--index <dir>', 'index directory (default: the one the model was trained on)')
-    .requiredOption('--history <ids>', 'comma-separated item ids, oldest first')
+    .option('--history <ids>', "comma-separated item ids, oldest first ('-': read them from stdin)")
+    .option('--history-file <file>', 'item ids, oldest first, one per line or comma-separated (for long histories)')
     .option('-k, --k <n>', 'number of results', '10')
     .option('--beam <n>', 'beam width (default max(k, 20))')
     .option('--exclude-seen', 'never recommend history items')
@@ -58,10 +88,9 @@ export function registerRecommend(program: Command): void {
     .option('--part <kind>', 'serve one part of a fused model: transformer | transition (default: fused)')
     .option('--fusion-weight <w>', "override a fused model's transition weight (0..1)")
     .option('--json', 'machine-readable output')
-    .action(async (flags: { model: string; index?: string; history: string; k: string; beam?: string; excludeSeen?: boolean; items?: string; json?: boolean; part?: string; fusionWeight?: string }) => {
+    .action(async (flags: { model: string; index?: string; history?: string; historyFile?: string; k: string; beam?: string; excludeSeen?: boolean; items?: string; json?: boolean; part?: string; fusionWeight?: string }) => {
+      const history = await readHistory(flags);
       const rec = await Recommender.load(flags.model, flags.index, loadOptions(flags));
-      const history = flags.history.split(',').map((s) => s.trim()).filter(Boolean);
-      if (!history.length) throw new InputError('--history is empty');
       const res = await rec.recommend(history, { k: intOpt('-k', flags.k, 1), beamWidth: intOpt('--beam', flags.beam, 1), excludeSeen: !!flags.excludeSeen });
       const t = await titles(rec, flags.items);
       if (flags.json) {

@@ -131,6 +131,20 @@ describe('CLI: train / recommend / eval', () => {
     const out = JSON.parse(r.out);
     expect(out.items).toHaveLength(3);
     expect(out.items[0].title.length).toBeGreaterThan(5);
+    // a long history through a file (one id per line, BOM, blank lines) gives the same answer
+    const hf = path.join(root, 'history.txt');
+    writeFileSync(hf, '\uFEFF' + p.ds.test[0].history.join('\n') + '\n\n');
+    const viaFile = await run(['recommend', '--model', p.model, '--index', p.index, '--history-file', hf, '-k', '3', '--json']);
+    expect(viaFile.code, viaFile.err).toBe(0);
+    expect(JSON.parse(viaFile.out)).toEqual(out);
+    const both = await run(['recommend', '--model', p.model, '--history', 'a', '--history-file', hf]);
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/exactly one of --history or --history-file/);
+    const long = await run(['recommend', '--model', p.model, '--history', Array.from({ length: 3000 }, (_, i) => `P${i}`).join(',')]);
+    expect(long.code).toBe(2);
+    expect(long.err).toMatch(/--history-file FILE or --history -/);
+    const missing = await run(['recommend', '--model', p.model, '--history-file', path.join(root, 'nope.txt')]);
+    expect(missing.err).toMatch(/E_NOT_FOUND.*history file not found/);
     const e = await run(['eval', '--model', p.model, '--index', p.index, '--data', p.data, '--json', '--limit', '50']);
     expect(e.code, e.err).toBe(0);
     expect(JSON.parse(e.out)).toMatchObject({ split: 'test', users: 50, invalidRate: 0 });
