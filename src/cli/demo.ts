@@ -16,6 +16,7 @@ import { MarkovRanker, PopularityRanker, type Ranker } from '../eval/baselines.j
 import { evaluateRankers, recommenderRanker, type RankerReport, type RankersReport } from '../eval/evaluate.js';
 import { buildIndexJob } from '../indexing.js';
 import { trainKind, trainModel } from '../train.js';
+import { tupleTokens } from '../models/tokenizer.js';
 import type { FusionChoice } from '../fusion.js';
 import { Recommender } from '../recommender.js';
 import { describeDataset, intOpt } from './common.js';
@@ -156,7 +157,7 @@ export function registerDemo(program: Command): void {
         for (const h of e.history.slice(-3)) console.log(`    bought   ${title.get(h)}`);
         console.log(`    next was ${title.get(e.target)}`);
         const r = await rec.recommend(e.history, { k: 3 });
-        r.items.forEach((it, i) => console.log(`    rec #${i + 1}   ${title.get(it.itemId)}  ${rec.layout.tokens(it.codes).map((t, l) => `<${String.fromCharCode(97 + l)}_${t - rec.layout.offsets[l]}>`).join('')}${it.itemId === e.target ? '  ← hit' : ''}`));
+        r.items.forEach((it, i) => console.log(`    rec #${i + 1}   ${title.get(it.itemId)}  ${tupleTokens(it.codes)}${it.itemId === e.target ? '  ← hit' : ''}`));
       }
       await rec.close();
       console.log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(1)}s. Outputs in ${flags.out}/ (data, index, model${fused ? ': the fused transformer + transition model' : ''}).`);

@@ -14,7 +14,7 @@ import { InputError, ModelError } from '../errors.js';
 import { HF_SERVING_FILE, HF_SERVING_FORMAT, readHfServingConfig, type HfServingConfig } from './hf-model.js';
 import { readModelConfig } from './model-dir.js';
 import { runTrainer } from './python.js';
-import { idToken } from './tokenizer.js';
+import { addedTokensJson, idToken } from './tokenizer.js';
 
 /** Options of {@link exportHfModel}. */
 export interface HfExportOptions {
@@ -66,26 +66,11 @@ export function hfVocabulary(layout: TokenLayout, opts: HfExportOptions): { voca
   return { vocab, nativeToHf };
 }
 
-function tokenizerJson(vocab: string[], textTokens: number): string {
-  return JSON.stringify({
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: vocab
-      .map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: id < HF_SPECIALS.length }))
-      .filter((t) => t.id < HF_SPECIALS.length || t.id >= textTokens),
-    normalizer: null,
-    pre_tokenizer: { type: 'WhitespaceSplit' },
-    post_processor: null,
-    decoder: null,
-    model: { type: 'WordPiece', unk_token: '<|pad|>', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(vocab.map((t, i) => [t, i])) },
-  });
-}
-
 /** Export the transformer in `modelDir` to `outDir` in the Hugging Face layout. */
 export async function exportHfModel(modelDir: string, outDir: string, opts: HfExportOptions = {}): Promise<HfServingConfig> {
   const cfg = await readModelConfig(modelDir);
-  if (cfg.architecture !== 'decoder') throw new ModelError(`${modelDir}: only transformer models (architecture "decoder") can be exported, this one is ${JSON.stringify(cfg.architecture)}`);
+  // a fused model directory holds the transformer too; the export is the transformer alone
+  if (cfg.architecture !== 'decoder' && cfg.architecture !== 'fused') throw new ModelError(`${modelDir}: only transformer and fused models can be exported (their transformer), this one is ${JSON.stringify(cfg.architecture)}`);
   const layout = TokenLayout.fromSpec(cfg.tokenLayout);
   const promptTemplate = opts.promptTemplate ?? '<|endoftext|>{history}';
   if (!promptTemplate.includes('{history}')) throw new InputError('the prompt template must contain {history}');
@@ -133,7 +118,7 @@ export async function exportHfModel(modelDir: string, outDir: string, opts: HfEx
       async (tmp) => {
         await fs.copyFile(onnx, path.join(tmp, 'model.onnx'));
         await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(hfConfig, null, 2) + '\n');
-        await fs.writeFile(path.join(tmp, 'tokenizer.json'), tokenizerJson(vocab, textTokens));
+        await fs.writeFile(path.join(tmp, 'tokenizer.json'), addedTokensJson(vocab, { specials: HF_SPECIALS.length, unk: '<|pad|>', plainFrom: textTokens }));
         await fs.writeFile(path.join(tmp, 'tokenizer_config.json'), JSON.stringify(tokCfg, null, 2) + '\n');
         await fs.writeFile(path.join(tmp, HF_SERVING_FILE), JSON.stringify(serving, null, 2) + '\n');
       },

@@ -26,22 +26,38 @@ export function vocabulary(layout: TokenLayout): string[] {
   return v;
 }
 
-/** tokenizer.json and tokenizer_config.json contents for a layout. */
-export function tokenizerFiles(layout: TokenLayout): { 'tokenizer.json': string; 'tokenizer_config.json': string } {
-  const vocab = vocabulary(layout);
-  const json = {
+/**
+ * A tokenizer.json whose every token is a whole-word added token: `vocab[id]` is token `id`; the
+ * first `specials` are special; ids in [`specials`, `plainFrom`) are plain vocabulary words (a text
+ * vocabulary), the rest added tokens. `unk` names the unknown token.
+ */
+export function addedTokensJson(vocab: readonly string[], opts: { specials: number; unk: string; plainFrom?: number }): string {
+  const plainFrom = opts.plainFrom ?? opts.specials;
+  return JSON.stringify({
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: vocab.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: id < SPECIAL_STRINGS.length })),
+    added_tokens: vocab
+      .map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: id < opts.specials }))
+      .filter((t) => t.id < opts.specials || t.id >= plainFrom),
     normalizer: null,
     pre_tokenizer: { type: 'WhitespaceSplit' },
     post_processor: null,
     decoder: null,
-    model: { type: 'WordPiece', unk_token: '<pad>', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(vocab.map((t, i) => [t, i])) },
-  };
+    model: { type: 'WordPiece', unk_token: opts.unk, continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(vocab.map((t, i) => [t, i])) },
+  });
+}
+
+/** tokenizer.json and tokenizer_config.json contents for a layout. */
+export function tokenizerFiles(layout: TokenLayout): { 'tokenizer.json': string; 'tokenizer_config.json': string } {
+  const json = addedTokensJson(vocabulary(layout), { specials: SPECIAL_STRINGS.length, unk: '<pad>' });
   const config = { bos_token: '<bos>', eos_token: '<eos>', pad_token: '<pad>', sep_token: '<sep>', model_max_length: 1024, tokenizer_class: 'PreTrainedTokenizerFast' };
-  return { 'tokenizer.json': JSON.stringify(json), 'tokenizer_config.json': JSON.stringify(config, null, 2) };
+  return { 'tokenizer.json': json, 'tokenizer_config.json': JSON.stringify(config, null, 2) };
+}
+
+/** The ID tokens of a tuple, e.g. `<a_12><b_3><c_0>`. */
+export function tupleTokens(codes: ArrayLike<number>): string {
+  return Array.from(codes, (c, l) => idToken(l, c)).join('');
 }
 
 /** Load a tokenizer from the two JSON texts. */

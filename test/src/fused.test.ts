@@ -96,4 +96,22 @@ describe('fused model (transformer + transition model) on collaborative-semantic
     expect((await run(['train', '--data', data, '--index', index, '--out', trans, '--arch', 'transition'])).code).toBe(0);
     await expect(Recommender.load(trans, index, { part: 'transformer' })).rejects.toThrow(InputError);
   }, 120_000);
+
+  it('export-hf of a fused model exports its transformer: served, it ranks like the transformer part', async () => {
+    const out = path.join(root, 'hf');
+    const x = await run(['export-hf', '--model', model, '--out', out]);
+    expect(x.code, x.err).toBe(0);
+    const hf = await Recommender.load(out, index);
+    const tf = await Recommender.load(model, index, { part: 'transformer' });
+    try {
+      for (const e of ds.test.slice(0, 10)) {
+        const [a, b] = await Promise.all([hf.recommend(e.history, { k: 5 }), tf.recommend(e.history, { k: 5 })]);
+        expect(a.items.map((i) => i.itemId)).toEqual(b.items.map((i) => i.itemId));
+        a.items.forEach((it, i) => expect(it.score).toBeCloseTo(b.items[i].score, 3));
+      }
+    } finally {
+      await hf.close();
+      await tf.close();
+    }
+  }, 120_000);
 });
