@@ -9,7 +9,7 @@ import { readLines } from '../util/io.js';
 import { MalformedCollector } from './malformed.js';
 import { loadDataset } from './store.js';
 import type { Item, MalformedReport } from './types.js';
-import { idOf, makeItem } from './loaders/common.js';
+import { cleanText, idOf, makeItem } from './loaders/common.js';
 
 /** Items plus, when read from a dataset directory, its training sequences. */
 export interface Catalogue {
@@ -55,7 +55,7 @@ export async function readCatalogue(fileOrDir: string): Promise<Catalogue> {
       description: str('description'),
       price: typeof r.price === 'number' ? r.price : undefined,
     });
-    if (str('text')) item.text = str('text')!;
+    if (str('text')) item.text = cleanText(str('text')!);
     items.push(item);
   }
   mal.finish(fileOrDir, what);

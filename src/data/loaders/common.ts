@@ -1,4 +1,5 @@
 /** Helpers shared by the dataset loaders. */
+import { decodeHTML } from 'entities';
 import type { Interaction, Item, RawDataset } from '../types.js';
 import { itemText } from '../types.js';
 import { MalformedCollector } from '../malformed.js';
@@ -30,13 +31,21 @@ export function timeOf(v: unknown): number | undefined {
   return undefined;
 }
 
-/** Build an {@link Item} from loose fields. */
+/**
+ * Clean a text field: HTML entities decoded once (`&amp;` → `&`, `&quot;` → `"`, `&#39;` → `'`;
+ * Amazon metadata carries them in 15.8 % of Beauty titles), whitespace collapsed, trimmed.
+ */
+export function cleanText(s: string): string {
+  return decodeHTML(s).replace(/\s+/g, ' ').trim();
+}
+
+/** Build an {@link Item} from loose fields (text fields cleaned with {@link cleanText}). */
 export function makeItem(id: string, f: { title?: string; brand?: string; categories?: string[]; description?: string; price?: number }): Item {
-  const title = (f.title ?? '').replace(/\s+/g, ' ').trim();
+  const title = cleanText(f.title ?? '');
   const item: Item = { id, title, text: '' };
-  if (f.brand) item.brand = f.brand.trim();
-  if (f.categories && f.categories.length) item.categories = f.categories.map((c) => c.trim()).filter(Boolean);
-  if (f.description) item.description = f.description.replace(/\s+/g, ' ').trim();
+  if (f.brand) item.brand = cleanText(f.brand);
+  if (f.categories && f.categories.length) item.categories = f.categories.map(cleanText).filter(Boolean);
+  if (f.description) item.description = cleanText(f.description);
   if (f.price !== undefined && Number.isFinite(f.price)) item.price = f.price;
   item.text = itemText(item) || id;
   return item;

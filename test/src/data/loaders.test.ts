@@ -185,3 +185,18 @@ describe('generic jsonl/csv loader', () => {
     expect(raw.items.get('a,1')).toMatchObject({ title: 'Apple, red', brand: 'Acme' });
   });
 });
+
+describe('item text cleaning', () => {
+  it('decodes HTML entities once at import (named, decimal, hex), in every text field', async () => {
+    const d = tmp();
+    const sequences = fixture(d, 's.txt', '1 1 2\n');
+    const datamaps = fixture(d, 'dm.json', JSON.stringify({ id2item: { '1': 'X', '2': 'Y' } }));
+    const items = fixture(d, 'x.item', 'item_id:token\ttitle:token\tbrand:token\nX\tTom &amp; Jerry&#39;s &quot;Best&quot;  Shampoo\tL&#x27;Or&eacute;al\nY\tAT&amp;amp;T &lt;3\tB\n');
+    const raw = await loadSource('recbole', { sequences, datamaps, items });
+    const byId = raw.items;
+    expect(byId.get('X')!.title).toBe('Tom & Jerry\'s "Best" Shampoo');
+    expect(byId.get('X')!.brand).toBe("L'Oréal");
+    expect(byId.get('X')!.text).toContain('Tom & Jerry');
+    expect(byId.get('Y')!.title).toBe('AT&amp;T <3'); // decoded once: a literal "&amp;" in the source stays
+  });
+});
