@@ -4,7 +4,8 @@ import { loadIndex, type CollisionMode } from '../../quantizer/index.js';
 import { readCatalogue } from '../data/items.js';
 import { loadDataset } from '../data/store.js';
 import type { EmbeddingSource } from '../embed/index.js';
-import { InputError, NotFoundError } from '../errors.js';
+import { FormatError, InputError, NotFoundError } from '../errors.js';
+import type { MalformedReport } from '../data/types.js';
 import { addItemsJob, buildIndexJob } from '../indexing.js';
 import { stagedProgress } from '../util/progress.js';
 import { intOpt } from './common.js';
@@ -32,6 +33,14 @@ function collisionsOpt(v: string | undefined): CollisionMode | undefined {
   return v;
 }
 
+/** Say which input lines were skipped (count + first examples); with --strict refuse them. */
+function reportMalformed(file: string, m: MalformedReport, strict: boolean): void {
+  if (!m.count) return;
+  const examples = m.examples.slice(0, 5).map((e) => `line ${e.line}: ${e.reason}`).join('; ');
+  if (strict) throw new FormatError(file, `${m.count} malformed line(s) (${examples}); fix them or drop --strict to skip them`);
+  process.stderr.write(`semrec: warning: ${file}: skipped ${m.count} malformed line(s), e.g. ${examples} (--strict refuses them)\n`);
+}
+
 /** Register the `index` command group. */
 export function registerIndex(program: Command): void {
   const index = program.command('index').description('build, extend and inspect semantic-ID indexes');
@@ -54,8 +63,10 @@ export function registerIndex(program: Command): void {
     .option('--extra-level-size <n>', 'codes in the disambiguation level (default: max(8, 2 × largest group, rounded up to a power of two))')
     .option('--seed <n>', 'random seed (default 0)')
     .requiredOption('--out <dir>', 'output index directory (written atomically)')
+    .option('--strict', 'refuse an items file with malformed lines instead of skipping them')
     .action(async (flags) => {
       const cat = await readCatalogue(flags.items);
+      reportMalformed(flags.items, cat.malformed, !!flags.strict);
       let sequences = cat.sequences;
       if (flags.data) sequences = (await loadDataset(flags.data)).train.map((s) => s.items);
       const p = stagedProgress();
@@ -79,7 +90,7 @@ export function registerIndex(program: Command): void {
         p.stop();
       }
       const st = res.index.stats();
-      console.log(JSON.stringify({ out: flags.out, seconds: (Date.now() - t0) / 1000, hash: res.manifest.hash, ...st }));
+      console.log(JSON.stringify({ out: flags.out, seconds: (Date.now() - t0) / 1000, hash: res.manifest.hash, skippedLines: cat.malformed.count, ...st }));
     });
 
   index
@@ -91,8 +102,10 @@ export function registerIndex(program: Command): void {
     .option('--encoder <dir>', 'ONNX encoder directory for the new items')
     .option('--seed <n>', 'seed for schemes that place new items randomly')
     .requiredOption('--out <dir>', 'output directory for the new version')
+    .option('--strict', 'refuse an items file with malformed lines instead of skipping them')
     .action(async (flags) => {
       const cat = await readCatalogue(flags.items);
+      reportMalformed(flags.items, cat.malformed, !!flags.strict);
       const src = flags.embeddings ? { kind: 'file' as const, file: flags.embeddings } : flags.encoder ? { kind: 'onnx' as const, dir: flags.encoder } : undefined;
       const res = await addItemsJob({ index: flags.index, items: cat.items, embeddings: src, out: flags.out, seed: intOpt('--seed', flags.seed, 0) });
       console.log(JSON.stringify({ out: flags.out, added: res.added, items: res.index.size, indexVersion: res.index.info.indexVersion, hash: res.manifest.hash }));

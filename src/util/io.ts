@@ -56,10 +56,11 @@ export async function* readLines(file: string, opts: ReadLinesOptions = {}): Asy
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
   let n = 0;
   try {
-    for await (const line of rl) {
+    for await (const raw of rl) {
       n++;
       if (n % 50_000 === 0) readProgress.onLines?.(file, n, false);
-      yield [n, line];
+      // a UTF-8 byte-order mark would otherwise become part of the first record
+      yield [n, n === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw];
     }
     readProgress.onLines?.(file, n, true);
   } catch (err) {

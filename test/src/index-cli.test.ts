@@ -111,3 +111,27 @@ describe('the real CLI process into a real pipe', () => {
     expect(Number(out.trim())).toBe(n);
   }, 60_000);
 });
+
+describe('index build input report', () => {
+  it('a BOM is not part of the first id; malformed lines are counted and named, and --strict refuses them', async () => {
+    const root = tmp();
+    const good = Array.from({ length: 45 }, (_, i) => JSON.stringify({ id: `g${i}`, title: `good item ${i % 7} blue lamp` }));
+    const bad = ['not json', JSON.stringify({ title: 'no id' }), JSON.stringify({ id: '   ', title: 'blank id' }), '[1,2]', '{"id": "x", '];
+    const lines = [...good];
+    bad.forEach((b, i) => lines.splice(5 + i * 9, 0, b));
+    const items = path.join(root, 'items.jsonl');
+    writeFileSync(items, '\uFEFF' + lines.join('\n') + '\n');
+    const idx = path.join(root, 'idx');
+    const r = await run(['index', 'build', '--items', items, '--scheme', 'random:2x16', '--out', idx]);
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out.trim());
+    expect(out.items).toBe(45);
+    expect(out.skippedLines).toBe(5);
+    expect(r.err).toMatch(/skipped 5 malformed line\(s\), e\.g\. line 6: not a JSON object; line 15: missing id/);
+    const d = await run(['index', 'lookup', idx, '--item', 'g0']); // the BOM line's item keeps its id
+    expect(d.code, d.err).toBe(0);
+    const strict = await run(['index', 'build', '--items', items, '--scheme', 'random:2x16', '--strict', '--out', path.join(root, 'idx2')]);
+    expect(strict.code).toBe(2);
+    expect(strict.err).toMatch(/E_FORMAT.*5 malformed line\(s\)/);
+  });
+});
