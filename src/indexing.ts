@@ -3,7 +3,7 @@
  * index + new items → new index version (add). The CLI and library users call these.
  */
 import { buildIndex, loadIndex, parseFactory, readIndexFile, saveIndex, type CollisionMode, type IndexManifest, type ItemIndex } from '../quantizer/index.js';
-import { InputError } from './errors.js';
+import { DataError, InputError } from './errors.js';
 import type { Item } from './data/types.js';
 import { embedItems, type EmbeddingSource } from './embed/index.js';
 import { embedWithEncoder, encoderFiles, encoderFromFiles } from './embed/state.js';
@@ -26,6 +26,34 @@ export interface BuildJobOptions {
   out: string;
   /** Progress: (stage, done, total). */
   onProgress?: (stage: string, done: number, total: number) => void;
+  /** Save an index even when {@link degeneracy} finds it degenerate (default false: refuse). */
+  allowDegenerate?: boolean;
+}
+
+/**
+ * Why an index is degenerate, or undefined: most items on one tuple before resolution; an extra
+ * disambiguation level larger than every codebook of the scheme, carrying a quarter of the catalogue
+ * in one group although the scheme has room for every item; or a semantic level whose items all
+ * share one code. Such IDs carry little or no information (typically: embeddings that cannot tell
+ * the items apart, e.g. a catalogue without item text).
+ */
+export function degeneracy(index: ItemIndex): string | undefined {
+  const st = index.stats();
+  const n = st.items;
+  if (n < 4) return undefined;
+  const L = index.info.schemeLevels;
+  if (st.maxGroup > n / 2) return `${st.maxGroup} of ${n} items share one tuple before collision resolution`;
+  const sizes = st.codebookSizes.slice(0, L);
+  const largest = Math.max(...sizes);
+  const capacity = sizes.reduce((a, b) => a * b, 1);
+  if (st.levels > L && st.codebookSizes[L] > largest && st.maxGroup > n / 4 && capacity >= n) {
+    return `${st.maxGroup} of ${n} items share one tuple and the disambiguation level needs ${st.codebookSizes[L]} codes, more than any level of the scheme (${largest})`;
+  }
+  if (index.info.scheme === 'rqkmeans' || index.info.scheme === 'hybrid') {
+    const one = st.perLevel.slice(0, L).findIndex((l) => l.used === 1 && l.size > 1);
+    if (one >= 0) return `every item has the same code at level ${one + 1}`;
+  }
+  return undefined;
 }
 
 /** Build an index for a catalogue and save it (with its item encoder) to `opts.out`. */
@@ -58,6 +86,13 @@ export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: Ite
       onProgress: opts.onProgress,
     },
   );
+  const why = degeneracy(index);
+  if (why && !opts.allowDegenerate) {
+    throw new DataError(
+      `the ${spec.factory} index is degenerate: ${why}. The item embeddings cannot tell the items apart (no or identical item text?). ` +
+        `Use collaborative embeddings (--embed cf or text+cf, with the training sequences) or the collab scheme (collab:${spec.factory.split(':')[1] ?? '3x256'}), or pass allowDegenerate (--allow-degenerate) to keep it.`,
+    );
+  }
   if (encoder) index.info.params.encoder = encoder;
   if (cfCovered !== undefined) index.info.params.cfCovered = cfCovered;
   const manifest = await saveIndex(index, opts.out, { extraFiles });

@@ -64,6 +64,7 @@ export function registerIndex(program: Command): void {
     .option('--seed <n>', 'random seed (default 0)')
     .requiredOption('--out <dir>', 'output index directory (written atomically)')
     .option('--strict', 'refuse an items file with malformed lines instead of skipping them')
+    .option('--allow-degenerate', 'save an index whose IDs carry no information (most items on one tuple, ...) instead of refusing it')
     .action(async (flags) => {
       const cat = await readCatalogue(flags.items);
       reportMalformed(flags.items, cat.malformed, !!flags.strict);
@@ -83,6 +84,7 @@ export function registerIndex(program: Command): void {
           iterations: intOpt('--iterations', flags.iterations, 1),
           extraLevelSize: intOpt('--extra-level-size', flags.extraLevelSize, 1),
           embeddings: embeddingSource(flags, sequences),
+          allowDegenerate: !!flags.allowDegenerate,
           out: flags.out,
           onProgress: p.cb,
         });

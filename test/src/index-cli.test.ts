@@ -135,3 +135,20 @@ describe('index build input report', () => {
     expect(strict.err).toMatch(/E_FORMAT.*5 malformed line\(s\)/);
   });
 });
+
+describe('degenerate indexes', () => {
+  it('are refused with a typed error that names a scheme that works, unless --allow-degenerate', async () => {
+    const root = tmp();
+    // 200 items whose text tells only three kinds apart
+    const kinds = ['red lamp', 'blue chair', 'green desk'];
+    const items = path.join(root, 'items.jsonl');
+    writeFileSync(items, Array.from({ length: 200 }, (_, i) => JSON.stringify({ id: `p${i}`, title: kinds[i % 3] })).join('\n') + '\n');
+    const idx = path.join(root, 'idx');
+    const r = await run(['index', 'build', '--items', items, '--scheme', 'rqkmeans:2x16', '--out', idx]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/E_DATA.*degenerate: 67 of 200 items share one tuple.*--embed cf.*collab:2x16.*--allow-degenerate/);
+    const forced = await run(['index', 'build', '--items', items, '--scheme', 'rqkmeans:2x16', '--allow-degenerate', '--out', idx]);
+    expect(forced.code, forced.err).toBe(0);
+    expect(JSON.parse(forced.out.trim()).maxGroup).toBe(67);
+  });
+});
