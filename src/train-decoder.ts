@@ -14,6 +14,7 @@ import { InputError } from './errors.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, writeModelDir, type ModelConfig } from './models/model-dir.js';
 import { runTrainer } from './models/python.js';
 import { tokenizerFiles } from './models/tokenizer.js';
+import { makeScratch } from './util/scratch.js';
 
 /**
  * Transformer sizes and training settings (CLI flags of `semrec train`). The defaults are the
@@ -115,7 +116,7 @@ export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { 
   if (dModel % heads !== 0) throw new InputError(`--d-model ${dModel} must be divisible by --heads ${heads}`);
   const model = { layers: opts.layers ?? 4, d_model: dModel, heads, d_ff: opts.dFF ?? 4 * dModel, dropout: opts.dropout ?? 0.2, max_positions: 1 + (maxHistory + 1) * L + 8 };
   const par = defaultParallelism(opts.device, opts.nproc, opts.threads);
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'semrec-train-'));
+  const work = await makeScratch('semrec-train');
   try {
     await writeRagged(path.join(work, 'train'), train);
     await writeRagged(path.join(work, 'valid'), valid);

@@ -1,10 +1,25 @@
 """python3 -m trainer <train|export|export-hf|logits|bare> --config CONFIG.json [...]"""
 import argparse
 import json
+import os
 import sys
 
 import numpy as np
 import torch
+
+
+def die_with_parent():
+    """Linux: ask the kernel to SIGTERM this process when the process that started it (the
+    TypeScript CLI) dies, even by SIGKILL, so that no trainer outlives its job."""
+    try:
+        import ctypes
+        import signal
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            sys.exit("parent process is gone")
+    except (OSError, AttributeError):
+        pass  # not Linux/glibc: no parent-death signal
 
 
 def main(argv=None):
@@ -18,6 +33,8 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=30, help="bare: timed steps")
     ap.add_argument("--seq-len", type=int, default=0, help="bare: tokens per row (default: the model's window)")
     args = ap.parse_args(argv)
+    if os.environ.get("SEMREC_CHILD") == "1":
+        die_with_parent()
     with open(args.config) as f:
         cfg = json.load(f)
     if args.command == "train":

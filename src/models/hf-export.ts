@@ -15,6 +15,7 @@ import { HF_SERVING_FILE, HF_SERVING_FORMAT, readHfServingConfig, type HfServing
 import { readModelConfig } from './model-dir.js';
 import { runTrainer } from './python.js';
 import { addedTokensJson, idToken } from './tokenizer.js';
+import { makeScratch } from '../util/scratch.js';
 
 /** Options of {@link exportHfModel}. */
 export interface HfExportOptions {
@@ -77,7 +78,7 @@ export async function exportHfModel(modelDir: string, outDir: string, opts: HfEx
   const { vocab, nativeToHf } = hfVocabulary(layout, opts);
   const textTokens = vocab.length - (layout.vocabSize - NUM_SPECIAL);
   const p = cfg.params as { layers: number; heads: number; dModel: number; dFF: number; maxPositions: number };
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'semrec-hf-'));
+  const work = await makeScratch('semrec-hf');
   try {
     const trainerCfg = path.join(work, 'trainer.json');
     await fs.writeFile(trainerCfg, await fs.readFile(path.join(modelDir, 'trainer.json')));

@@ -54,7 +54,7 @@ export async function runTrainer(args: string[], onEvent: (e: Record<string, unk
   const py = pythonPath();
   if (!existsSync(py)) throw new TrainerError(`Python not found at ${py}: run \`npm run setup\` (installs python3-torch) or set SEMREC_PYTHON`);
   const nproc = opts.nproc ?? 1;
-  const base = { ...process.env, PYTHONPATH: trainerRoot(), PYTHONUNBUFFERED: '1' } as Record<string, string>;
+  const base = { ...process.env, PYTHONPATH: trainerRoot(), PYTHONUNBUFFERED: '1', SEMREC_CHILD: '1' } as Record<string, string>;
   if (opts.threads) base.OMP_NUM_THREADS = String(opts.threads);
   const port = nproc > 1 ? await freePort() : 0;
   const events: Record<string, unknown>[] = [];
