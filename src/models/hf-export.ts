@@ -5,7 +5,6 @@
  * starting point a fine-tuning recipe hands back. Written atomically.
  */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { writeDirAtomic } from '../../quantizer/atomic.js';
 import { Rng } from '../../quantizer/rng.js';
