@@ -51,7 +51,7 @@ export interface FusionOptions {
 }
 
 /** Decode `examples` with `model` and return their metrics. */
-async function score(model: StepModel<unknown>, batch: number, ctx: FusionContext, examples: readonly EvalExample[], beamWidth: number, tick: () => void): Promise<FusionGridPoint & { weight: number }> {
+async function score(model: StepModel<unknown>, batch: number, ctx: FusionContext, examples: readonly EvalExample[], beamWidth: number, tick: () => void): Promise<Omit<FusionGridPoint, 'weight'>> {
   const acc = new MetricAccumulator([5, 10], ctx.index.size);
   const reqs = examples.map((e) => {
     const rows = e.history.map((id) => ctx.index.rowOf(id)).filter((r): r is number => r !== undefined);
@@ -69,7 +69,7 @@ async function score(model: StepModel<unknown>, batch: number, ctx: FusionContex
     });
   }
   const m = acc.result();
-  return { weight: NaN, recall5: m.recall[5], ndcg5: m.ndcg[5], recall10: m.recall[10], ndcg10: m.ndcg[10] };
+  return { recall5: m.recall[5], ndcg5: m.ndcg[5], recall10: m.recall[10], ndcg10: m.ndcg[10] };
 }
 
 /** What weight selection decodes with. */
@@ -103,7 +103,7 @@ export async function chooseFusionWeight(
     const model = w === 0 ? transformer : w === 1 ? transition : new FusedStepModel([{ model: transformer, weight: 1 - w }, { model: transition, weight: w }]);
     const batch = w === 1 ? 64 : 1; // onnxruntime models decode one request per search (see models/kinds.ts)
     const r = await score(model, batch, ctx, sample, beamWidth, () => opts.onProgress?.(++done, total));
-    out.push({ ...r, weight: w });
+    out.push({ weight: w, ...r });
   }
   const best = out.reduce((a, b) => (b.recall10 > a.recall10 || (b.recall10 === a.recall10 && b.ndcg10 > a.ndcg10) ? b : a));
   return {

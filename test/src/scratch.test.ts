@@ -3,7 +3,7 @@
  * on SIGKILL), and the scratch directory it left is swept by the next job.
  */
 import { describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { run } from './cli-helpers.js';
@@ -24,17 +24,19 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Pids of `pid`'s child processes whose command starts with `name`. */
+/** Pids of `pid`'s child processes whose command starts with `name` (read from /proc, no `ps` needed). */
 function children(pid: number, name: string): number[] {
-  try {
-    return execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(pid)], { encoding: 'utf8' })
-      .split('\n')
-      .map((l) => l.trim().split(/\s+/))
-      .filter(([p, comm]) => p && comm?.startsWith(name))
-      .map(([p]) => Number(p));
-  } catch {
-    return [];
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const m = /^\d+ \((.*)\) \S+ (\d+)/.exec(readFileSync(`/proc/${d}/stat`, 'utf8'));
+      if (m && Number(m[2]) === pid && m[1].startsWith(name)) out.push(Number(d));
+    } catch {
+      // the process ended while we looked
+    }
   }
+  return out;
 }
 
 async function until(cond: () => boolean, ms: number): Promise<boolean> {
