@@ -7,7 +7,7 @@
  * batch (one model call per level for all of them). Equal scores tie-break by token ids
  * (lexicographic tuple order), so results are deterministic. Excluded items are pruned during the
  * walk: a subtree whose leaves are all excluded is never expanded, so `k` results still come back
- * whenever `k` non-excluded items exist.
+ * whenever `k` non-excluded items exist. An allow-list (`include`) is pruned the same way.
  */
 import { DecodingInputError } from './errors.js';
 import type { StepModel } from './step-model.js';
@@ -20,6 +20,11 @@ export interface BeamRequest {
   prompt: Int32Array;
   /** Item rows that must not be returned (e.g. already seen). */
   exclude?: Iterable<number>;
+  /**
+   * If given, only these item rows may be returned (an allow-list; `exclude` still applies).
+   * Pruned like `exclude`: a subtree without an allowed leaf is never expanded.
+   */
+  include?: Iterable<number>;
 }
 
 /** Options of {@link beamSearch}. */
@@ -48,12 +53,30 @@ interface Beam {
   stateRow: number;
 }
 
-/** Sorted excluded leaf indices for a request (for subtree-range counting). */
-function excludedLeaves(trie: PrefixTrie, rows: Iterable<number> | undefined, rowToLeaf: Int32Array): Int32Array {
+/** Sorted distinct leaf indices of item rows (out-of-range rows ignored), minus `minus`. */
+function leavesOf(rows: Iterable<number> | undefined, rowToLeaf: Int32Array, minus?: Int32Array): Int32Array {
   if (!rows) return new Int32Array(0);
-  const leaves: number[] = [];
-  for (const r of rows) if (r >= 0 && r < rowToLeaf.length) leaves.push(rowToLeaf[r]);
-  return Int32Array.from(new Set(leaves)).sort();
+  const leaves = new Set<number>();
+  for (const r of rows) if (Number.isInteger(r) && r >= 0 && r < rowToLeaf.length && rowToLeaf[r] >= 0) leaves.add(rowToLeaf[r]);
+  if (minus) for (const l of minus) leaves.delete(l);
+  return Int32Array.from(leaves).sort();
+}
+
+/** Per request: is any returnable leaf under `node`? (Counts leaves in the node's leaf range.) */
+function aliveTest(trie: PrefixTrie, q: BeamRequest, rowToLeaf: Int32Array): (node: number) => boolean {
+  const ex = leavesOf(q.exclude, rowToLeaf);
+  if (q.include) {
+    const allowed = leavesOf(q.include, rowToLeaf, ex);
+    return (node) => {
+      const [lo, hi] = trie.leafRange(node);
+      return lowerBound(allowed, hi) - lowerBound(allowed, lo) > 0;
+    };
+  }
+  if (ex.length === 0) return () => true;
+  return (node) => {
+    const [lo, hi] = trie.leafRange(node);
+    return lowerBound(ex, hi) - lowerBound(ex, lo) < hi - lo;
+  };
 }
 
 function lowerBound(a: Int32Array, x: number): number {
@@ -78,7 +101,7 @@ const rowToLeafCache = new WeakMap<PrefixTrie, Int32Array>();
 function rowToLeafOf(trie: PrefixTrie): Int32Array {
   let m = rowToLeafCache.get(trie);
   if (!m) {
-    m = new Int32Array(trie.numItems);
+    m = new Int32Array(trie.rowBound).fill(-1);
     trie.leafRow.forEach((row, leaf) => (m![row] = leaf));
     rowToLeafCache.set(trie, m);
   }
@@ -101,13 +124,8 @@ export async function beamSearch<S>(model: StepModel<S>, trie: PrefixTrie, layou
   const V = model.vocabSize;
   const L = trie.levels;
   const rowToLeaf = rowToLeafOf(trie);
-  const excluded = requests.map((q) => excludedLeaves(trie, q.exclude, rowToLeaf));
-  const alive = (r: number, node: number): boolean => {
-    const ex = excluded[r];
-    if (ex.length === 0) return true;
-    const [lo, hi] = trie.leafRange(node);
-    return lowerBound(ex, hi) - lowerBound(ex, lo) < hi - lo;
-  };
+  const tests = requests.map((q) => aliveTest(trie, q, rowToLeaf));
+  const alive = (r: number, node: number): boolean => tests[r](node);
 
   let out = await model.prefill(requests.map((q) => q.prompt));
   let beams: Beam[][] = requests.map((_, r) => (alive(r, trie.root) ? [{ node: trie.root, score: 0, codes: [], stateRow: r }] : []));

@@ -48,6 +48,13 @@ export class PrefixTrie {
     return this.leafRow.length;
   }
 
+  /** One past the largest item row of a leaf (= numItems unless built over a subset of rows). */
+  get rowBound(): number {
+    let m = -1;
+    for (const r of this.leafRow) if (r > m) m = r;
+    return m + 1;
+  }
+
   /** Bytes used by the arrays. */
   get bytes(): number {
     return this.levelStart.byteLength + this.childStart.byteLength + this.edgeCode.byteLength + this.leafRow.byteLength;
@@ -55,22 +62,31 @@ export class PrefixTrie {
 
   /**
    * Build from an n × L row-major code matrix. Rows must be distinct and codes below `sizes`.
-   * Throws {@link DecodingInputError} otherwise.
+   * With `opts.rows`, only those rows become leaves (e.g. an index's live items, without retired
+   * ones); `leafRow` still names rows of the full matrix. Throws {@link DecodingInputError}
+   * otherwise.
    */
-  static build(codes: ArrayLike<number>, n: number, sizes: readonly number[]): PrefixTrie {
+  static build(codes: ArrayLike<number>, n: number, sizes: readonly number[], opts: { rows?: ArrayLike<number> } = {}): PrefixTrie {
     const L = sizes.length;
     if (L < 1) throw new DecodingInputError('a trie needs at least one level');
     if (codes.length !== n * L) throw new DecodingInputError(`code matrix has ${codes.length} entries, expected ${n} × ${L}`);
     // LSD radix sort of row indices by (c0, c1, ..., cL-1).
-    let order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
+    let order: Int32Array<ArrayBuffer>;
+    if (opts.rows) {
+      order = Int32Array.from(opts.rows);
+      for (const r of order) if (!(r >= 0 && r < n)) throw new DecodingInputError(`row ${r} is outside [0, ${n})`);
+      n = order.length;
+    } else {
+      order = new Int32Array(n);
+      for (let i = 0; i < n; i++) order[i] = i;
+    }
     let tmp = new Int32Array(n);
     for (let l = L - 1; l >= 0; l--) {
       const K = sizes[l];
       const count = new Int32Array(K + 1);
       for (let i = 0; i < n; i++) {
-        const c = codes[i * L + l];
-        if (!(c >= 0 && c < K)) throw new DecodingInputError(`row ${i}: code ${c} at level ${l} is outside [0, ${K})`);
+        const c = codes[order[i] * L + l];
+        if (!(c >= 0 && c < K)) throw new DecodingInputError(`row ${order[i]}: code ${c} at level ${l} is outside [0, ${K})`);
         count[c + 1]++;
       }
       for (let c = 0; c < K; c++) count[c + 1] += count[c];

@@ -1,6 +1,8 @@
 /**
  * Incremental add: give new items IDs with the existing index, without retraining. Existing
- * items never change their tuple; the result stays collision-free and is a new index version.
+ * items never change their tuple (nor their row); the result stays collision-free, is a new index
+ * version and records the old index's hash in its lineage, so models trained on it serve it.
+ * Retired items keep their tuples: a new item never gets one.
  *
  * - semantic schemes (rqkmeans, hybrid, rqvae): encode with the stored codebooks; then
  *   `extra-level`: the smallest free disambiguation code under the new item's prefix (if the
@@ -37,7 +39,7 @@ export function assignItems(index: ItemIndex, items: NewItems, opts: { seed?: nu
   const sizes = index.codebookSizes;
   const all = new Uint16Array((n + m) * L);
   all.set(index.codes);
-  const newInfo: IndexInfo = { ...info, indexVersion: info.indexVersion + 1, addedItems: info.addedItems + m };
+  const newInfo: IndexInfo = { ...info, indexVersion: info.indexVersion + 1, addedItems: info.addedItems + m, lineage: [...(info.lineage ?? []), index.hash()] };
 
   if (index.codebooks.length) {
     let x = items.embeddings;
@@ -126,7 +128,8 @@ export function assignItems(index: ItemIndex, items: NewItems, opts: { seed?: nu
       }
     }
   }
-  return new ItemIndex([...index.itemIds, ...items.ids], all, sizes, newInfo, index.codebooks);
+  // retired rows stay rows: their tuples were counted as taken above and are never reused
+  return new ItemIndex([...index.itemIds, ...items.ids], all, sizes, newInfo, index.codebooks, index.retiredRows);
 }
 
 /**

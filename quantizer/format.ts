@@ -8,6 +8,8 @@
  *   codes.u16      n × levels little-endian uint16, row-major
  *   codebooks.f32  the scheme's codebooks (semantic schemes only), level after level,
  *                  sizes[l] × dim little-endian float32
+ *   retired.u32    rows of retired items (`index remove`), ascending little-endian uint32;
+ *                  only when there are any
  *
  * Saving writes a temporary directory, loads it back to verify, then renames it into place.
  * Loading verifies format, version, file sizes, checksums, code ranges and collision-freedom.
@@ -66,6 +68,7 @@ export async function saveIndex(index: ItemIndex, dir: string, opts: { extraFile
     }
     files['codebooks.f32'] = bytesOf(all);
   }
+  if (index.retiredRows.length) files['retired.u32'] = Buffer.from(new Uint32Array(index.retiredRows).buffer);
   for (const [name, b] of Object.entries(opts.extraFiles ?? {})) {
     if (name in files || name === 'index.json' || !/^[\w.-]+$/.test(name)) throw new QuantizerError('E_INPUT', `bad extra file name ${JSON.stringify(name)}`);
     files[name] = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -166,9 +169,16 @@ export async function loadIndex(dir: string): Promise<ItemIndex> {
       o += k * d;
     }
   }
+  let retired: Uint32Array | undefined;
+  if (data['retired.u32']) {
+    const b = data['retired.u32'];
+    if (b.length % 4) throw new IndexFormatError(path.join(dir, 'retired.u32'), `size ${b.length} is not a multiple of 4`);
+    retired = new Uint32Array(b.length / 4);
+    new Uint8Array(retired.buffer).set(b);
+  }
   let index: ItemIndex;
   try {
-    index = new ItemIndex(ids, codes, m.codebookSizes, m.info, codebooks);
+    index = new ItemIndex(ids, codes, m.codebookSizes, m.info, codebooks, retired);
   } catch (err) {
     throw new IndexFormatError(dir, `invalid index contents: ${(err as Error).message}`);
   }

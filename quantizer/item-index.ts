@@ -33,6 +33,12 @@ export interface IndexInfo {
   collisionReport: CollisionReport;
   /** Mean squared reconstruction error after each codebook level (semantic schemes). */
   mse?: number[];
+  /**
+   * Content hashes of the indexes this one descends from through `assign` (index add) and
+   * `retire` (index remove), oldest first. Every ancestor's rows are rows of this index with the
+   * same id and tuple, so a model trained on an ancestor can serve this index.
+   */
+  lineage?: string[];
 }
 
 /** Statistics reported by `semrec index stats`. */
@@ -45,6 +51,8 @@ export interface IndexStats {
   collisionsResolved: number;
   collidingGroups: number;
   maxGroup: number;
+  /** Retired items (kept as rows so their tuples are never reused; never recommended). */
+  retired: number;
   perLevel: LevelStats[];
 }
 
@@ -64,6 +72,8 @@ export class ItemIndex {
    * @param codebookSizes codes available at each level (token range per level)
    * @param info metadata
    * @param codebooks per scheme level, K×dim centroids (semantic schemes; empty otherwise)
+   * @param retiredRows rows of retired items: still rows (their tuples stay taken, so they are
+   *   never reused) but no longer candidates (`liveRows` leaves them out)
    */
   constructor(
     readonly itemIds: readonly string[],
@@ -71,9 +81,12 @@ export class ItemIndex {
     readonly codebookSizes: readonly number[],
     readonly info: IndexInfo,
     readonly codebooks: readonly Float32Array[] = [],
+    retiredRows: ArrayLike<number> = [],
   ) {
     this.levels = codebookSizes.length;
     const n = itemIds.length;
+    this.retiredRows = Int32Array.from(new Set(Array.from(retiredRows))).sort();
+    for (const r of this.retiredRows) if (!(Number.isInteger(r) && r >= 0 && r < n)) throw new QuantizerInputError(`retired row ${r} is outside [0, ${n})`);
     if (codes.length !== n * this.levels) {
       throw new QuantizerInputError(`code matrix has ${codes.length} entries, expected ${n} × ${this.levels}`);
     }
@@ -94,9 +107,69 @@ export class ItemIndex {
     }
   }
 
-  /** Number of items. */
+  /** Rows of retired items, sorted (see the constructor). */
+  readonly retiredRows: Int32Array;
+
+  /** Number of items (rows), retired ones included. */
   get size(): number {
     return this.itemIds.length;
+  }
+
+  /** True if the row's item was retired (`retire`, i.e. `semrec index remove`). */
+  isRetired(row: number): boolean {
+    const a = this.retiredRows;
+    let lo = 0;
+    let hi = a.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (a[m] < row) lo = m + 1;
+      else hi = m;
+    }
+    return lo < a.length && a[lo] === row;
+  }
+
+  /** Rows that can be recommended (all rows but retired ones), ascending. */
+  liveRows(): Int32Array {
+    const out = new Int32Array(this.size - this.retiredRows.length);
+    let j = 0;
+    let k = 0;
+    for (let r = 0; r < this.size; r++) {
+      if (k < this.retiredRows.length && this.retiredRows[k] === r) k++;
+      else out[j++] = r;
+    }
+    return out;
+  }
+
+  /**
+   * Whether a model trained on the index with content hash `hash` can serve this index: it is
+   * this index or one of its ancestors ({@link IndexInfo.lineage}).
+   */
+  descendsFrom(hash: string): boolean {
+    return hash === this.hash() || (this.info.lineage ?? []).includes(hash);
+  }
+
+  /**
+   * Retire items: they stay rows (their tuples are never given to another item) but are no
+   * longer recommended. Returns a new index (version + 1) that records this one in its lineage.
+   * Unknown or already retired ids are refused.
+   */
+  retire(ids: readonly string[]): ItemIndex {
+    if (ids.length === 0) throw new QuantizerInputError('no items to retire');
+    const rows: number[] = [];
+    const unknown: string[] = [];
+    const again: string[] = [];
+    for (const id of ids) {
+      const r = this.rowOfId.get(id);
+      if (r === undefined) unknown.push(id);
+      else if (this.isRetired(r)) again.push(id);
+      else rows.push(r);
+    }
+    const list = (a: string[]) => a.slice(0, 5).join(', ') + (a.length > 5 ? `, … (${a.length})` : '');
+    if (unknown.length) throw new QuantizerInputError(`not in the index: ${list(unknown)}`);
+    if (again.length) throw new QuantizerInputError(`already retired: ${list(again)}`);
+    if (new Set(rows).size !== rows.length) throw new QuantizerInputError('an item is listed twice');
+    const info: IndexInfo = { ...this.info, indexVersion: this.info.indexVersion + 1, lineage: [...(this.info.lineage ?? []), this.hash()] };
+    return new ItemIndex(this.itemIds, this.codes, this.codebookSizes, info, this.codebooks, [...this.retiredRows, ...rows]);
   }
 
   /** Row of an item id, or undefined. */
@@ -137,6 +210,7 @@ export class ItemIndex {
       collisionsResolved: this.info.collisions === 'none' ? 0 : rep.collisions,
       collidingGroups: rep.collidingGroups,
       maxGroup: rep.maxGroup,
+      retired: this.retiredRows.length,
       perLevel: levelStats(this.codes, this.size, this.codebookSizes),
     };
   }
@@ -146,10 +220,18 @@ export class ItemIndex {
    * it at training time and refuses to serve with an index whose hash differs.
    */
   hash(): string {
+    return (this.hashCache ??= this.computeHash());
+  }
+
+  private hashCache?: string;
+
+  private computeHash(): string {
     const h = createHash('sha256');
     h.update(JSON.stringify({ sizes: this.codebookSizes, n: this.size }));
     h.update(Buffer.from(this.codes.buffer, this.codes.byteOffset, this.codes.byteLength));
     for (const id of this.itemIds) h.update(id + '\n');
+    // retired rows change what may be recommended; indexes without any hash as before
+    if (this.retiredRows.length) h.update('retired:' + this.retiredRows.join(','));
     return h.digest('hex');
   }
 }

@@ -14,6 +14,7 @@ import { registerIndex } from './cli/index-cmd.js';
 import { registerTrain } from './cli/train-cmd.js';
 import { registerRecommend } from './cli/recommend-cmd.js';
 import { registerCompare } from './cli/compare.js';
+import { registerServe } from './cli/serve-cmd.js';
 import { QuantizerError } from '../quantizer/errors.js';
 import { DecodingError } from '../decoding/errors.js';
 
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerIndex(program);
   registerTrain(program);
   registerRecommend(program);
+  registerServe(program);
   registerCompare(program);
   registerDemo(program);
   return program;

@@ -11,7 +11,13 @@ export type SemrecErrorCode =
   | 'E_DATA' // data is well-formed but unusable (e.g. empty after filtering)
   | 'E_SETUP' // the environment is missing something (native addon, Debian package)
   | 'E_EMPTY_HISTORY' // no usable history item in a recommendation request
-  | 'E_MODEL'; // a model directory is invalid or belongs to another index
+  | 'E_MODEL' // a model directory is invalid or belongs to another index
+  | 'E_EXISTS' // an output path holds something that must not be replaced (use --force)
+  | 'E_OVERLOADED' // the server's queue is full; retry later
+  | 'E_TIMEOUT' // the request did not finish within the server's time limit
+  | 'E_CLOSED' // the server or recommender is shutting down
+  | 'E_UNAUTHORIZED' // an admin request without the right token
+  | 'E_INTERNAL'; // an unexpected failure (a bug): the message says what
 
 /** Base class of all semrec errors. */
 export class SemrecError extends Error {
@@ -65,6 +71,16 @@ export class EmptyHistoryError extends SemrecError {
   constructor(skipped: string[]) {
     super('E_EMPTY_HISTORY', skipped.length ? `none of the ${skipped.length} history item(s) is in the index (${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', …' : ''})` : 'the history is empty');
     this.skipped = skipped;
+  }
+}
+
+/** The server cannot take the request now (queue full, time limit, shutting down); retry later. */
+export class UnavailableError extends SemrecError {
+  /** Seconds after which a retry is reasonable (the HTTP Retry-After header). */
+  readonly retryAfter: number;
+  constructor(code: 'E_OVERLOADED' | 'E_TIMEOUT' | 'E_CLOSED', message: string, retryAfter = 1) {
+    super(code, message);
+    this.retryAfter = retryAfter;
   }
 }
 

@@ -30,7 +30,9 @@ export { chooseFusionWeight, DEFAULT_FUSION_GRID, DEFAULT_FUSION_USERS } from '.
 export type { FusionChoice, FusionGridPoint, FusionOptions, FusionContext } from './fusion.js';
 export { runCompare } from './compare/harness.js';
 export type { CompareOptions, CompareResults } from './compare/harness.js';
-export { buildIndexJob, addItemsJob } from './indexing.js';
+export { RecommenderSlot, SlotClosedError, smokeTest } from './serve/slot.js';
+export type { Generation, RecommenderLoader } from './serve/slot.js';
+export { buildIndexJob, addItemsJob, removeItemsJob, candidateTrie } from './indexing.js';
 export type { BuildJobOptions, AddJobOptions } from './indexing.js';
 export { trainModel, trainKind } from './train.js';
 export type { TrainOptions, TrainKind } from './train.js';
@@ -40,7 +42,7 @@ export type { EvalOptions, EvalReport, RankerReport, RankersReport, RecommenderR
 export { seededSample } from './eval/sample.js';
 export { BigramStepModel, fitBigram } from './models/bigram.js';
 export type { BigramData, BigramState } from './models/bigram.js';
-export { readModelConfig, writeModelDir, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './models/model-dir.js';
+export { readModelConfig, writeModelDir, modelDirHash, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './models/model-dir.js';
 export type { ModelConfig } from './models/model-dir.js';
 export { OnnxStepModel } from './models/onnx-runner.js';
 export type { OnnxState, OnnxRunnerOptions } from './models/onnx-runner.js';

@@ -3,10 +3,16 @@
  * index + new items → new index version (add). The CLI and library users call these.
  */
 import { buildIndex, loadIndex, parseFactory, readIndexFile, saveIndex, type CollisionMode, type IndexManifest, type ItemIndex } from '../quantizer/index.js';
+import { PrefixTrie } from '../decoding/index.js';
 import { DataError, InputError } from './errors.js';
 import type { Item } from './data/types.js';
 import { embedItems, type EmbeddingSource } from './embed/index.js';
 import { embedWithEncoder, encoderFiles, encoderFromFiles } from './embed/state.js';
+
+/** The prefix trie of an index's candidates: every live item (retired ones left out), by row. */
+export function candidateTrie(index: ItemIndex): PrefixTrie {
+  return PrefixTrie.build(index.codes, index.size, index.codebookSizes, index.retiredRows.length ? { rows: index.liveRows() } : {});
+}
 
 /** Options of {@link buildIndexJob}. */
 export interface BuildJobOptions {
@@ -99,6 +105,29 @@ export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: Ite
   return { index, manifest };
 }
 
+/** The item encoder's files stored with an index (carried over to every version made from it). */
+async function encoderExtras(dir: string): Promise<Record<string, Uint8Array>> {
+  const extras: Record<string, Uint8Array> = {};
+  for (const name of ['encoder.json', 'encoder.f32', 'encoder-cf.f32']) {
+    const b = await readIndexFile(dir, name);
+    if (b) extras[name] = b;
+  }
+  return extras;
+}
+
+/**
+ * Retire items: write a new index version in which they are no longer candidates. They stay
+ * rows, so their tuples are never given to another item, rows do not shift, and models trained
+ * on the old index serve the new one (lineage). Unknown or already retired ids are refused.
+ */
+export async function removeItemsJob(opts: { index: string; ids: readonly string[]; out: string }): Promise<{ index: ItemIndex; manifest: IndexManifest; removed: number }> {
+  const old = await loadIndex(opts.index);
+  const extras = await encoderExtras(opts.index);
+  const index = old.retire(opts.ids);
+  const manifest = await saveIndex(index, opts.out, { extraFiles: extras });
+  return { index, manifest, removed: opts.ids.length };
+}
+
 /** Options of {@link addItemsJob}. */
 export interface AddJobOptions {
   /** Existing index directory (left untouched). */
@@ -114,11 +143,7 @@ export interface AddJobOptions {
 /** Give new items IDs with an existing index and write the new index version. */
 export async function addItemsJob(opts: AddJobOptions): Promise<{ index: ItemIndex; manifest: IndexManifest; added: number }> {
   const old = await loadIndex(opts.index);
-  const extras: Record<string, Uint8Array> = {};
-  for (const name of ['encoder.json', 'encoder.f32', 'encoder-cf.f32']) {
-    const b = await readIndexFile(opts.index, name);
-    if (b) extras[name] = b;
-  }
+  const extras = await encoderExtras(opts.index);
   let embeddings: Float32Array | undefined;
   let dim: number | undefined;
   if (old.codebooks.length) {

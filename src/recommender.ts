@@ -8,10 +8,11 @@
  * the loaded state is immutable, and concurrent requests arriving in the same tick are decoded
  * together in one batched beam search (one model call per code level for all of them).
  */
-import { beamSearch, Mapper, PrefixTrie, TokenLayout, type BeamRequest, type StepModel } from '../decoding/index.js';
+import { beamSearch, Mapper, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel } from '../decoding/index.js';
 import { loadIndex, type ItemIndex } from '../quantizer/index.js';
 import { EmptyHistoryError, InputError, ModelError } from './errors.js';
-import { readModelConfig, type ModelConfig } from './models/model-dir.js';
+import { modelDirHash, readModelConfig, type ModelConfig } from './models/model-dir.js';
+import { candidateTrie } from './indexing.js';
 import { isHfModelDir, loadHfModel, readHfServingConfig } from './models/hf-model.js';
 import { loadModelKind, ONNX_MAX_BATCH, type ModelPart } from './models/kinds.js';
 
@@ -36,6 +37,10 @@ export interface RecommendOptions {
   beamWidth?: number;
   /** Never return items of the history (pruned during decoding, so k results still come back). */
   excludeSeen?: boolean;
+  /** Candidate allow-list: return only these items (unknown ids are reported in `unknownCandidates`). */
+  allow?: readonly string[];
+  /** Candidate deny-list: never return these items (pruned during decoding like `excludeSeen`). */
+  deny?: readonly string[];
 }
 
 /** One recommended item. */
@@ -51,6 +56,8 @@ export interface RecommendResult {
   items: Recommendation[];
   /** History items that are not in the index (ignored). */
   skipped: string[];
+  /** Ids of `allow` / `deny` that are not in the index (ignored). */
+  unknownCandidates: string[];
 }
 
 export { ONNX_MAX_BATCH } from './models/kinds.js';
@@ -63,6 +70,7 @@ interface Pending {
   req: BeamRequest;
   k: number;
   skipped: string[];
+  unknownCandidates: string[];
   resolve: (r: RecommendResult) => void;
   reject: (e: unknown) => void;
 }
@@ -85,6 +93,8 @@ export class Recommender {
     /** What is served, e.g. `fused (transition weight 0.3)`. */
     readonly modelName: string = config.architecture,
     private readonly closer: () => Promise<void> = async () => {},
+    /** Content hash of the model directory (every file), see `modelDirHash`. */
+    readonly modelHash: string = '',
   ) {}
 
   /** Release the model's native resources (onnxruntime session). The instance is unusable afterwards. */
@@ -93,9 +103,11 @@ export class Recommender {
   }
 
   /**
-   * Load a model directory and the index it was trained on (default: the index directory
-   * recorded at training time). Refuses (E_MODEL) an index whose content hash differs from the
-   * one recorded in the model — e.g. after `semrec index add`, retrain before serving the new index.
+   * Load a model directory and an index (default: the index directory recorded at training time,
+   * relative to the model directory). The index must be the one the model was trained on or a
+   * descendant of it (`semrec index add` / `index remove` record their parent's hash, and keep
+   * every parent item's row and tuple): a model serves a grown catalogue without retraining, and
+   * new items are candidates at once. Any other index is refused (E_MODEL).
    *
    * The directory is either semrec's own (`config.json` of format semrec-model: the transition
    * model or the ONNX transformer) or a Hugging Face-layout causal LM with `semrec.json` (see
@@ -107,22 +119,27 @@ export class Recommender {
     const recorded = serving ?? config!;
     indexDir ??= recorded.indexDir;
     if (!indexDir) throw new InputError(`no index given and ${modelDir}/config.json records none`);
-    const index = await loadIndex(indexDir);
-    const hash = index.hash();
-    if (hash !== recorded.indexHash) {
-      throw new ModelError(`the model in ${modelDir} was trained on index ${recorded.indexHash.slice(0, 12)}…, but ${indexDir} is ${hash.slice(0, 12)}… — serve it with the index it was trained on`);
+    let index: ItemIndex;
+    try {
+      index = await loadIndex(indexDir);
+    } catch (err) {
+      if (indexDir !== recorded.indexDir) throw err;
+      throw new ModelError(`cannot load the index recorded with the model (${indexDir}): ${(err as Error).message}. Pass the index directory explicitly (index hash ${recorded.indexHash.slice(0, 12)}… or a descendant)`);
     }
-    const trie = PrefixTrie.build(index.codes, index.size, index.codebookSizes);
+    if (!index.descendsFrom(recorded.indexHash)) {
+      throw new ModelError(`the model in ${modelDir} was trained on index ${recorded.indexHash.slice(0, 12)}…, but ${indexDir} is ${index.hash().slice(0, 12)}… and does not descend from it — serve it with that index or one made from it by index add / index remove`);
+    }
+    const trie = candidateTrie(index);
     const mapper = new Mapper(index.itemIds, index.codes, index.codebookSizes);
     if (!config) {
       if (opts.part || opts.fusionWeight !== undefined) throw new InputError('Hugging Face-layout models have no parts or fusion weight');
       const m = await loadHfModel(modelDir, index.codebookSizes, { threads: opts.threads, serving });
-      return new Recommender(m.config, index, m.model, trie, mapper, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt, 'hf-causal-lm');
+      return new Recommender(m.config, index, m.model, trie, mapper, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt, 'hf-causal-lm', () => m.close(), await modelDirHash(modelDir));
     }
     const layout = TokenLayout.fromSpec(config.tokenLayout);
     if (layout.sizes.join() !== index.codebookSizes.join()) throw new ModelError('model token layout does not match the index codebook sizes');
-    const m = await loadModelKind({ dir: modelDir, config, trie, layout, threads: opts.threads, part: opts.part, fusionWeight: opts.fusionWeight });
-    return new Recommender(config, index, m.model, trie, mapper, layout, m.maxBatch, undefined, m.name, m.close);
+    const m = await loadModelKind({ dir: modelDir, config, trie, layout, rows: index.size, rowOfCodes: (c) => mapper.rowOfCodes(c), threads: opts.threads, part: opts.part, fusionWeight: opts.fusionWeight });
+    return new Recommender(config, index, m.model, trie, mapper, layout, m.maxBatch, undefined, m.name, m.close, await modelDirHash(modelDir));
   }
 
   /**
@@ -166,16 +183,40 @@ export class Recommender {
       else rows.push(r);
     }
     if (rows.length === 0) return Promise.reject(new EmptyHistoryError(skipped));
-    const req: BeamRequest = { prompt: this.promptOf(rows), exclude: opts.excludeSeen ? rows : undefined };
+    const unknownCandidates: string[] = [];
+    let allow: number[] | undefined;
+    let deny: number[] | undefined;
+    try {
+      allow = this.candidateRows('allow', opts.allow, unknownCandidates);
+      deny = this.candidateRows('deny', opts.deny, unknownCandidates);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const exclude = opts.excludeSeen ? (deny ? [...rows, ...deny] : rows) : deny;
+    const req: BeamRequest = { prompt: this.promptOf(rows), exclude, include: allow };
     return new Promise<RecommendResult>((resolve, reject) => {
       let q = this.queue.get(checked.beamWidth);
       if (!q) this.queue.set(checked.beamWidth, (q = []));
-      q.push({ req, k: checked.k, skipped, resolve, reject });
+      q.push({ req, k: checked.k, skipped, unknownCandidates, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.flush());
       }
     });
+  }
+
+  /** Rows of an allow/deny list (unknown ids collected into `unknown`). */
+  private candidateRows(name: string, ids: readonly string[] | undefined, unknown: string[]): number[] | undefined {
+    if (ids === undefined) return undefined;
+    if (!Array.isArray(ids)) throw new InputError(`${name} must be an array of item ids`);
+    const rows: number[] = [];
+    ids.forEach((id, i) => {
+      if (typeof id !== 'string') throw new InputError(`${name}[${i}] must be an item id (a string), got ${JSON.stringify(id) ?? typeof id}`);
+      const r = this.mapper.rowOf(id);
+      if (r < 0) unknown.push(id);
+      else rows.push(r);
+    });
+    return rows;
   }
 
   /** Decode everything queued, one batched beam search per beam width. */
@@ -196,6 +237,7 @@ export class Recommender {
           p.resolve({
             items: hits[i].slice(0, p.k).map((h) => ({ itemId: this.index.itemIds[h.row], score: h.score, codes: h.codes })),
             skipped: p.skipped,
+            unknownCandidates: p.unknownCandidates,
           }),
         );
       } catch (err) {

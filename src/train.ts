@@ -6,7 +6,8 @@
  * - `transformer` (config `decoder`): the transformer alone;
  * - `transition` (config `bigram`): the first-order transition model over item tuples (seconds).
  */
-import { PrefixTrie, TokenLayout, type StepModel } from '../decoding/index.js';
+import { TokenLayout, type StepModel } from '../decoding/index.js';
+import { candidateTrie } from './indexing.js';
 import { loadIndex, type ItemIndex } from '../quantizer/index.js';
 import { loadDataset, type Dataset } from './data/store.js';
 import { InputError } from './errors.js';
@@ -95,12 +96,12 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
     return dec.config;
   }
   const t = fitTransition(ds, index, opts.beta ?? 2);
-  const trie = PrefixTrie.build(index.codes, index.size, index.codebookSizes);
+  const trie = candidateTrie(index);
   const p = dec.config.params as { layers: number; heads: number; headDim: number };
   const tf = await OnnxStepModel.load(dec.files['model.onnx'] as Uint8Array, { vocabSize: layout.vocabSize, layers: p.layers, heads: p.heads, headDim: p.headDim });
   let fusion;
   try {
-    const transition = new BigramStepModel(t.data, trie, layout) as StepModel<unknown>;
+    const transition = new BigramStepModel(t.data, trie, layout, { rows: index.size }) as StepModel<unknown>;
     fusion = await chooseFusionWeight(tf as StepModel<unknown>, transition, { index, trie, layout, maxHistory }, ds.valid, { seed: dec.config.params.seed as number, ...opts.fusion, onProgress: opts.onFusionProgress });
   } finally {
     await tf.close();

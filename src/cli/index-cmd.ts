@@ -1,12 +1,13 @@
 /** `semrec index build|add|stats|lookup|dump`. */
 import type { Command } from 'commander';
+import { promises as fs } from 'node:fs';
 import { loadIndex, type CollisionMode } from '../../quantizer/index.js';
 import { readCatalogue } from '../data/items.js';
 import { loadDataset } from '../data/store.js';
 import type { EmbeddingSource } from '../embed/index.js';
 import { FormatError, InputError, NotFoundError } from '../errors.js';
 import type { MalformedReport } from '../data/types.js';
-import { addItemsJob, buildIndexJob } from '../indexing.js';
+import { addItemsJob, buildIndexJob, removeItemsJob } from '../indexing.js';
 import { stagedProgress } from '../util/progress.js';
 import { intOpt } from './common.js';
 
@@ -114,6 +115,29 @@ export function registerIndex(program: Command): void {
     });
 
   index
+    .command('remove')
+    .description('retire items: a new index version that never recommends them (their tuples are never reused; models trained on the old version still serve it)')
+    .requiredOption('--index <dir>', 'existing index directory (left untouched unless --out is the same)')
+    .option('--ids <list>', 'comma-separated item ids')
+    .option('--ids-file <file>', 'item ids, one per line')
+    .requiredOption('--out <dir>', 'output directory for the new version')
+    .action(async (flags: { index: string; ids?: string; idsFile?: string; out: string }) => {
+      if ((flags.ids === undefined) === (flags.idsFile === undefined)) throw new InputError('give exactly one of --ids or --ids-file');
+      let text = flags.ids ?? '';
+      if (flags.idsFile !== undefined) {
+        try {
+          text = await fs.readFile(flags.idsFile, 'utf8');
+        } catch {
+          throw new NotFoundError(flags.idsFile, 'ids file');
+        }
+      }
+      const ids = text.replace(/^\uFEFF/, '').split(/[,\n\r]+/).map((x) => x.trim()).filter(Boolean);
+      if (!ids.length) throw new InputError('no item ids given');
+      const res = await removeItemsJob({ index: flags.index, ids, out: flags.out });
+      console.log(JSON.stringify({ out: flags.out, removed: res.removed, items: res.index.size, retired: res.index.retiredRows.length, indexVersion: res.index.info.indexVersion, hash: res.manifest.hash }));
+    });
+
+  index
     .command('stats')
     .description('print index statistics as JSON (items, levels, collisions resolved, utilisation, entropy)')
     .argument('<dir>', 'index directory')
@@ -134,7 +158,8 @@ export function registerIndex(program: Command): void {
       if (flags.item) {
         const codes = idx.codeOf(flags.item);
         if (!codes) throw new NotFoundError(flags.item, 'item in the index');
-        console.log(JSON.stringify({ item: flags.item, codes }));
+        const retired = idx.isRetired(idx.rowOf(flags.item)!);
+        console.log(JSON.stringify({ item: flags.item, codes, ...(retired ? { retired } : {}) }));
       } else {
         const codes = flags.codes!.split(',').map((c) => Number(c.trim()));
         if (codes.some((c) => !Number.isInteger(c) || c < 0)) throw new InputError(`--codes must be comma-separated non-negative integers, got ${JSON.stringify(flags.codes)}`);
@@ -147,14 +172,14 @@ export function registerIndex(program: Command): void {
 
   index
     .command('dump')
-    .description('every item and its codes, as JSONL {"item","codes"}')
+    .description('every item and its codes, as JSONL {"item","codes"} ("retired": true for retired items)')
     .argument('<dir>', 'index directory')
     .action(async (dir: string) => {
       const idx = await loadIndex(dir);
       const L = idx.levels;
       let buf = '';
       for (let i = 0; i < idx.size; i++) {
-        buf += JSON.stringify({ item: idx.itemIds[i], codes: Array.from(idx.codes.subarray(i * L, (i + 1) * L)) }) + '\n';
+        buf += JSON.stringify({ item: idx.itemIds[i], codes: Array.from(idx.codes.subarray(i * L, (i + 1) * L)), ...(idx.isRetired(i) ? { retired: true } : {}) }) + '\n';
         if (buf.length > 1 << 16) {
           process.stdout.write(buf);
           buf = '';

@@ -12,8 +12,8 @@ import { startProgress } from '../util/progress.js';
 import { floatOpt, intOpt } from './common.js';
 
 /** `--part` / `--fusion-weight` / `--threads` as Recommender load options. */
-function loadOptions(flags: { part?: string; fusionWeight?: string }): LoadOptions {
-  return { part: parsePart(flags.part), fusionWeight: floatOpt('--fusion-weight', flags.fusionWeight, 0, 1) };
+export function loadOptions(flags: { part?: string; fusionWeight?: string; threads?: string }): LoadOptions {
+  return { part: parsePart(flags.part), fusionWeight: floatOpt('--fusion-weight', flags.fusionWeight, 0, 1), threads: intOpt('--threads', flags.threads, 1) };
 }
 
 /** id → title from the model's dataset (or an explicit items file / dataset dir), if readable. */

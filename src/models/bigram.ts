@@ -67,22 +67,35 @@ export class BigramStepModel implements StepModel<BigramState> {
   /** ancestors of each item's leaf, depth 1..L (row-major n × L) */
   private readonly path: Int32Array;
 
+  private readonly rowOfCodes?: (codes: ArrayLike<number>) => number;
+
+  /**
+   * @param data the fitted counts (rows of the index it was trained on)
+   * @param trie the candidates: the serving index's live rows
+   * @param opts `rows`: rows of the serving index (default: the trie's items). An index grown by
+   *   `index add` has more rows than the model: new items get the popularity prior of an unseen
+   *   item. `rowOfCodes`: any row by tuple, retired ones included, so that a retired item that
+   *   ends a history still conditions the transitions.
+   */
   constructor(
     private readonly data: BigramData,
     private readonly trie: PrefixTrie,
     private readonly layout: TokenLayout,
+    opts: { rows?: number; rowOfCodes?: (codes: ArrayLike<number>) => number } = {},
   ) {
-    if (data.items !== trie.numItems) throw new ModelError(`bigram model has ${data.items} items, the index ${trie.numItems}`);
+    const rows = opts.rows ?? trie.numItems;
+    if (data.items > rows || (opts.rows === undefined && data.items !== rows)) throw new ModelError(`bigram model has ${data.items} items, the index ${rows}`);
+    this.rowOfCodes = opts.rowOfCodes;
     this.vocabSize = layout.vocabSize;
     const n = trie.numItems;
     const L = trie.levels;
     const N = data.counts.reduce((a, b) => a + b, 0);
     this.prior = new Float64Array(trie.numNodes);
-    this.path = new Int32Array(n * L);
+    this.path = new Int32Array(rows * L).fill(-1);
     const leafBase = trie.levelStart[L];
     for (let leaf = 0; leaf < n; leaf++) {
       const row = trie.leafRow[leaf];
-      this.prior[leafBase + leaf] = (data.beta * (data.counts[row] + 1)) / (N + n);
+      this.prior[leafBase + leaf] = (data.beta * ((data.counts[row] ?? 0) + 1)) / (N + n);
     }
     for (let u = leafBase - 1; u >= 0; u--) {
       const a = trie.childStart[u];
@@ -91,7 +104,8 @@ export class BigramStepModel implements StepModel<BigramState> {
       for (let c = a; c < b; c++) s += this.prior[c];
       this.prior[u] = s;
     }
-    // leaf paths (for transition masses): walk down each item's codes
+    // leaf paths (for transition masses): walk down each item's codes; rows not in the trie
+    // (retired items) keep −1 and take no transition mass
     for (let leaf = 0; leaf < n; leaf++) {
       const row = trie.leafRow[leaf];
       const codes = trie.codesOf(leafBase + leaf);
@@ -109,11 +123,12 @@ export class BigramStepModel implements StepModel<BigramState> {
     if (t) return t;
     const mass = new Map<number, number>();
     let total = 0;
-    if (src >= 0) {
+    if (src >= 0 && src < this.data.items) {
       const L = this.trie.levels;
       for (let p = this.data.srcPtr[src]; p < this.data.srcPtr[src + 1]; p++) {
         const d = this.data.dst[p];
         const c = this.data.dstCount[p];
+        if (this.path[d * L] < 0) continue; // a retired item: not a candidate
         total += c;
         for (let l = 0; l < L; l++) {
           const node = this.path[d * L + l];
@@ -159,7 +174,8 @@ export class BigramStepModel implements StepModel<BigramState> {
       }
       if (codes.length === L) {
         const leaf = this.trie.find(codes);
-        return leaf < 0 ? -1 : this.trie.rowOf(leaf);
+        if (leaf >= 0) return this.trie.rowOf(leaf);
+        return this.rowOfCodes ? this.rowOfCodes(codes) : -1;
       }
     }
     return -1;

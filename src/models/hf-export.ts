@@ -11,7 +11,7 @@ import { Rng } from '../../quantizer/rng.js';
 import { NUM_SPECIAL, TokenLayout } from '../../decoding/index.js';
 import { InputError, ModelError } from '../errors.js';
 import { HF_SERVING_FILE, HF_SERVING_FORMAT, readHfServingConfig, type HfServingConfig } from './hf-model.js';
-import { readModelConfig } from './model-dir.js';
+import { readModelConfig, relativeTo } from './model-dir.js';
 import { runTrainer } from './python.js';
 import { addedTokensJson, idToken } from './tokenizer.js';
 import { makeScratch } from '../util/scratch.js';
@@ -109,8 +109,8 @@ export async function exportHfModel(modelDir: string, outDir: string, opts: HfEx
       promptTemplate,
       itemSeparator: opts.itemSeparator ?? '',
       maxHistory: cfg.maxHistory,
-      indexDir: cfg.indexDir,
-      dataDir: cfg.dataDir,
+      indexDir: relativeTo(outDir, cfg.indexDir),
+      dataDir: relativeTo(outDir, cfg.dataDir),
     };
     const tokCfg = { bos_token: '<|endoftext|>', eos_token: '<|eos|>', pad_token: '<|pad|>', sep_token: '<|sep|>', model_max_length: p.maxPositions, tokenizer_class: 'PreTrainedTokenizerFast' };
     await writeDirAtomic(

@@ -21,7 +21,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { NUM_SPECIAL, RemappedStepModel, TokenLayout, type StepModel } from '../../decoding/index.js';
 import { ModelError } from '../errors.js';
 import { readJsonObject, readOptionalJsonObject } from '../util/io.js';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelConfig } from './model-dir.js';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, resolveFrom, type ModelConfig } from './model-dir.js';
 import { OnnxStepModel } from './onnx-runner.js';
 import { idToken } from './tokenizer.js';
 
@@ -140,7 +140,7 @@ export async function readHfServingConfig(dir: string): Promise<HfServingConfig>
   if (c.formatVersion !== 1) throw new ModelError(`${file}: version ${String(c.formatVersion)} is not supported`);
   if (typeof c.indexHash !== 'string' || typeof c.promptTemplate !== 'string') throw new ModelError(`${file}: needs indexHash and promptTemplate`);
   if (!c.promptTemplate.includes('{history}')) throw new ModelError(`${file}: promptTemplate must contain {history}`);
-  return c;
+  return { ...c, indexDir: resolveFrom(dir, c.indexDir), dataDir: resolveFrom(dir, c.dataDir) };
 }
 
 /** A loaded Hugging Face-layout model: the step model in canonical tokens and its prompt builder. */
@@ -149,6 +149,8 @@ export interface HfModel {
   model: StepModel<unknown>;
   /** Prompt token ids (the model's own vocabulary) for a history of code tuples. */
   prompt(tuples: readonly ArrayLike<number>[]): Int32Array;
+  /** Release the onnxruntime session. */
+  close(): Promise<void>;
 }
 
 /**
@@ -180,6 +182,7 @@ export async function loadHfModel(dir: string, codebookSizes: readonly number[],
   return {
     config,
     model,
+    close: () => inner.close(),
     // the oldest items are dropped until prompt + generated tuple fit the model's positions
     prompt: (tuples) => {
       for (let s = 0; s < tuples.length; s++) {

@@ -27,8 +27,13 @@ export type ModelPart = ModelKindName;
 export interface LoadContext {
   dir: string;
   config: ModelConfig;
+  /** Candidates: the index's live items. */
   trie: PrefixTrie;
   layout: TokenLayout;
+  /** Rows of the serving index (retired included; may exceed the rows the model was trained on). */
+  rows?: number;
+  /** Row of any tuple of the serving index, retired items included (−1: none). */
+  rowOfCodes?: (codes: ArrayLike<number>) => number;
   /** onnxruntime intra-op threads. */
   threads?: number;
   /** Serve one part of a fused model alone (ablations); default: the whole model. */
@@ -73,7 +78,7 @@ async function loadTransition(ctx: LoadContext): Promise<StepModel<unknown>> {
   } catch (err) {
     throw new ModelError(`${file}: cannot read the transition model (${(err as Error).message})`);
   }
-  return new BigramStepModel(data, ctx.trie, ctx.layout) as StepModel<unknown>;
+  return new BigramStepModel(data, ctx.trie, ctx.layout, { rows: ctx.rows, rowOfCodes: ctx.rowOfCodes }) as StepModel<unknown>;
 }
 
 async function loadTransformer(ctx: LoadContext): Promise<OnnxStepModel> {

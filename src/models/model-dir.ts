@@ -5,6 +5,7 @@
  * `tokenizer.json` for the transformer). Written atomically; loading checks the hash against the
  * index it is served with and refuses a mismatch.
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeDirAtomic } from '../../quantizer/atomic.js';
@@ -27,21 +28,53 @@ export interface ModelConfig {
   tokenLayout: TokenLayoutSpec;
   /** History items in the prompt (most recent kept). */
   maxHistory: number;
-  /** Dataset directory used for training (for titles and evaluation defaults). */
+  /**
+   * Dataset directory used for training (for titles and evaluation defaults). Stored relative to
+   * the model directory (so a model copied together with its index and data keeps working);
+   * {@link readModelConfig} returns it resolved.
+   */
   dataDir?: string;
-  /** Index directory used for training (the default index when serving). */
+  /**
+   * Index directory used for training: the default index when serving. Stored relative to the
+   * model directory, resolved on read. Only a default: the index is bound by `indexHash`.
+   */
   indexDir?: string;
   /** Architecture-specific settings and training summary. */
   params: Record<string, unknown>;
 }
 
-/** Write a model directory atomically: config.json plus `files`. */
+/**
+ * Content hash of a model directory (hex sha256 over every regular file's name and bytes, in name
+ * order): what a server reports as the loaded model's identity.
+ */
+export async function modelDirHash(dir: string): Promise<string> {
+  const h = createHash('sha256');
+  const entries = (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+  for (const name of entries) {
+    h.update(`${name}\0`);
+    h.update(await fs.readFile(path.join(dir, name)));
+  }
+  return h.digest('hex');
+}
+
+/** `p` relative to directory `dir` (for recording in a relocatable artifact). */
+export function relativeTo(dir: string, p: string | undefined): string | undefined {
+  return p === undefined ? undefined : path.relative(path.resolve(dir), path.resolve(p)) || '.';
+}
+
+/** A path recorded by {@link relativeTo} (or an absolute one, as older versions wrote) resolved against `dir`. */
+export function resolveFrom(dir: string, p: string | undefined): string | undefined {
+  return p === undefined ? undefined : path.resolve(dir, p);
+}
+
+/** Write a model directory atomically: config.json (with relative data/index paths) plus `files`. */
 export async function writeModelDir(dir: string, config: ModelConfig, files: Record<string, string | Uint8Array>): Promise<void> {
+  const stored: ModelConfig = { ...config, dataDir: relativeTo(dir, config.dataDir), indexDir: relativeTo(dir, config.indexDir) };
   await writeDirAtomic(
     dir,
     async (tmp) => {
       for (const [name, data] of Object.entries(files)) await fs.writeFile(path.join(tmp, name), data);
-      await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+      await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify(stored, null, 2) + '\n');
     },
     async (tmp) => {
       await readModelConfig(tmp);
@@ -67,5 +100,5 @@ export async function readModelConfig(dir: string): Promise<ModelConfig> {
   if (c?.format !== MODEL_FORMAT) throw new ModelError(`${file}: not a ${MODEL_FORMAT} directory`);
   if (c.formatVersion !== MODEL_FORMAT_VERSION) throw new ModelError(`${file}: model format version ${String(c.formatVersion)} is not supported`);
   if (typeof c.indexHash !== 'string' || !c.tokenLayout || typeof c.architecture !== 'string') throw new ModelError(`${file}: missing fields`);
-  return c;
+  return { ...c, dataDir: resolveFrom(dir, c.dataDir), indexDir: resolveFrom(dir, c.indexDir) };
 }

@@ -105,6 +105,28 @@ describe('constrained beam search', () => {
     expect(r3[0].map((h) => h.row).sort()).toEqual([...keep].sort());
   });
 
+  it('an allow-list (include) returns exactly the best allowed items (brute force), minus exclusions', async () => {
+    const model = new TableModel(layout.vocabSize, hashedLogits(layout.vocabSize, 11));
+    const prompt = new Int32Array([1, 4]);
+    const top = bruteForce(model, layout, codes, n, prompt);
+    for (let seed = 0; seed < 8; seed++) {
+      // a seeded random allow-list of 12 rows, 3 of them also excluded, plus junk rows that must be ignored
+      const rows = top.map((h) => h.row).sort((a, b) => ((a * 7919 + seed * 104729) % 97) - ((b * 7919 + seed * 104729) % 97));
+      const include = [...rows.slice(0, 12), -1, n + 5];
+      const exclude = rows.slice(0, 3);
+      const want = top.filter((h) => rows.slice(3, 12).includes(h.row)).slice(0, 5);
+      const wide = await beamSearch(model, trie, layout, [{ prompt, include, exclude }], { beamWidth: n, k: 5 });
+      expect(wide[0].map((h) => h.row)).toEqual(want.map((h) => h.row));
+      // small beams still fill k from the allowed set, never anything else
+      const narrow = await beamSearch(model, trie, layout, [{ prompt, include, exclude }], { beamWidth: 4 });
+      expect(narrow[0]).toHaveLength(4);
+      for (const h of narrow[0]) expect(rows.slice(3, 12)).toContain(h.row);
+    }
+    // an empty allow-list returns nothing
+    const none = await beamSearch(model, trie, layout, [{ prompt, include: [] }], { beamWidth: 5 });
+    expect(none[0]).toEqual([]);
+  });
+
   it('equal scores tie-break by token id (deterministic)', async () => {
     const model = new TableModel(layout.vocabSize, () => new Float32Array(layout.vocabSize)); // uniform
     const res = await beamSearch(model, trie, layout, [{ prompt: new Int32Array([1]) }], { beamWidth: n, k: 8 });

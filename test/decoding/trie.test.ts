@@ -91,6 +91,26 @@ describe('PrefixTrie', () => {
     });
   }
 
+  it('built over a subset of rows: exactly those rows are reachable, under their own row numbers', () => {
+    const n = 400;
+    const { codes, sizes } = randomCodes(n, [8, 8, 8], 7);
+    const L = sizes.length;
+    const r = new Rng(3);
+    const rows = Array.from({ length: n }, (_, i) => i).filter(() => r.int(3) > 0);
+    const trie = PrefixTrie.build(codes, n, sizes, { rows });
+    const paths = enumerate(trie);
+    expect(trie.numItems).toBe(rows.length);
+    expect(paths.size).toBe(rows.length);
+    const kept = new Set(rows);
+    for (let i = 0; i < n; i++) {
+      const t = Array.from(codes.subarray(i * L, (i + 1) * L));
+      if (kept.has(i)) expect(trie.rowOf(trie.find(t))).toBe(i);
+      else expect(trie.find(t)).toBe(-1);
+    }
+    expect(trie.rowBound).toBe(Math.max(...rows) + 1);
+    expect(() => PrefixTrie.build(codes, n, sizes, { rows: [0, n] })).toThrow(DecodingInputError);
+  });
+
   it('rejects duplicate tuples and out-of-range codes', () => {
     expect(() => PrefixTrie.build(new Uint16Array([1, 2, 1, 2]), 2, [4, 4])).toThrow(/same tuple/);
     expect(() => PrefixTrie.build(new Uint16Array([1, 5]), 1, [4, 4])).toThrow(DecodingInputError);

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Dataset } from '../../src/data/store.js';
-import { buildIndexJob } from '../../src/indexing.js';
+import { addItemsJob, buildIndexJob } from '../../src/indexing.js';
 import { trainModel } from '../../src/train.js';
 import { Recommender } from '../../src/recommender.js';
 import { OnnxStepModel } from '../../src/models/onnx-runner.js';
@@ -119,6 +119,14 @@ describe('generator: trainer, ONNX export, runner', () => {
     const other = path.join(root, 'other-index');
     await buildIndexJob({ items: ds.items, scheme: 'rqkmeans:2x8', seed: 2, out: other });
     await expect(Recommender.load(modelDir, other)).rejects.toThrow(ModelError);
+    // a catalogue grown by index add is served without retraining; the new item is a candidate
+    const grown = path.join(root, 'grown-index');
+    await addItemsJob({ index: indexDir, items: [{ id: 'NEW-ITEM', title: 'new', text: ds.items[7].text + ' new' }], out: grown });
+    const rec2 = await Recommender.load(modelDir, grown);
+    const only = await rec2.recommend(ds.test[0].history, { k: 1, allow: ['NEW-ITEM'] });
+    expect(only.items.map((i) => [i.itemId, i.codes])).toEqual([['NEW-ITEM', rec2.index.codeOf('NEW-ITEM')]]);
+    expect(Number.isFinite(only.items[0].score)).toBe(true);
+    await rec2.close();
   });
 
   it('a 2-process gloo DDP run trains to the same quality as one process', async () => {

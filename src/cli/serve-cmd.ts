@@ -1,0 +1,81 @@
+/** `semrec serve`: the HTTP service (see src/serve/server.ts and docs/serving.md). */
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { InputError } from '../errors.js';
+import { createServer, DEFAULT_LIMITS, type ServeLimits } from '../serve/server.js';
+import { intOpt } from './common.js';
+import { loadOptions } from './recommend-cmd.js';
+
+interface ServeFlags {
+  model: string;
+  index?: string;
+  port: string;
+  host: string;
+  threads?: string;
+  part?: string;
+  fusionWeight?: string;
+  maxInFlight?: string;
+  maxQueue?: string;
+  timeoutMs?: string;
+  bodyLimit?: string;
+  maxHistory?: string;
+  logLevel: string;
+}
+
+/** Register `serve`. */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve recommendations over HTTP: POST /v1/recommend, /healthz, /readyz, /metrics, POST /v1/admin/reload (SIGHUP reloads, SIGTERM drains and exits)')
+    .requiredOption('--model <dir>', 'model directory')
+    .option('--index <dir>', 'index directory (default: the one recorded with the model)')
+    .option('--port <n>', 'TCP port (0: any free port)', '8080')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)')
+    .option('--part <kind>', 'serve one part of a fused model: transformer | transition')
+    .option('--fusion-weight <w>', "override a fused model's transition weight (0..1)")
+    .option('--max-in-flight <n>', `requests decoded at once (default ${DEFAULT_LIMITS.maxInFlight})`)
+    .option('--max-queue <n>', `requests that may wait; beyond that 503 (default ${DEFAULT_LIMITS.maxQueue})`)
+    .option('--timeout-ms <n>', `time limit per request, waiting included (default ${DEFAULT_LIMITS.timeoutMs})`)
+    .option('--body-limit <bytes>', `largest request body (default ${DEFAULT_LIMITS.bodyBytes})`)
+    .option('--max-history <n>', `most history items per request (default ${DEFAULT_LIMITS.maxHistory})`)
+    .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace, silent', 'info')
+    .action(async (flags: ServeFlags) => {
+      const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+      if (!levels.includes(flags.logLevel)) throw new InputError(`--log-level must be one of ${levels.join(', ')}, got ${JSON.stringify(flags.logLevel)}`);
+      const limits: Partial<ServeLimits> = {};
+      const set = (key: keyof ServeLimits, flag: string, v: string | undefined) => {
+        const n = intOpt(flag, v, 1);
+        if (n !== undefined) limits[key] = n;
+      };
+      set('maxInFlight', '--max-in-flight', flags.maxInFlight);
+      set('maxQueue', '--max-queue', flags.maxQueue);
+      set('timeoutMs', '--timeout-ms', flags.timeoutMs);
+      set('bodyBytes', '--body-limit', flags.bodyLimit);
+      set('maxHistory', '--max-history', flags.maxHistory);
+      const port = intOpt('--port', flags.port, 0)!;
+      if (port > 65535) throw new InputError(`--port must be in [0, 65535], got ${port}`);
+      const logger = pino({ level: flags.logLevel, base: { pid: process.pid } });
+      const adminToken = process.env.SEMREC_ADMIN_TOKEN || undefined;
+      const server = await createServer({ model: flags.model, index: flags.index, load: loadOptions(flags), limits, logger, adminToken });
+      const address = await server.app.listen({ port, host: flags.host });
+      const g = server.slot.current;
+      logger.info({ address, model: g.recommender.modelName, modelHash: g.recommender.modelHash, indexHash: g.recommender.index.hash(), items: g.recommender.trie.numItems, limits: server.limits, adminToken: !!adminToken }, 'semrec serving');
+      await new Promise<void>((resolve) => {
+        const onHup = () => {
+          server.reload().catch(() => undefined); // logged by the server; the old model keeps serving
+        };
+        const stop = (signal: string) => {
+          logger.info({ signal }, 'shutting down: no new requests, finishing running ones');
+          process.off('SIGHUP', onHup);
+          server
+            .close()
+            .then(() => logger.info('stopped'))
+            .finally(() => resolve());
+        };
+        process.on('SIGHUP', onHup);
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+    });
+}
