@@ -38,9 +38,17 @@ export class IndexFormatError extends QuantizerError {
   }
 }
 
-/** The faiss-node addon could not be loaded (run `npm run setup`). */
+/**
+ * The faiss-node addon could not be loaded. Only building or extending an index needs it (k-means
+ * and nearest-centroid search); serving never loads it, so it is an optional dependency.
+ */
 export class FaissUnavailableError extends QuantizerError {
   constructor(cause: unknown) {
-    super('E_SETUP', `faiss-node could not be loaded (${(cause as Error)?.message ?? cause}); run \`npm run setup\``, { cause });
+    super(
+      'E_SETUP',
+      `faiss-node could not be loaded (${String((cause as Error)?.message ?? cause).split('\n')[0]}). Building or extending an index needs it (serving does not): ` +
+        'in a checkout run `npm run setup`; in a project that installed semrec, install faiss-node and build its addon against libfaiss (see docs/serving.md, "Installing the package")',
+      { cause },
+    );
   }
 }

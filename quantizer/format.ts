@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeDirAtomic } from './atomic.js';
+import { readArtifact, resolveArtifact, writeArtifact } from './artifact.js';
 import { IndexFormatError, QuantizerError } from './errors.js';
 import { ItemIndex, type IndexInfo } from './item-index.js';
 
@@ -53,7 +53,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
  * `extraFiles` (e.g. the item encoder's state) are stored beside it and checksummed like the rest;
  * read them back with {@link readIndexFile}.
  */
-export async function saveIndex(index: ItemIndex, dir: string, opts: { extraFiles?: Record<string, Uint8Array> } = {}): Promise<IndexManifest> {
+export async function saveIndex(index: ItemIndex, dir: string, opts: { extraFiles?: Record<string, Uint8Array>; force?: boolean } = {}): Promise<IndexManifest> {
   const files: Record<string, Buffer> = {
     'items.txt': Buffer.from(index.itemIds.join('\n') + (index.size ? '\n' : ''), 'utf8'),
     'codes.u16': bytesOf(index.codes),
@@ -83,7 +83,7 @@ export async function saveIndex(index: ItemIndex, dir: string, opts: { extraFile
     hash: index.hash(),
     files: Object.fromEntries(Object.entries(files).map(([k, b]) => [k, { bytes: b.length, sha256: sha256(b) }])),
   };
-  await writeDirAtomic(
+  await writeArtifact(
     dir,
     async (tmp) => {
       for (const [name, b] of Object.entries(files)) await fs.writeFile(path.join(tmp, name), b);
@@ -92,12 +92,17 @@ export async function saveIndex(index: ItemIndex, dir: string, opts: { extraFile
     async (tmp) => {
       await loadIndex(tmp);
     },
+    { kind: INDEX_FORMAT, force: opts.force },
   );
   return manifest;
 }
 
 /** Read and validate index.json only (no binary files). */
 export async function readManifest(dir: string): Promise<IndexManifest> {
+  return readManifestAt(await resolveArtifact(dir));
+}
+
+async function readManifestAt(dir: string): Promise<IndexManifest> {
   const file = path.join(dir, 'index.json');
   let text: string;
   try {
@@ -137,13 +142,33 @@ async function readVerified(dir: string, name: string, meta: { bytes: number; sh
 
 /** Read one verified file of an index directory (size and sha256 as in index.json), or undefined if not listed. */
 export async function readIndexFile(dir: string, name: string): Promise<Buffer | undefined> {
-  const meta = (await readManifest(dir)).files[name];
-  return meta ? readVerified(dir, name, meta) : undefined;
+  return readArtifact(dir, async (d) => {
+    const meta = (await readManifestAt(d)).files[name];
+    return meta ? readVerified(d, name, meta) : undefined;
+  });
 }
 
 /** Load and verify an index directory. Throws {@link IndexFormatError} on any inconsistency. */
 export async function loadIndex(dir: string): Promise<ItemIndex> {
-  const m = await readManifest(dir);
+  return (await loadIndexWith(dir, [])).index;
+}
+
+/**
+ * Load an index and some of its extra files (those listed in index.json; absent ones are left
+ * out) from one generation of the directory: a replacement running meanwhile cannot mix them.
+ */
+export async function loadIndexWith(dir: string, names: readonly string[]): Promise<{ index: ItemIndex; files: Record<string, Buffer> }> {
+  return readArtifact(dir, async (d) => {
+    const index = await loadIndexAt(d);
+    const m = await readManifestAt(d);
+    const files: Record<string, Buffer> = {};
+    for (const n of names) if (m.files[n]) files[n] = await readVerified(d, n, m.files[n]);
+    return { index, files };
+  });
+}
+
+async function loadIndexAt(dir: string): Promise<ItemIndex> {
+  const m = await readManifestAt(dir);
   const data: Record<string, Buffer> = {};
   for (const [name, meta] of Object.entries(m.files)) data[name] = await readVerified(dir, name, meta);
   for (const need of ['items.txt', 'codes.u16']) if (!data[need]) throw new IndexFormatError(dir, `index.json lists no ${need}`);

@@ -5,9 +5,9 @@
 #      PyTorch), python3-torch + python3-numpy (the trainer), python3-pytest + python3-pyflakes
 #      (the trainer's tests and lint), g++/make (the faiss addon), chromium
 #      (the test that opens the comparison report in a headless browser).
-#   2. `npm ci` when node_modules is missing or older than package-lock.json. The project's .npmrc
-#      sets ignore-scripts (faiss-node's install script downloads from GitHub and fails offline) and
-#      onnxruntime-node-install=skip (its CPU binaries ship inside the package).
+#   2. `npm ci --ignore-scripts` when node_modules is missing or older than package-lock.json:
+#      faiss-node's install script downloads from GitHub and fails offline, onnxruntime-node's
+#      downloads CUDA binaries (its CPU binaries ship inside the package).
 #   3. The faiss-node addon, compiled from the package's own src/faiss.cc against Debian's faiss.
 #   4. The TypeScript build (tsc -> dist/) when a source file is newer than the last build.
 #
@@ -47,7 +47,7 @@ fi
 stamp=node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   log "installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed"
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error || die "npm ci failed"
   touch "$stamp"
 fi
 

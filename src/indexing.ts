@@ -2,7 +2,7 @@
  * Index jobs: catalogue → embeddings → ItemIndex → verified directory (build), and
  * index + new items → new index version (add). The CLI and library users call these.
  */
-import { buildIndex, loadIndex, parseFactory, readIndexFile, saveIndex, type CollisionMode, type IndexManifest, type ItemIndex } from '../quantizer/index.js';
+import { buildIndex, checkWritable, INDEX_FORMAT, loadIndexWith, parseFactory, saveIndex, type CollisionMode, type IndexManifest, type ItemIndex } from '../quantizer/index.js';
 import { PrefixTrie } from '../decoding/index.js';
 import { DataError, InputError } from './errors.js';
 import type { Item } from './data/types.js';
@@ -30,6 +30,8 @@ export interface BuildJobOptions {
   embeddings?: EmbeddingSource;
   /** Output directory (written atomically). */
   out: string;
+  /** Replace whatever `out` holds (default: refuse anything but an index). */
+  force?: boolean;
   /** Progress: (stage, done, total). */
   onProgress?: (stage: string, done: number, total: number) => void;
   /** Save an index even when {@link degeneracy} finds it degenerate (default false: refuse). */
@@ -65,6 +67,7 @@ export function degeneracy(index: ItemIndex): string | undefined {
 /** Build an index for a catalogue and save it (with its item encoder) to `opts.out`. */
 export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: ItemIndex; manifest: IndexManifest }> {
   const spec = parseFactory(opts.scheme);
+  await checkWritable(opts.out, { kind: INDEX_FORMAT, force: opts.force });
   const needsEmb = spec.scheme === 'rqkmeans' || spec.scheme === 'hybrid';
   let extraFiles: Record<string, Uint8Array> = {};
   let embeddings: Float32Array | undefined;
@@ -101,30 +104,22 @@ export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: Ite
   }
   if (encoder) index.info.params.encoder = encoder;
   if (cfCovered !== undefined) index.info.params.cfCovered = cfCovered;
-  const manifest = await saveIndex(index, opts.out, { extraFiles });
+  const manifest = await saveIndex(index, opts.out, { extraFiles, force: opts.force });
   return { index, manifest };
 }
 
 /** The item encoder's files stored with an index (carried over to every version made from it). */
-async function encoderExtras(dir: string): Promise<Record<string, Uint8Array>> {
-  const extras: Record<string, Uint8Array> = {};
-  for (const name of ['encoder.json', 'encoder.f32', 'encoder-cf.f32']) {
-    const b = await readIndexFile(dir, name);
-    if (b) extras[name] = b;
-  }
-  return extras;
-}
+const ENCODER_FILES = ['encoder.json', 'encoder.f32', 'encoder-cf.f32'];
 
 /**
  * Retire items: write a new index version in which they are no longer candidates. They stay
  * rows, so their tuples are never given to another item, rows do not shift, and models trained
  * on the old index serve the new one (lineage). Unknown or already retired ids are refused.
  */
-export async function removeItemsJob(opts: { index: string; ids: readonly string[]; out: string }): Promise<{ index: ItemIndex; manifest: IndexManifest; removed: number }> {
-  const old = await loadIndex(opts.index);
-  const extras = await encoderExtras(opts.index);
+export async function removeItemsJob(opts: { index: string; ids: readonly string[]; out: string; force?: boolean }): Promise<{ index: ItemIndex; manifest: IndexManifest; removed: number }> {
+  const { index: old, files: extras } = await loadIndexWith(opts.index, ENCODER_FILES);
   const index = old.retire(opts.ids);
-  const manifest = await saveIndex(index, opts.out, { extraFiles: extras });
+  const manifest = await saveIndex(index, opts.out, { extraFiles: extras, force: opts.force });
   return { index, manifest, removed: opts.ids.length };
 }
 
@@ -137,13 +132,14 @@ export interface AddJobOptions {
   embeddings?: EmbeddingSource;
   /** Output directory for the new version (may equal `index` to replace it atomically). */
   out: string;
+  /** Replace whatever `out` holds (default: refuse anything but an index). */
+  force?: boolean;
   seed?: number;
 }
 
 /** Give new items IDs with an existing index and write the new index version. */
 export async function addItemsJob(opts: AddJobOptions): Promise<{ index: ItemIndex; manifest: IndexManifest; added: number }> {
-  const old = await loadIndex(opts.index);
-  const extras = await encoderExtras(opts.index);
+  const { index: old, files: extras } = await loadIndexWith(opts.index, ENCODER_FILES);
   let embeddings: Float32Array | undefined;
   let dim: number | undefined;
   if (old.codebooks.length) {
@@ -165,6 +161,6 @@ export async function addItemsJob(opts: AddJobOptions): Promise<{ index: ItemInd
     }
   }
   const index = old.assign({ ids: opts.items.map((i) => i.id), embeddings, dim }, { seed: opts.seed });
-  const manifest = await saveIndex(index, opts.out, { extraFiles: extras });
+  const manifest = await saveIndex(index, opts.out, { extraFiles: extras, force: opts.force });
   return { index, manifest, added: opts.items.length };
 }

@@ -9,7 +9,7 @@
  * together in one batched beam search (one model call per code level for all of them).
  */
 import { beamSearch, Mapper, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel } from '../decoding/index.js';
-import { loadIndex, type ItemIndex } from '../quantizer/index.js';
+import { loadIndex, readArtifact, type ItemIndex } from '../quantizer/index.js';
 import { EmptyHistoryError, InputError, ModelError } from './errors.js';
 import { modelDirHash, readModelConfig, type ModelConfig } from './models/model-dir.js';
 import { candidateTrie } from './indexing.js';
@@ -114,8 +114,13 @@ export class Recommender {
    * docs/generator.md).
    */
   static async load(modelDir: string, indexDir?: string, opts: LoadOptions = {}): Promise<Recommender> {
-    const serving = (await isHfModelDir(modelDir)) ? await readHfServingConfig(modelDir) : undefined;
-    const config = serving ? undefined : await readModelConfig(modelDir);
+    // every model file comes from one generation of the directory (see quantizer/artifact.ts)
+    return readArtifact(modelDir, (resolved) => Recommender.loadAt(resolved, modelDir, indexDir, opts));
+  }
+
+  private static async loadAt(resolved: string, modelDir: string, indexDir: string | undefined, opts: LoadOptions): Promise<Recommender> {
+    const serving = (await isHfModelDir(resolved)) ? await readHfServingConfig(resolved, modelDir) : undefined;
+    const config = serving ? undefined : await readModelConfig(resolved, modelDir);
     const recorded = serving ?? config!;
     indexDir ??= recorded.indexDir;
     if (!indexDir) throw new InputError(`no index given and ${modelDir}/config.json records none`);
@@ -133,13 +138,13 @@ export class Recommender {
     const mapper = new Mapper(index.itemIds, index.codes, index.codebookSizes);
     if (!config) {
       if (opts.part || opts.fusionWeight !== undefined) throw new InputError('Hugging Face-layout models have no parts or fusion weight');
-      const m = await loadHfModel(modelDir, index.codebookSizes, { threads: opts.threads, serving });
-      return new Recommender(m.config, index, m.model, trie, mapper, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt, 'hf-causal-lm', () => m.close(), await modelDirHash(modelDir));
+      const m = await loadHfModel(resolved, index.codebookSizes, { threads: opts.threads, serving });
+      return new Recommender(m.config, index, m.model, trie, mapper, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt, 'hf-causal-lm', () => m.close(), await modelDirHash(resolved));
     }
     const layout = TokenLayout.fromSpec(config.tokenLayout);
     if (layout.sizes.join() !== index.codebookSizes.join()) throw new ModelError('model token layout does not match the index codebook sizes');
-    const m = await loadModelKind({ dir: modelDir, config, trie, layout, rows: index.size, rowOfCodes: (c) => mapper.rowOfCodes(c), threads: opts.threads, part: opts.part, fusionWeight: opts.fusionWeight });
-    return new Recommender(config, index, m.model, trie, mapper, layout, m.maxBatch, undefined, m.name, m.close, await modelDirHash(modelDir));
+    const m = await loadModelKind({ dir: resolved, config, trie, layout, rows: index.size, rowOfCodes: (c) => mapper.rowOfCodes(c), threads: opts.threads, part: opts.part, fusionWeight: opts.fusionWeight });
+    return new Recommender(config, index, m.model, trie, mapper, layout, m.maxBatch, undefined, m.name, m.close, await modelDirHash(resolved));
   }
 
   /**

@@ -8,7 +8,7 @@
  */
 import { TokenLayout, type StepModel } from '../decoding/index.js';
 import { candidateTrie } from './indexing.js';
-import { loadIndex, type ItemIndex } from '../quantizer/index.js';
+import { checkWritable, loadIndex, type ItemIndex } from '../quantizer/index.js';
 import { loadDataset, type Dataset } from './data/store.js';
 import { InputError } from './errors.js';
 import { chooseFusionWeight, type FusionOptions } from './fusion.js';
@@ -29,6 +29,8 @@ export interface TrainOptions {
   index: string;
   /** Output model directory (written atomically). */
   out: string;
+  /** Replace whatever `out` holds (default: refuse anything but a model directory). */
+  force?: boolean;
   /** `fused` (default), `transformer` or `transition` (aliases: `decoder`, `bigram`). */
   arch?: string;
   /** Transformer settings (kinds `fused`, `transformer`). */
@@ -72,6 +74,7 @@ function fitTransition(ds: Dataset, index: ItemIndex, beta: number): { data: Big
 /** Train a model on a dataset's train split under an index; returns its config. */
 export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   const kind = trainKind(opts.arch);
+  await checkWritable(opts.out, { kind: MODEL_FORMAT, force: opts.force }); // refuse before training, not after
   const [ds, index] = await Promise.all([loadDataset(opts.data), loadIndex(opts.index)]);
   const maxHistory = opts.maxHistory ?? ds.meta.split.maxHistory;
   const layout = new TokenLayout(index.codebookSizes);
@@ -87,12 +90,12 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   if (kind === 'transition') {
     const t = fitTransition(ds, index, opts.beta ?? 2);
     const config: ModelConfig = { ...base, architecture: 'bigram', params: t.params };
-    await writeModelDir(opts.out, config, { 'bigram.json': JSON.stringify(t.data) });
+    await writeModelDir(opts.out, config, { 'bigram.json': JSON.stringify(t.data) }, opts);
     return config;
   }
   const dec = await trainDecoderFiles(ds, index, { indexDir: opts.index, maxHistory }, opts.decoder);
   if (kind === 'transformer') {
-    await writeModelDir(opts.out, dec.config, dec.files);
+    await writeModelDir(opts.out, dec.config, dec.files, opts);
     return dec.config;
   }
   const t = fitTransition(ds, index, opts.beta ?? 2);
@@ -107,6 +110,6 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
     await tf.close();
   }
   const config: ModelConfig = { ...dec.config, architecture: 'fused', params: { ...dec.config.params, transition: t.params, fusion } };
-  await writeModelDir(opts.out, config, { ...dec.files, 'bigram.json': JSON.stringify(t.data) });
+  await writeModelDir(opts.out, config, { ...dec.files, 'bigram.json': JSON.stringify(t.data) }, opts);
   return config;
 }

@@ -12,6 +12,7 @@ import path from 'node:path';
 /** Options of `semrec data synth`, as strings from the command line. */
 interface SynthFlags {
   out: string;
+  force?: boolean;
   items?: string;
   users?: string;
   seed?: string;
@@ -30,7 +31,7 @@ export async function runSynth(flags: SynthFlags): Promise<void> {
   const p = startProgress('synthesising', 0);
   const raw = synthesize(params);
   const ds = prepare(raw, { core: 5, maxHistory: 20 });
-  const meta = await writeDataset(flags.out, ds, { malformed: raw.malformed, params });
+  const meta = await writeDataset(flags.out, ds, { malformed: raw.malformed, params, force: !!flags.force });
   p.stop();
   console.log(flags.json ? JSON.stringify({ dir: flags.out, ...meta.counts }) : describeDataset(flags.out, meta));
 }
@@ -43,6 +44,7 @@ export function registerData(program: Command): void {
     .command('synth')
     .description('generate the deterministic synthetic catalogue + users (the embedded default data)')
     .requiredOption('--out <dir>', 'output dataset directory')
+    .option('--force', 'replace whatever --out holds (default: refuse an existing directory that is not a dataset directory)')
     .option('--items <n>', 'number of items (default 2000)')
     .option('--users <n>', 'number of users (default 5000)')
     .option('--seed <n>', 'random seed (default 42)')
@@ -55,6 +57,7 @@ export function registerData(program: Command): void {
     .description('import a public dataset format: k-core filter, leave-one-out split, normalised output')
     .requiredOption('--format <fmt>', `input format: ${FORMATS.join('|')}`)
     .requiredOption('--out <dir>', 'output dataset directory')
+    .option('--force', 'replace whatever --out holds (default: refuse an existing directory that is not a dataset directory)')
     .option('--reviews <file>', 'amazon2014: reviews_<Cat>_5.json(.gz)')
     .option('--meta <file>', 'amazon2014: meta_<Cat>.json(.gz) (Python dict literals)')
     .option('--sequences <file>', 'p5 / recbole: sequential_data.txt(.gz)')
@@ -69,7 +72,7 @@ export function registerData(program: Command): void {
     .option('--core <k>', 'k-core filter: minimum interactions per user and item (default 5; 0 disables)')
     .option('--max-history <n>', 'cap on history length in valid/test examples (default 20)')
     .option('--json', 'print counts as JSON')
-    .action(async (flags: SourceFiles & { format: string; out: string; item?: string; core?: string; maxHistory?: string; json?: boolean }) => {
+    .action(async (flags: SourceFiles & { format: string; out: string; force?: boolean; item?: string; core?: string; maxHistory?: string; json?: boolean }) => {
       const files: SourceFiles = { ...flags, items: flags.items ?? flags.item };
       const p = startProgress(`reading ${flags.format}`, 0, ' lines');
       let before = 0;
@@ -85,7 +88,7 @@ export function registerData(program: Command): void {
         p.stop();
       }
       const ds = prepare(raw, { core: intOpt('--core', flags.core, 0) ?? 5, maxHistory: intOpt('--max-history', flags.maxHistory, 1) ?? 20 });
-      const meta = await writeDataset(flags.out, ds, { malformed: raw.malformed, params: { format: flags.format } });
+      const meta = await writeDataset(flags.out, ds, { malformed: raw.malformed, params: { format: flags.format }, force: !!flags.force });
       console.log(flags.json ? JSON.stringify({ dir: flags.out, ...meta.counts, malformed: meta.malformed.count }) : describeDataset(flags.out, meta));
     });
 

@@ -64,6 +64,7 @@ export function registerIndex(program: Command): void {
     .option('--extra-level-size <n>', 'codes in the disambiguation level (default: max(8, 2 × largest group, rounded up to a power of two))')
     .option('--seed <n>', 'random seed (default 0)')
     .requiredOption('--out <dir>', 'output index directory (written atomically)')
+    .option('--force', 'replace whatever --out holds (default: refuse an existing directory that is not an index directory)')
     .option('--strict', 'refuse an items file with malformed lines instead of skipping them')
     .option('--allow-degenerate', 'save an index whose IDs carry no information (most items on one tuple, ...) instead of refusing it')
     .action(async (flags) => {
@@ -87,6 +88,7 @@ export function registerIndex(program: Command): void {
           embeddings: embeddingSource(flags, sequences),
           allowDegenerate: !!flags.allowDegenerate,
           out: flags.out,
+          force: !!flags.force,
           onProgress: p.cb,
         });
       } finally {
@@ -105,12 +107,13 @@ export function registerIndex(program: Command): void {
     .option('--encoder <dir>', 'ONNX encoder directory for the new items')
     .option('--seed <n>', 'seed for schemes that place new items randomly')
     .requiredOption('--out <dir>', 'output directory for the new version')
+    .option('--force', 'replace whatever --out holds (default: refuse an existing directory that is not an index directory)')
     .option('--strict', 'refuse an items file with malformed lines instead of skipping them')
     .action(async (flags) => {
       const cat = await readCatalogue(flags.items);
       reportMalformed(flags.items, cat.malformed, !!flags.strict);
       const src = flags.embeddings ? { kind: 'file' as const, file: flags.embeddings } : flags.encoder ? { kind: 'onnx' as const, dir: flags.encoder } : undefined;
-      const res = await addItemsJob({ index: flags.index, items: cat.items, embeddings: src, out: flags.out, seed: intOpt('--seed', flags.seed, 0) });
+      const res = await addItemsJob({ index: flags.index, items: cat.items, embeddings: src, out: flags.out, seed: intOpt('--seed', flags.seed, 0), force: !!flags.force });
       console.log(JSON.stringify({ out: flags.out, added: res.added, items: res.index.size, indexVersion: res.index.info.indexVersion, hash: res.manifest.hash }));
     });
 
@@ -121,7 +124,8 @@ export function registerIndex(program: Command): void {
     .option('--ids <list>', 'comma-separated item ids')
     .option('--ids-file <file>', 'item ids, one per line')
     .requiredOption('--out <dir>', 'output directory for the new version')
-    .action(async (flags: { index: string; ids?: string; idsFile?: string; out: string }) => {
+    .option('--force', 'replace whatever --out holds (default: refuse an existing directory that is not an index directory)')
+    .action(async (flags: { index: string; ids?: string; idsFile?: string; out: string; force?: boolean }) => {
       if ((flags.ids === undefined) === (flags.idsFile === undefined)) throw new InputError('give exactly one of --ids or --ids-file');
       let text = flags.ids ?? '';
       if (flags.idsFile !== undefined) {
@@ -133,7 +137,7 @@ export function registerIndex(program: Command): void {
       }
       const ids = text.replace(/^\uFEFF/, '').split(/[,\n\r]+/).map((x) => x.trim()).filter(Boolean);
       if (!ids.length) throw new InputError('no item ids given');
-      const res = await removeItemsJob({ index: flags.index, ids, out: flags.out });
+      const res = await removeItemsJob({ index: flags.index, ids, out: flags.out, force: !!flags.force });
       console.log(JSON.stringify({ out: flags.out, removed: res.removed, items: res.index.size, retired: res.index.retiredRows.length, indexVersion: res.index.info.indexVersion, hash: res.manifest.hash }));
     });
 

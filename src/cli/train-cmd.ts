@@ -13,6 +13,7 @@ export function registerTrain(program: Command): void {
     .requiredOption('--data <dir>', 'dataset directory')
     .requiredOption('--index <dir>', 'index directory')
     .requiredOption('--out <dir>', 'output model directory (written atomically)')
+    .option('--force', 'replace whatever --out holds (default: refuse an existing directory that is not a model directory)')
     .option('--arch <kind>', 'fused (transformer + transition model, weight chosen on validation) | transformer | transition (aliases: decoder, bigram)', 'fused')
     .option('--layers <n>', 'transformer layers (default 4)')
     .option('--d-model <n>', 'model width (default 128)')
@@ -42,6 +43,7 @@ export function registerTrain(program: Command): void {
         data: flags.data!,
         index: flags.index!,
         out: flags.out!,
+        force: !!flags.force,
         arch: flags.arch,
         maxHistory: intOpt('--max-history', flags.maxHistory, 1),
         fusion: { grid: gridOpt(flags.fusionGrid), users: intOpt('--fusion-users', flags.fusionUsers, 1) },
@@ -87,12 +89,13 @@ export function registerTrain(program: Command): void {
     .description('export a transformer model in the Hugging Face / Optimum layout (GPT-2 names, ID tokens as added tokens, prompt template)')
     .requiredOption('--model <dir>', 'semrec transformer model directory')
     .requiredOption('--out <dir>', 'output directory')
+    .option('--force', 'replace whatever --out holds (default: refuse an existing directory that is not an exported model)')
     .option('--template <text>', 'prompt template around the history ({history})', '<|endoftext|>{history}')
     .option('--separator <text>', 'text between history items', '')
     .option('--words <list>', 'extra comma-separated words for the text vocabulary')
-    .action(async (flags: { model: string; out: string; template: string; separator: string; words?: string }) => {
+    .action(async (flags: { model: string; out: string; force?: boolean; template: string; separator: string; words?: string }) => {
       const t0 = Date.now();
-      const serving = await exportHfModel(flags.model, flags.out, { promptTemplate: flags.template, itemSeparator: flags.separator, words: flags.words?.split(',').filter(Boolean) });
+      const serving = await exportHfModel(flags.model, flags.out, { promptTemplate: flags.template, itemSeparator: flags.separator, words: flags.words?.split(',').filter(Boolean), force: !!flags.force });
       console.log(JSON.stringify({ out: flags.out, seconds: (Date.now() - t0) / 1000, ...serving }));
     });
 

@@ -11,7 +11,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeDirAtomic } from '../../quantizer/atomic.js';
+import { readArtifact, writeArtifact as writeDirAtomic } from '../../quantizer/artifact.js';
 import { FormatError, NotFoundError } from '../errors.js';
 import { readLines } from '../util/io.js';
 import type { EvalExample, PreparedDataset, UserSequence, DatasetCounts } from './split.js';
@@ -55,7 +55,7 @@ function jsonl(rows: readonly unknown[]): string {
 export async function writeDataset(
   dir: string,
   ds: PreparedDataset,
-  extra: { malformed: MalformedReport; params?: Record<string, unknown> },
+  extra: { malformed: MalformedReport; params?: Record<string, unknown>; force?: boolean },
 ): Promise<DatasetMeta> {
   const meta: DatasetMeta = {
     format: DATASET_FORMAT,
@@ -90,6 +90,7 @@ export async function writeDataset(
     async (tmp) => {
       await loadDataset(tmp);
     },
+    { kind: DATASET_FORMAT, force: extra.force },
   );
   return meta;
 }
@@ -123,6 +124,10 @@ const isEx = (v: unknown): v is EvalExample => isObj(v) && isStr(v.user) && isSt
  * or inconsistent (a split referencing an unknown item, counts that do not match).
  */
 export async function loadDataset(dir: string): Promise<Dataset> {
+  return readArtifact(dir, (d) => loadDatasetAt(d, dir));
+}
+
+async function loadDatasetAt(dir: string, logical: string): Promise<Dataset> {
   const metaFile = path.join(dir, 'dataset.json');
   try {
     await fs.access(metaFile);
@@ -153,5 +158,5 @@ export async function loadDataset(dir: string): Promise<Dataset> {
   };
   for (const s of train) check('train.jsonl', s.items);
   for (const e of [...valid, ...test]) check('valid.jsonl/test.jsonl', [...e.history, e.target]);
-  return { dir, meta, items, train, valid, test };
+  return { dir: logical, meta, items, train, valid, test };
 }

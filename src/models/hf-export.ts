@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeDirAtomic } from '../../quantizer/atomic.js';
+import { resolveArtifact, writeArtifact as writeDirAtomic } from '../../quantizer/artifact.js';
 import { Rng } from '../../quantizer/rng.js';
 import { NUM_SPECIAL, TokenLayout } from '../../decoding/index.js';
 import { InputError, ModelError } from '../errors.js';
@@ -26,6 +26,8 @@ export interface HfExportOptions {
   words?: readonly string[];
   /** Shuffle the ID tokens' positions in the vocabulary with this seed (default: level order). */
   shuffleSeed?: number;
+  /** Replace whatever `outDir` holds (default: refuse anything but an earlier export). */
+  force?: boolean;
 }
 
 /** Text-vocabulary specials standing for the native PAD, BOS, EOS and SEP tokens. */
@@ -67,8 +69,9 @@ export function hfVocabulary(layout: TokenLayout, opts: HfExportOptions): { voca
 }
 
 /** Export the transformer in `modelDir` to `outDir` in the Hugging Face layout. */
-export async function exportHfModel(modelDir: string, outDir: string, opts: HfExportOptions = {}): Promise<HfServingConfig> {
-  const cfg = await readModelConfig(modelDir);
+export async function exportHfModel(logicalDir: string, outDir: string, opts: HfExportOptions = {}): Promise<HfServingConfig> {
+  const modelDir = await resolveArtifact(logicalDir); // one generation for every file read below
+  const cfg = await readModelConfig(modelDir, logicalDir);
   // a fused model directory holds the transformer too; the export is the transformer alone
   if (cfg.architecture !== 'decoder' && cfg.architecture !== 'fused') throw new ModelError(`${modelDir}: only transformer and fused models can be exported (their transformer), this one is ${JSON.stringify(cfg.architecture)}`);
   const layout = TokenLayout.fromSpec(cfg.tokenLayout);
@@ -125,6 +128,7 @@ export async function exportHfModel(modelDir: string, outDir: string, opts: HfEx
       async (tmp) => {
         await readHfServingConfig(tmp);
       },
+      { kind: 'hf-model', force: opts.force },
     );
     return serving;
   } finally {

@@ -133,14 +133,14 @@ export async function isHfModelDir(dir: string): Promise<boolean> {
 }
 
 /** Read and check `semrec.json`. */
-export async function readHfServingConfig(dir: string): Promise<HfServingConfig> {
+export async function readHfServingConfig(dir: string, base = dir): Promise<HfServingConfig> {
   const file = path.join(dir, HF_SERVING_FILE);
   const c = (await readJsonObject(file, 'serving config (semrec.json)', badJson)) as unknown as HfServingConfig;
   if (c.format !== HF_SERVING_FORMAT) throw new ModelError(`${file}: format must be ${JSON.stringify(HF_SERVING_FORMAT)}`);
   if (c.formatVersion !== 1) throw new ModelError(`${file}: version ${String(c.formatVersion)} is not supported`);
   if (typeof c.indexHash !== 'string' || typeof c.promptTemplate !== 'string') throw new ModelError(`${file}: needs indexHash and promptTemplate`);
   if (!c.promptTemplate.includes('{history}')) throw new ModelError(`${file}: promptTemplate must contain {history}`);
-  return { ...c, indexDir: resolveFrom(dir, c.indexDir), dataDir: resolveFrom(dir, c.dataDir) };
+  return { ...c, indexDir: resolveFrom(base, c.indexDir), dataDir: resolveFrom(base, c.dataDir) };
 }
 
 /** A loaded Hugging Face-layout model: the step model in canonical tokens and its prompt builder. */

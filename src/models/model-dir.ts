@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeDirAtomic } from '../../quantizer/atomic.js';
+import { resolveArtifact, writeArtifact as writeDirAtomic } from '../../quantizer/artifact.js';
 import type { TokenLayoutSpec } from '../../decoding/index.js';
 import { ModelError, NotFoundError } from '../errors.js';
 
@@ -68,7 +68,7 @@ export function resolveFrom(dir: string, p: string | undefined): string | undefi
 }
 
 /** Write a model directory atomically: config.json (with relative data/index paths) plus `files`. */
-export async function writeModelDir(dir: string, config: ModelConfig, files: Record<string, string | Uint8Array>): Promise<void> {
+export async function writeModelDir(dir: string, config: ModelConfig, files: Record<string, string | Uint8Array>, opts: { force?: boolean } = {}): Promise<void> {
   const stored: ModelConfig = { ...config, dataDir: relativeTo(dir, config.dataDir), indexDir: relativeTo(dir, config.indexDir) };
   await writeDirAtomic(
     dir,
@@ -79,11 +79,17 @@ export async function writeModelDir(dir: string, config: ModelConfig, files: Rec
     async (tmp) => {
       await readModelConfig(tmp);
     },
+    { kind: MODEL_FORMAT, force: opts.force },
   );
 }
 
-/** Read and validate config.json. */
-export async function readModelConfig(dir: string): Promise<ModelConfig> {
+/**
+ * Read and validate config.json of the model directory `dir` (its current generation). Recorded
+ * relative paths are resolved against `base` (default `dir`: pass the logical model directory
+ * when `dir` is an already-resolved generation).
+ */
+export async function readModelConfig(dir: string, base = dir): Promise<ModelConfig> {
+  if (base === dir) dir = await resolveArtifact(dir);
   const file = path.join(dir, 'config.json');
   let text: string;
   try {
@@ -100,5 +106,5 @@ export async function readModelConfig(dir: string): Promise<ModelConfig> {
   if (c?.format !== MODEL_FORMAT) throw new ModelError(`${file}: not a ${MODEL_FORMAT} directory`);
   if (c.formatVersion !== MODEL_FORMAT_VERSION) throw new ModelError(`${file}: model format version ${String(c.formatVersion)} is not supported`);
   if (typeof c.indexHash !== 'string' || !c.tokenLayout || typeof c.architecture !== 'string') throw new ModelError(`${file}: missing fields`);
-  return { ...c, dataDir: resolveFrom(dir, c.dataDir), indexDir: resolveFrom(dir, c.indexDir) };
+  return { ...c, dataDir: resolveFrom(base, c.dataDir), indexDir: resolveFrom(base, c.indexDir) };
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { writeDirAtomic, writeFileAtomic } from '../../quantizer/atomic.js';
+import { resolveArtifact } from '../../quantizer/artifact.js';
 import { tmp } from '../helpers.js';
 
 describe('atomic writes', () => {
@@ -14,7 +15,7 @@ describe('atomic writes', () => {
       writeDirAtomic(dir, async (t) => {
         writeFileSync(path.join(t, 'a.txt'), 'half');
         throw new Error('interrupted');
-      }),
+      }, undefined, { force: true }),
     ).rejects.toThrow('interrupted');
     await expect(
       writeDirAtomic(
@@ -23,12 +24,17 @@ describe('atomic writes', () => {
         async () => {
           throw new Error('verify failed');
         },
+        { force: true },
       ),
     ).rejects.toThrow('verify failed');
     expect(readFileSync(path.join(dir, 'a.txt'), 'utf8')).toBe('old');
     expect(readdirSync(root)).toEqual(['idx']);
-    await writeDirAtomic(dir, async (t) => writeFileSync(path.join(t, 'b.txt'), 'new'));
-    expect(readdirSync(dir)).toEqual(['b.txt']);
+    expect(readdirSync(dir)).toEqual(['a.txt']);
+    // a directory that is not an artifact is not replaced unless forced
+    await expect(writeDirAtomic(dir, async (t) => writeFileSync(path.join(t, 'b.txt'), 'new'))).rejects.toThrow(/refusing to replace/);
+    await writeDirAtomic(dir, async (t) => writeFileSync(path.join(t, 'b.txt'), 'new'), undefined, { force: true });
+    expect(readdirSync(dir).sort()).toEqual(['CURRENT', 'g-000001']);
+    expect(readFileSync(path.join(await resolveArtifact(dir), 'b.txt'), 'utf8')).toBe('new');
     expect(readdirSync(root)).toEqual(['idx']);
   });
 

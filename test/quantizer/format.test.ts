@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildIndex, loadIndex, readIndexFile, saveIndex, IndexFormatError, Rng } from '../../quantizer/index.js';
+import { buildIndex, loadIndex, readIndexFile, resolveArtifact, saveIndex, IndexFormatError, Rng } from '../../quantizer/index.js';
 import { tmp } from '../helpers.js';
 
 function sample(n = 120, seed = 1) {
@@ -103,9 +103,14 @@ describe('index directory format', () => {
       const loaded = await loadIndex(dir); // either the old or the new index, complete and verified
       expect([200, 20000]).toContain(loaded.size);
     }
-    // leftovers are hidden temporary siblings only, never the target
-    for (const f of readdirSync(root)) if (f !== 'idx' && f !== 'writer.mts') expect(f.startsWith('.idx.')).toBe(true);
-    for (const f of readdirSync(root)) if (f.startsWith('.idx.')) rmSync(path.join(root, f), { recursive: true, force: true });
-    expect(existsSync(path.join(dir, 'index.json'))).toBe(true);
+    // leftovers: the killed writers' temporary directories (inside idx, swept by the next
+    // writer) and the pointer's temporary files, never a half-written generation behind CURRENT
+    expect(readdirSync(root).sort()).toEqual(['idx', 'writer.mts']);
+    for (const f of readdirSync(dir)) expect(f === 'CURRENT' || /^g-\d{6}$/.test(f) || f.startsWith('.tmp-') || f.startsWith('.CURRENT.tmp-')).toBe(true);
+    expect(existsSync(path.join(await resolveArtifact(dir), 'index.json'))).toBe(true);
+    // the next write sweeps the dead writers' temporary directories
+    await saveIndex(first, dir);
+    expect(readdirSync(dir).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
+    expect((await loadIndex(dir)).size).toBe(200);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { resolveArtifact } from '../../../quantizer/artifact.js';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { synthesize } from '../../../src/data/synth.js';
@@ -53,6 +54,9 @@ describe('dataset directory', () => {
     await make(d);
     await make(d);
     expect(readdirSync(root)).toEqual(['ds']);
-    expect(existsSync(path.join(d, 'dataset.json'))).toBe(true);
+    // the replacement is a new generation behind an atomically switched pointer
+    expect(readdirSync(d).sort()).toEqual(['CURRENT', 'g-000001']);
+    expect(existsSync(path.join(await resolveArtifact(d), 'dataset.json'))).toBe(true);
+    expect((await loadDataset(d)).dir).toBe(d);
   });
 });
