@@ -31,7 +31,7 @@ async function startServer(model: string): Promise<ServerProc> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--model', model, '--port', '0', '--log-level', 'warn', '--max-queue', '4096'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let log = '';
   child.stdout!.on('data', (d) => (log += String(d)));
-  // the "semrec serving" line is at info level; ask readiness through a tiny port probe instead
+  // the "semrec serving" line (written at any log level but silent) carries the address
   const started = Date.now();
   for (;;) {
     const m = /"address":"([^"]+)"/.exec(log);

@@ -56,21 +56,23 @@ export function registerServe(program: Command): void {
       const port = intOpt('--port', flags.port, 0)!;
       if (port > 65535) throw new InputError(`--port must be in [0, 65535], got ${port}`);
       const logger = pino({ level: flags.logLevel, base: { pid: process.pid } });
+      // start, reload and stop lines are written at any level but silent (request logs follow --log-level)
+      const life = flags.logLevel === 'silent' ? logger : logger.child({}, { level: 'info' });
       const adminToken = process.env.SEMREC_ADMIN_TOKEN || undefined;
-      const server = await createServer({ model: flags.model, index: flags.index, load: loadOptions(flags), limits, logger, adminToken });
+      const server = await createServer({ model: flags.model, index: flags.index, load: loadOptions(flags), limits, logger, lifecycleLogger: life, adminToken });
       const address = await server.app.listen({ port, host: flags.host });
       const g = server.slot.current;
-      logger.info({ address, model: g.recommender.modelName, modelHash: g.recommender.modelHash, indexHash: g.recommender.index.hash(), items: g.recommender.trie.numItems, limits: server.limits, adminToken: !!adminToken }, 'semrec serving');
+      life.info({ address, model: g.recommender.modelName, modelHash: g.recommender.modelHash, indexHash: g.recommender.index.hash(), items: g.recommender.trie.numItems, limits: server.limits, adminToken: !!adminToken }, 'semrec serving');
       await new Promise<void>((resolve) => {
         const onHup = () => {
           server.reload().catch(() => undefined); // logged by the server; the old model keeps serving
         };
         const stop = (signal: string) => {
-          logger.info({ signal }, 'shutting down: no new requests, finishing running ones');
+          life.info({ signal }, 'shutting down: no new requests, finishing running ones');
           process.off('SIGHUP', onHup);
           server
             .close()
-            .then(() => logger.info('stopped'))
+            .then(() => life.info('stopped'))
             .finally(() => resolve());
         };
         process.on('SIGHUP', onHup);

@@ -55,6 +55,8 @@ export interface ServeOptions {
   limits?: Partial<ServeLimits>;
   /** pino logger for structured logs (default: none). */
   logger?: Logger;
+  /** Logger for reloads (default: `logger`), e.g. one that logs them whatever the request log level. */
+  lifecycleLogger?: Logger;
   /** If set, /v1/admin/* requires `Authorization: Bearer <token>`. */
   adminToken?: string;
 }
@@ -204,11 +206,11 @@ export async function createServer(opts: ServeOptions): Promise<SemrecServer> {
       paths = next;
       metrics.reloads.inc({ result: 'ok' });
       showModel(g);
-      opts.logger?.info({ ...describe(g) }, 'reloaded');
+      (opts.lifecycleLogger ?? opts.logger)?.info({ ...describe(g) }, 'reloaded');
       return g;
     } catch (err) {
       metrics.reloads.inc({ result: 'error' });
-      opts.logger?.error({ err }, 'reload failed; the previous model keeps serving');
+      (opts.lifecycleLogger ?? opts.logger)?.error({ err }, 'reload failed; the previous model keeps serving');
       throw err;
     }
   };
