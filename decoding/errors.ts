@@ -1,15 +1,49 @@
-/** Typed errors of the decoding core (stable `code`, like the rest of semrec). */
+/**
+ * The one error family of semrec. Every error semrec throws on bad input, damaged files or an
+ * unusable environment is a {@link SemrecError} with a stable `code`, in the cores (quantizer/,
+ * decoding/) and the engine (src/) alike, so callers branch on `err.code` instead of parsing
+ * messages. The base lives here, in the dependency-free decoding core, so that quantizer/ and
+ * src/ can both extend it without either core importing src/.
+ */
 
-/** Base class of decoding errors. */
-export class DecodingError extends Error {
-  /** Stable machine-readable code. */
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
+/** Stable machine-readable error codes (documented in docs/reliability.md). */
+export type SemrecErrorCode =
+  | 'E_INPUT' // bad argument or option value
+  | 'E_FORMAT' // a file is not in the expected format (damaged, truncated, another format or version)
+  | 'E_INDEX_FORMAT' // an index directory is corrupt, of another version, or not an index
+  | 'E_NOT_FOUND' // a file or directory does not exist
+  | 'E_DATA' // data is well-formed but unusable (e.g. empty after filtering, a degenerate index)
+  | 'E_COLLISION' // a prefix holds more items than its codes can tell apart
+  | 'E_SETUP' // the environment is missing something (native addon, Debian package, Python)
+  | 'E_EMPTY_HISTORY' // no usable history item in a recommendation request
+  | 'E_MODEL' // a model directory is invalid or belongs to another index
+  | 'E_EXISTS' // an output path holds something that must not be replaced (use --force)
+  | 'E_OVERLOADED' // the server's queue is full; retry later
+  | 'E_TIMEOUT' // the request did not finish within the server's time limit
+  | 'E_CLOSED' // the server or recommender is shutting down
+  | 'E_UNAUTHORIZED' // an admin request without the right token
+  | 'E_TRAINER' // the Python trainer failed
+  | 'E_INTERNAL'; // an unexpected failure (a bug): the message says what
+
+/** Base class of all semrec errors. */
+export class SemrecError extends Error {
+  /** Stable error code. */
+  readonly code: SemrecErrorCode;
+  /**
+   * The parameter the error is about (a library option name such as `dModel`), when there is
+   * one: the CLI names the matching flag (`--d-model`), library messages never do.
+   */
+  readonly param?: string;
+  constructor(code: SemrecErrorCode, message: string, options?: { cause?: unknown; param?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
+    if (options?.param) this.param = options.param;
   }
 }
+
+/** Base class of the decoding core's errors. */
+export class DecodingError extends SemrecError {}
 
 /** Bad arguments: code matrix shape, duplicate tuples, beam width, prompt tokens. */
 export class DecodingInputError extends DecodingError {

@@ -13,4 +13,5 @@ export type { StepModel, StepOutput } from './step-model.js';
 export { RemappedStepModel } from './remap.js';
 export { FusedStepModel } from './fused.js';
 export type { FusedPart, FusedState } from './fused.js';
-export { DecodingError, DecodingInputError } from './errors.js';
+export { SemrecError, DecodingError, DecodingInputError } from './errors.js';
+export type { SemrecErrorCode } from './errors.js';

@@ -12,11 +12,13 @@
  * if the generation it was reading was removed under it.
  *
  * A writer refuses to replace a directory that holds another kind of artifact or anything
- * else that is not empty (E_EXISTS) unless forced.
+ * else that is not empty (E_EXISTS) unless forced. With a `kind`, the published directory gets a
+ * checksummed MANIFEST.json (quantizer/manifest.ts) listing every file.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { QuantizerError } from './errors.js';
+import { MANIFEST_FILE, writeManifest } from './manifest.js';
 
 /** Name of the pointer file of a directory with generations. */
 export const POINTER_FILE = 'CURRENT';
@@ -40,7 +42,7 @@ interface Pointer {
 /** A refusal to replace a directory (holds something else, or another kind of artifact). */
 export class ArtifactExistsError extends QuantizerError {
   constructor(message: string) {
-    super('E_EXISTS', message);
+    super('E_EXISTS', message, { param: 'force' });
   }
 }
 
@@ -97,8 +99,16 @@ export async function artifactKind(dir: string): Promise<string | undefined> {
   if (!st.isDirectory()) return 'other';
   const p = await readPointer(dir).catch(() => undefined);
   if (p?.kind) return p.kind;
-  const files = new Set(await fs.readdir(p ? path.join(dir, p.generation) : dir).catch(() => [] as string[]));
+  const at = p ? path.join(dir, p.generation) : dir;
+  const files = new Set(await fs.readdir(at).catch(() => [] as string[]));
   if (!p && files.size === 0) return undefined;
+  if (files.has(MANIFEST_FILE)) {
+    const k = await fs
+      .readFile(path.join(at, MANIFEST_FILE), 'utf8')
+      .then((t) => (JSON.parse(t) as { kind?: unknown }).kind)
+      .catch(() => undefined);
+    if (typeof k === 'string') return k;
+  }
   for (const [file, kind] of MARKERS) if (files.has(file)) return kind;
   return 'other';
 }
@@ -115,8 +125,8 @@ function rand(): string {
 export async function checkWritable(dir: string, opts: WriteArtifactOptions = {}): Promise<string | undefined> {
   const existing = await artifactKind(dir);
   if (existing !== undefined && !opts.force) {
-    if (existing === 'other') throw new ArtifactExistsError(`${dir} exists and is not ${opts.kind ? `a ${opts.kind} directory` : 'empty'}; refusing to replace it (use --force, or choose another output path)`);
-    if (opts.kind && existing !== opts.kind) throw new ArtifactExistsError(`${dir} holds a ${existing}; refusing to replace it with a ${opts.kind} (use --force, or choose another output path)`);
+    if (existing === 'other') throw new ArtifactExistsError(`${dir} exists and is not ${opts.kind ? `a ${opts.kind} directory` : 'empty'}; refusing to replace it (force replaces it; or choose another output path)`);
+    if (opts.kind && existing !== opts.kind) throw new ArtifactExistsError(`${dir} holds a ${existing}; refusing to replace it with a ${opts.kind} (force replaces it; or choose another output path)`);
   }
   return existing;
 }
@@ -139,9 +149,10 @@ export async function writeArtifact(dir: string, fill: (tmpDir: string) => Promi
   const existing = await checkWritable(target, opts);
   if (existing === undefined) {
     await fs.mkdir(path.dirname(target), { recursive: true });
+    await sweepSiblings(target);
     const tmp = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${rand()}`);
     await fs.mkdir(tmp);
-    await staged(tmp, fill, verify);
+    await staged(tmp, fill, verify, opts.kind);
     try {
       await fs.rename(tmp, target); // onto a missing or empty directory: atomic
       return;
@@ -159,7 +170,7 @@ export async function writeArtifact(dir: string, fill: (tmpDir: string) => Promi
   }
   const tmp = path.join(target, `.tmp-${process.pid}-${rand()}`);
   await fs.mkdir(tmp);
-  await staged(tmp, fill, verify);
+  await staged(tmp, fill, verify, opts.kind);
   const before = await readPointer(target).catch(() => undefined);
   let n = 1 + Math.max(0, ...(await fs.readdir(target)).map((f) => Number(GEN_RE.exec(f)?.[1] ?? 0)));
   let gen: string;
@@ -190,7 +201,15 @@ export async function writeArtifact(dir: string, fill: (tmpDir: string) => Promi
   }
 }
 
-/** A temporary directory left by a writer process that is gone. */
+/** Remove temporary siblings `.NAME.tmp-<pid>-…` of `target` left by writer processes that are gone. */
+async function sweepSiblings(target: string): Promise<void> {
+  const prefix = `.${path.basename(target)}.tmp-`;
+  for (const f of await fs.readdir(path.dirname(target)).catch(() => [] as string[])) {
+    if (f.startsWith(prefix) && isStale(f.slice(prefix.length - 5))) await fs.rm(path.join(path.dirname(target), f), { recursive: true, force: true });
+  }
+}
+
+/** A temporary directory (`.tmp-<pid>-…`) left by a writer process that is gone. */
 function isStale(name: string): boolean {
   const pid = Number(/^\.tmp-(\d+)-/.exec(name)?.[1]);
   if (!pid) return true;
@@ -202,9 +221,10 @@ function isStale(name: string): boolean {
   }
 }
 
-async function staged(tmp: string, fill: (d: string) => Promise<void>, verify?: (d: string) => Promise<void>): Promise<void> {
+async function staged(tmp: string, fill: (d: string) => Promise<void>, verify: ((d: string) => Promise<void>) | undefined, kind: string | undefined): Promise<void> {
   try {
     await fill(tmp);
+    if (kind) await writeManifest(tmp, kind);
     if (verify) await verify(tmp);
   } catch (err) {
     await fs.rm(tmp, { recursive: true, force: true });

@@ -152,7 +152,7 @@ function fillExtraLevel(all: Uint16Array, start: number, count: number, L: numbe
     while (s.has(c)) c++;
     if (c >= extraSize) {
       if (!strict) return false;
-      throw new CollisionError(`prefix (${k}) already holds ${extraSize} items, the size of the extra level; rebuild the index with a larger --extra-level-size`);
+      throw new CollisionError(`prefix (${k}) already holds ${extraSize} items, the size of the extra level; rebuild the index with a larger extraLevelSize`, { param: 'extraLevelSize' });
     }
     s.add(c);
     all[r * L + L - 1] = c;

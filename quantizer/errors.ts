@@ -1,30 +1,23 @@
 /**
- * Typed errors of the quantizer core. Like the engine's errors they carry a stable `code`
- * (`E_...`), so callers and the CLI handle them uniformly without this folder importing src/.
+ * Typed errors of the quantizer core: members of semrec's one error family ({@link SemrecError},
+ * defined in the dependency-free decoding core so that this folder never imports src/).
  */
+import { SemrecError } from '../decoding/errors.js';
 
 /** Base class of quantizer errors. */
-export class QuantizerError extends Error {
-  /** Stable machine-readable code. */
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+export class QuantizerError extends SemrecError {}
 
 /** Invalid parameters or input vectors (wrong shape, NaN, unknown scheme string). */
 export class QuantizerInputError extends QuantizerError {
-  constructor(message: string) {
-    super('E_INPUT', message);
+  constructor(message: string, options?: { param?: string }) {
+    super('E_INPUT', message, options);
   }
 }
 
 /** A prefix holds more items than the codes available to tell them apart. */
 export class CollisionError extends QuantizerError {
-  constructor(message: string) {
-    super('E_COLLISION', message);
+  constructor(message: string, options?: { param?: string }) {
+    super('E_COLLISION', message, options);
   }
 }
 

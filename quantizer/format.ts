@@ -17,7 +17,20 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { readArtifact, resolveArtifact, writeArtifact } from './artifact.js';
+import { z } from 'zod';
+import { SemrecError } from '../decoding/errors.js';
+import { readArtifact, writeArtifact } from './artifact.js';
+import { ArtifactFormatError, openRequired as openAny, SAFE_NAME, zodIssues, type Artifact } from './manifest.js';
+
+/** Open an index generation's manifest; its failures are index format errors (E_INDEX_FORMAT). */
+async function openRequired(dir: string, kind: string): Promise<Artifact> {
+  try {
+    return await openAny(dir, kind);
+  } catch (err) {
+    if (err instanceof ArtifactFormatError) throw new IndexFormatError(err.path, err.message.slice(err.path.length + 2));
+    throw err;
+  }
+}
 import { IndexFormatError, QuantizerError } from './errors.js';
 import { ItemIndex, type IndexInfo } from './item-index.js';
 
@@ -99,52 +112,78 @@ export async function saveIndex(index: ItemIndex, dir: string, opts: { extraFile
 
 /** Read and validate index.json only (no binary files). */
 export async function readManifest(dir: string): Promise<IndexManifest> {
-  return readManifestAt(await resolveArtifact(dir));
+  return readArtifact(dir, async (d) => readManifestAt(await openRequired(d, INDEX_FORMAT)));
 }
 
-async function readManifestAt(dir: string): Promise<IndexManifest> {
-  const file = path.join(dir, 'index.json');
-  let text: string;
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const IndexJson = z.object({
+  format: z.literal(INDEX_FORMAT),
+  formatVersion: z.number(),
+  info: z
+    .object({
+      scheme: z.string().min(1),
+      factory: z.string().min(1),
+      seed: z.number().int(),
+      collisions: z.enum(['extra-level', 'reassign', 'none']),
+      schemeLevels: z.number().int().min(1).max(64),
+      dim: z.number().int().min(0).max(1 << 20),
+      params: z.record(z.string(), z.unknown()),
+      indexVersion: z.number().int().min(1),
+      addedItems: z.number().int().min(0),
+      collisionReport: z.object({}).passthrough(),
+      mse: z.array(z.number()).optional(),
+      lineage: z.array(hex64).optional(),
+    })
+    .passthrough(),
+  items: z.number().int().min(0).max(2 ** 31),
+  levels: z.number().int().min(1).max(64),
+  codebookSizes: z.array(z.number().int().min(1).max(65536)),
+  hash: hex64,
+  files: z.record(z.string().regex(SAFE_NAME), z.object({ bytes: z.number().int().min(0), sha256: hex64 }).strict()),
+});
+
+async function readManifestAt(art: Artifact): Promise<IndexManifest> {
+  const file = path.join(art.dir, 'index.json');
+  if (!art.has('index.json')) throw new IndexFormatError(art.dir, 'not an index directory (no index.json)');
+  let raw: unknown;
   try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    throw new IndexFormatError(dir, 'not an index directory (no index.json)');
-  }
-  let m: IndexManifest;
-  try {
-    m = JSON.parse(text) as IndexManifest;
-  } catch {
+    raw = JSON.parse(await art.text('index.json'));
+  } catch (err) {
+    if (err instanceof SemrecError) throw err;
     throw new IndexFormatError(file, 'index.json is not valid JSON (truncated or corrupt)');
   }
-  if (!m || m.format !== INDEX_FORMAT) throw new IndexFormatError(file, `not a ${INDEX_FORMAT} manifest`);
-  if (m.formatVersion !== INDEX_FORMAT_VERSION) {
-    throw new IndexFormatError(file, `index format version ${String(m.formatVersion)} is not supported (this build reads version ${INDEX_FORMAT_VERSION})`);
+  const r = raw as Partial<IndexManifest> | null;
+  if (!r || r.format !== INDEX_FORMAT) throw new IndexFormatError(file, `not a ${INDEX_FORMAT} manifest`);
+  if (r.formatVersion !== INDEX_FORMAT_VERSION) {
+    throw new IndexFormatError(file, `index format version ${String(r.formatVersion)} is not supported (this build reads version ${INDEX_FORMAT_VERSION})`);
   }
-  if (!Array.isArray(m.codebookSizes) || m.codebookSizes.length !== m.levels || !m.files || !m.info) {
-    throw new IndexFormatError(file, 'manifest is missing fields');
-  }
+  const parsed = IndexJson.safeParse(raw);
+  if (!parsed.success) throw new IndexFormatError(file, `invalid manifest: ${zodIssues(parsed.error)}`);
+  const m = parsed.data as unknown as IndexManifest;
+  if (m.codebookSizes.length !== m.levels) throw new IndexFormatError(file, `codebookSizes has ${m.codebookSizes.length} entries for ${m.levels} levels`);
+  if (m.info.schemeLevels > m.levels) throw new IndexFormatError(file, `schemeLevels ${m.info.schemeLevels} > levels ${m.levels}`);
+  for (const name of Object.keys(m.files)) if (!art.has(name)) throw new IndexFormatError(file, `lists ${name}, which MANIFEST.json does not`);
+  // and the other way round: a file of the directory that index.json leaves out (e.g. its
+  // codebooks or encoder) would silently change what the index does
+  for (const name of art.names) if (name !== 'index.json' && !(name in m.files)) throw new IndexFormatError(file, `does not list ${name}, which the directory holds`);
+  if ((m.info.dim > 0) !== ('codebooks.f32' in m.files)) throw new IndexFormatError(file, m.info.dim > 0 ? `embedding dim ${m.info.dim} but no codebooks.f32` : 'codebooks.f32 listed for an index without embeddings (dim 0)');
   return m;
 }
 
-/** Read `dir/name` and check its size and sha256 against the manifest entry. */
-async function readVerified(dir: string, name: string, meta: { bytes: number; sha256: string }): Promise<Buffer> {
-  const f = path.join(dir, name);
-  let b: Buffer;
-  try {
-    b = await fs.readFile(f);
-  } catch {
-    throw new IndexFormatError(f, 'missing file listed in index.json');
-  }
-  if (b.length !== meta.bytes) throw new IndexFormatError(f, `size ${b.length} bytes, expected ${meta.bytes} (truncated?)`);
-  if (sha256(b) !== meta.sha256) throw new IndexFormatError(f, 'checksum mismatch (corrupt file)');
+/** Read a file listed in index.json through the verified artifact (sizes and sha256 must agree with both manifests). */
+async function readVerified(art: Artifact, name: string, meta: { bytes: number; sha256: string }): Promise<Buffer> {
+  const b = await art.read(name);
+  if (b.length !== meta.bytes) throw new IndexFormatError(path.join(art.dir, name), `size ${b.length} bytes, expected ${meta.bytes} (truncated?)`);
+  if (sha256(b) !== meta.sha256) throw new IndexFormatError(path.join(art.dir, name), 'checksum mismatch (corrupt file)');
   return b;
 }
 
 /** Read one verified file of an index directory (size and sha256 as in index.json), or undefined if not listed. */
 export async function readIndexFile(dir: string, name: string): Promise<Buffer | undefined> {
   return readArtifact(dir, async (d) => {
-    const meta = (await readManifestAt(d)).files[name];
-    return meta ? readVerified(d, name, meta) : undefined;
+    const art = await openRequired(d, INDEX_FORMAT);
+    const meta = (await readManifestAt(art)).files[name];
+    return meta ? readVerified(art, name, meta) : undefined;
   });
 }
 
@@ -159,18 +198,20 @@ export async function loadIndex(dir: string): Promise<ItemIndex> {
  */
 export async function loadIndexWith(dir: string, names: readonly string[]): Promise<{ index: ItemIndex; files: Record<string, Buffer> }> {
   return readArtifact(dir, async (d) => {
-    const index = await loadIndexAt(d);
-    const m = await readManifestAt(d);
+    const art = await openRequired(d, INDEX_FORMAT);
+    const index = await loadIndexAt(art);
+    const m = await readManifestAt(art);
     const files: Record<string, Buffer> = {};
-    for (const n of names) if (m.files[n]) files[n] = await readVerified(d, n, m.files[n]);
+    for (const n of names) if (m.files[n]) files[n] = await readVerified(art, n, m.files[n]);
     return { index, files };
   });
 }
 
-async function loadIndexAt(dir: string): Promise<ItemIndex> {
-  const m = await readManifestAt(dir);
+async function loadIndexAt(art: Artifact): Promise<ItemIndex> {
+  const dir = art.dir;
+  const m = await readManifestAt(art);
   const data: Record<string, Buffer> = {};
-  for (const [name, meta] of Object.entries(m.files)) data[name] = await readVerified(dir, name, meta);
+  for (const [name, meta] of Object.entries(m.files)) data[name] = await readVerified(art, name, meta);
   for (const need of ['items.txt', 'codes.u16']) if (!data[need]) throw new IndexFormatError(dir, `index.json lists no ${need}`);
   const ids = data['items.txt'].toString('utf8').split('\n');
   if (ids[ids.length - 1] === '') ids.pop();

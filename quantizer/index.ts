@@ -11,6 +11,8 @@ export type { NewItems } from './assign.js';
 export { saveIndex, loadIndex, loadIndexWith, readManifest, readIndexFile, INDEX_FORMAT, INDEX_FORMAT_VERSION } from './format.js';
 export { writeArtifact, readArtifact, resolveArtifact, artifactKind, checkWritable, ArtifactExistsError, POINTER_FILE } from './artifact.js';
 export type { WriteArtifactOptions } from './artifact.js';
+export { openArtifact, openRequired, resealArtifact, writeManifest, ArtifactFormatError, MANIFEST_FILE, SAFE_NAME } from './manifest.js';
+export type { Artifact } from './manifest.js';
 export type { IndexManifest } from './format.js';
 export { parseFactory, formatFactory, SCHEMES } from './factory.js';
 export type { FactorySpec, SchemeName } from './factory.js';

@@ -120,7 +120,7 @@ export function buildIndex(input: BuildInput, opts: BuildOptions): ItemIndex {
   const sizes = spec.sizes;
   const baseInfo = { scheme: spec.scheme, factory: spec.factory, seed, schemeLevels: sizes.length, indexVersion: 1, addedItems: 0 };
   const needSeqs = () => {
-    if (!input.sequences) throw new QuantizerInputError(`scheme ${spec.scheme} needs training sequences (e.g. --data DIR)`);
+    if (!input.sequences) throw new QuantizerInputError(`scheme ${spec.scheme} needs training sequences`, { param: 'data' });
     return input.sequences;
   };
 

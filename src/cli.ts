@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `semrec` command line. Errors on bad input are printed as one line with their code
- * (`semrec: error [E_FORMAT] ...`) and exit status 2; unexpected failures print a stack, status 1.
+ * The `semrec` command line. Every semrec error (bad input, damaged files, setup) is printed as one
+ * line with its code (`semrec: error [E_FORMAT] ...`) and exit status 2; anything else is a bug:
+ * one line `semrec: unexpected error [E_INTERNAL] ...` (the stack with SEMREC_DEBUG=1), status 1.
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync, realpathSync, existsSync } from 'node:fs';
@@ -15,8 +16,6 @@ import { registerTrain } from './cli/train-cmd.js';
 import { registerRecommend } from './cli/recommend-cmd.js';
 import { registerCompare } from './cli/compare.js';
 import { registerServe } from './cli/serve-cmd.js';
-import { QuantizerError } from '../quantizer/errors.js';
-import { DecodingError } from '../decoding/errors.js';
 
 /** The package version, from the nearest package.json above this file (works from src/ and dist/). */
 function version(): string {
@@ -29,9 +28,21 @@ function version(): string {
   return '0.0.0';
 }
 
+/** The command being run (for naming flags in error messages). */
+let active: Command | undefined;
+
+/** The flag of `cmd` whose value is the library parameter `param` (commander's attribute name). */
+function flagOf(cmd: Command | undefined, param: string | undefined): string | undefined {
+  if (!cmd || !param) return undefined;
+  return cmd.options.find((o) => o.attributeName() === param)?.long;
+}
+
 /** Build the CLI program (exported for tests). */
 export function buildProgram(): Command {
   const program = new Command();
+  program.hook('preAction', (_root, cmd) => {
+    active = cmd;
+  });
   program
     .name('semrec')
     .description('generative recommendation with semantic item IDs')
@@ -50,6 +61,7 @@ export function buildProgram(): Command {
 
 /** Run the CLI with `argv` (defaults to process.argv); resolves to the exit code. */
 export async function main(argv: string[] = process.argv): Promise<number> {
+  active = undefined;
   try {
     await buildProgram().parseAsync(argv);
     return 0;
@@ -58,11 +70,18 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       // help and version exit 0; usage errors (unknown option, missing argument) are bad input: 2
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
     }
-    if (err instanceof SemrecError || err instanceof QuantizerError || err instanceof DecodingError) {
-      process.stderr.write(`semrec: error [${err.code}] ${err.message}\n`);
+    if (err instanceof SemrecError) {
+      const flag = flagOf(active, err.param);
+      process.stderr.write(`semrec: error [${err.code}] ${err.message}${flag ? ` [${flag}]` : ''}\n`);
       return 2;
     }
-    process.stderr.write(`semrec: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
+    // a bug or an environment failure that no check anticipated: one short line (the stack with
+    // SEMREC_DEBUG=1), exit 1
+    const e = err as Error;
+    const where = e?.stack?.split('\n').find((l) => l.includes(' at '))?.trim();
+    process.stderr.write(`semrec: unexpected error [E_INTERNAL] ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}${where ? ` (${where})` : ''}\n`);
+    if (process.env.SEMREC_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
+    else process.stderr.write('semrec: set SEMREC_DEBUG=1 for the stack trace; please report it\n');
     return 1;
   }
 }

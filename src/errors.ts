@@ -1,38 +1,17 @@
 /**
- * Typed errors. Every error semrec throws on bad input is a {@link SemrecError} with a stable
- * `code`, so callers can branch on `err.code` instead of parsing messages.
+ * Typed errors of the engine. Every error semrec throws on bad input is a {@link SemrecError} with
+ * a stable `code` — one family across src/, quantizer/ and decoding/ (the base is defined in
+ * decoding/errors.ts, which both cores can import) — so callers branch on `err.code`.
  */
 
-/** Stable machine-readable error codes. */
-export type SemrecErrorCode =
-  | 'E_INPUT' // bad argument or option value
-  | 'E_FORMAT' // a file is not in the expected format
-  | 'E_NOT_FOUND' // a file or directory does not exist
-  | 'E_DATA' // data is well-formed but unusable (e.g. empty after filtering)
-  | 'E_SETUP' // the environment is missing something (native addon, Debian package)
-  | 'E_EMPTY_HISTORY' // no usable history item in a recommendation request
-  | 'E_MODEL' // a model directory is invalid or belongs to another index
-  | 'E_EXISTS' // an output path holds something that must not be replaced (use --force)
-  | 'E_OVERLOADED' // the server's queue is full; retry later
-  | 'E_TIMEOUT' // the request did not finish within the server's time limit
-  | 'E_CLOSED' // the server or recommender is shutting down
-  | 'E_UNAUTHORIZED' // an admin request without the right token
-  | 'E_INTERNAL'; // an unexpected failure (a bug): the message says what
+import { SemrecError } from '../decoding/errors.js';
 
-/** Base class of all semrec errors. */
-export class SemrecError extends Error {
-  /** Stable error code. */
-  readonly code: SemrecErrorCode;
-  constructor(code: SemrecErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+export { SemrecError } from '../decoding/errors.js';
+export type { SemrecErrorCode } from '../decoding/errors.js';
 
 /** An argument or option has an invalid value. */
 export class InputError extends SemrecError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; param?: string }) {
     super('E_INPUT', message, options);
   }
 }

@@ -157,7 +157,7 @@ export async function addItemsJob(opts: AddJobOptions): Promise<{ index: ItemInd
       embeddings = e.x;
       dim = e.dim;
     } else {
-      throw new InputError(`the index was built from precomputed embeddings; pass --embeddings for the new items`);
+      throw new InputError(`the index was built from precomputed embeddings; pass the new items' embeddings`, { param: 'embeddings' });
     }
   }
   const index = old.assign({ ids: opts.items.map((i) => i.id), embeddings, dim }, { seed: opts.seed });

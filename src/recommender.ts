@@ -9,9 +9,9 @@
  * together in one batched beam search (one model call per code level for all of them).
  */
 import { beamSearch, Mapper, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel } from '../decoding/index.js';
-import { loadIndex, readArtifact, type ItemIndex } from '../quantizer/index.js';
-import { EmptyHistoryError, InputError, ModelError } from './errors.js';
-import { modelDirHash, readModelConfig, type ModelConfig } from './models/model-dir.js';
+import { loadIndex, openArtifact, openRequired, readArtifact, type ItemIndex } from '../quantizer/index.js';
+import { EmptyHistoryError, InputError, ModelError, SemrecError } from './errors.js';
+import { MODEL_FORMAT, modelDirHash, readModelConfig, type ModelConfig } from './models/model-dir.js';
 import { candidateTrie } from './indexing.js';
 import { isHfModelDir, loadHfModel, readHfServingConfig } from './models/hf-model.js';
 import { loadModelKind, ONNX_MAX_BATCH, type ModelPart } from './models/kinds.js';
@@ -119,7 +119,14 @@ export class Recommender {
   }
 
   private static async loadAt(resolved: string, modelDir: string, indexDir: string | undefined, opts: LoadOptions): Promise<Recommender> {
-    const serving = (await isHfModelDir(resolved)) ? await readHfServingConfig(resolved, modelDir) : undefined;
+    const hf = await isHfModelDir(resolved);
+    // every file checked against MANIFEST.json before anything is loaded (a Hugging Face-layout
+    // directory exported elsewhere may have none)
+    const art = hf ? await openArtifact(resolved, { kind: 'hf-model', optional: true, verifyAll: true }) : await openRequired(resolved, MODEL_FORMAT, { verifyAll: true }).catch((err: unknown) => {
+      throw err instanceof SemrecError && err.code === 'E_FORMAT' ? new ModelError(err.message) : err;
+    });
+    const modelHash = art?.checksum ?? (await modelDirHash(resolved));
+    const serving = hf ? await readHfServingConfig(resolved, modelDir) : undefined;
     const config = serving ? undefined : await readModelConfig(resolved, modelDir);
     const recorded = serving ?? config!;
     indexDir ??= recorded.indexDir;
@@ -139,12 +146,12 @@ export class Recommender {
     if (!config) {
       if (opts.part || opts.fusionWeight !== undefined) throw new InputError('Hugging Face-layout models have no parts or fusion weight');
       const m = await loadHfModel(resolved, index.codebookSizes, { threads: opts.threads, serving });
-      return new Recommender(m.config, index, m.model, trie, mapper, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt, 'hf-causal-lm', () => m.close(), await modelDirHash(resolved));
+      return new Recommender(m.config, index, m.model, trie, mapper, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt, 'hf-causal-lm', () => m.close(), modelHash);
     }
     const layout = TokenLayout.fromSpec(config.tokenLayout);
     if (layout.sizes.join() !== index.codebookSizes.join()) throw new ModelError('model token layout does not match the index codebook sizes');
     const m = await loadModelKind({ dir: resolved, config, trie, layout, rows: index.size, rowOfCodes: (c) => mapper.rowOfCodes(c), threads: opts.threads, part: opts.part, fusionWeight: opts.fusionWeight });
-    return new Recommender(config, index, m.model, trie, mapper, layout, m.maxBatch, undefined, m.name, m.close, await modelDirHash(resolved));
+    return new Recommender(config, index, m.model, trie, mapper, layout, m.maxBatch, undefined, m.name, m.close, modelHash);
   }
 
   /**

@@ -113,7 +113,7 @@ export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { 
   if (!valid.length) throw new InputError('no validation example is usable with this index');
   const heads = opts.heads ?? 4;
   const dModel = opts.dModel ?? 128;
-  if (dModel % heads !== 0) throw new InputError(`--d-model ${dModel} must be divisible by --heads ${heads}`);
+  if (dModel % heads !== 0) throw new InputError(`dModel ${dModel} must be divisible by heads ${heads}`, { param: 'dModel' });
   const model = { layers: opts.layers ?? 4, d_model: dModel, heads, d_ff: opts.dFF ?? 4 * dModel, dropout: opts.dropout ?? 0.2, max_positions: 1 + (maxHistory + 1) * L + 8 };
   const par = defaultParallelism(opts.device, opts.nproc, opts.threads);
   const work = await makeScratch('semrec-train');

@@ -152,11 +152,11 @@ async function oneRun(ds: Dataset, settings: RunSettings, dir: string, onEvent: 
 /** Run (or resume) a comparison and write its reports. */
 export async function runCompare(opts: CompareOptions): Promise<CompareResults> {
   const t0 = Date.now();
-  if (!opts.schemes.length) throw new InputError('--schemes is empty');
+  if (!opts.schemes.length) throw new InputError('schemes is empty', { param: 'schemes' });
   const schemes = opts.schemes.map((s) => parseFactory(s).factory);
-  if (new Set(schemes).size !== schemes.length) throw new InputError(`--schemes lists a scheme twice: ${schemes.join(', ')}`);
+  if (new Set(schemes).size !== schemes.length) throw new InputError(`schemes lists a scheme twice: ${schemes.join(', ')}`, { param: 'schemes' });
   const seeds = opts.seeds ?? 3;
-  if (!Number.isInteger(seeds) || seeds < 1) throw new InputError(`--seeds must be a positive integer, got ${seeds}`);
+  if (!Number.isInteger(seeds) || seeds < 1) throw new InputError(`seeds must be a positive integer, got ${seeds}`, { param: 'seeds' });
   const ds = await loadDataset(opts.data);
   const common: Omit<RunSettings, 'scheme' | 'seed'> = { arch: trainKind(opts.arch), train: opts.train ?? {}, beamWidth: opts.beamWidth ?? 20, limit: opts.limit ?? null, split: opts.split ?? 'test', data: path.resolve(ds.dir), counts: ds.meta.counts };
   await fs.mkdir(path.join(opts.out, 'runs'), { recursive: true });

@@ -40,7 +40,7 @@ export interface SourceFiles {
 function need(format: string, files: SourceFiles, ...keys: (keyof SourceFiles)[]): void {
   const missing = keys.filter((k) => !files[k]);
   if (missing.length) {
-    throw new InputError(`--format ${format} needs ${missing.map((k) => `--${k}`).join(', ')}`);
+    throw new InputError(`format ${format} needs the source file(s) ${missing.join(', ')}`, { param: missing[0] });
   }
 }
 
@@ -80,13 +80,13 @@ export async function loadSource(format: string, files: SourceFiles): Promise<Ra
         const raw = await loadP5({ sequences: files.sequences, datamaps: files.datamaps, items: files.items });
         return { ...raw, source: 'recbole+p5' };
       }
-      throw new InputError('--format recbole needs --inter (with optional --items), or --sequences, --datamaps and --items');
+      throw new InputError('format recbole needs inter (with optional items), or sequences, datamaps and items', { param: 'inter' });
     case 'movielens': {
       let { ratings, movies } = files;
       if (files.dir) {
         ratings ??= await firstExisting(path.join(files.dir, 'ratings.dat'), path.join(files.dir, 'ratings.dat.gz'));
         movies ??= await firstExisting(path.join(files.dir, 'movies.dat'), path.join(files.dir, 'movies.dat.gz'));
-        if (!ratings) throw new InputError(`--dir ${files.dir} has no ratings.dat`);
+        if (!ratings) throw new InputError(`dir ${files.dir} has no ratings.dat`, { param: 'dir' });
       }
       need(format, { ...files, ratings }, 'ratings');
       return loadMovieLens({ ratings: ratings!, movies });
@@ -95,6 +95,6 @@ export async function loadSource(format: string, files: SourceFiles): Promise<Ra
       need(format, files, 'interactions');
       return loadGeneric({ interactions: files.interactions!, items: files.items });
     default:
-      throw new InputError(`unknown --format ${JSON.stringify(format)}; expected one of ${FORMATS.join(', ')}`);
+      throw new InputError(`unknown format ${JSON.stringify(format)}; expected one of ${FORMATS.join(', ')}`, { param: 'format' });
   }
 }

@@ -12,7 +12,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { readArtifact, writeArtifact as writeDirAtomic } from '../../quantizer/artifact.js';
-import { FormatError, NotFoundError } from '../errors.js';
+import { z } from 'zod';
+import { openRequired, zodIssues } from '../../quantizer/manifest.js';
+import { FormatError, NotFoundError, SemrecError } from '../errors.js';
 import { readLines } from '../util/io.js';
 import type { EvalExample, PreparedDataset, UserSequence, DatasetCounts } from './split.js';
 import type { Item, MalformedReport } from './types.js';
@@ -34,6 +36,20 @@ export interface DatasetMeta {
   /** Free-form parameters of the loader or generator (e.g. synthetic seed and sizes). */
   params?: Record<string, unknown>;
 }
+
+const nat = z.number().int().min(0);
+const MetaSchema = z
+  .object({
+    format: z.literal(DATASET_FORMAT),
+    version: z.literal(DATASET_VERSION),
+    source: z.string(),
+    counts: z.object({ users: nat, items: nat, interactions: nat, avgHistory: z.number().min(0).finite(), itemsWithoutTitle: nat }).passthrough(),
+    split: z.object({ scheme: z.literal('leave-one-out'), maxHistory: z.number().int().min(1), trainUsers: nat, validExamples: nat, testExamples: nat }).passthrough(),
+    core: nat,
+    malformed: z.object({ count: nat, examples: z.array(z.unknown()) }).passthrough(),
+    params: z.record(z.string(), z.unknown()).optional(),
+  })
+  .passthrough();
 
 /** A dataset loaded from its directory. */
 export interface Dataset {
@@ -129,6 +145,14 @@ export async function loadDataset(dir: string): Promise<Dataset> {
 
 async function loadDatasetAt(dir: string, logical: string): Promise<Dataset> {
   const metaFile = path.join(dir, 'dataset.json');
+  // MANIFEST.json first: every file's size and sha256 (a damaged file is refused before parsing)
+  await openRequired(dir, DATASET_FORMAT, { verifyAll: true }).catch(async (err: unknown) => {
+    if (err instanceof SemrecError && err.code === 'E_FORMAT' && /MANIFEST\.json: missing/.test(err.message)) {
+      const hasMeta = await fs.access(metaFile).then(() => true, () => false);
+      if (!hasMeta) throw new NotFoundError(metaFile, 'dataset (dataset.json)');
+    }
+    throw err;
+  });
   try {
     await fs.access(metaFile);
   } catch {
@@ -144,6 +168,8 @@ async function loadDatasetAt(dir: string, logical: string): Promise<Dataset> {
   if (meta.version !== DATASET_VERSION) {
     throw new FormatError(metaFile, `dataset format version ${String(meta.version)} is not supported (expected ${DATASET_VERSION})`);
   }
+  const parsed = MetaSchema.safeParse(meta);
+  if (!parsed.success) throw new FormatError(metaFile, `invalid dataset.json: ${zodIssues(parsed.error)}`);
   const items = await readJsonl(path.join(dir, 'items.jsonl'), isItem, 'item');
   const train = await readJsonl(path.join(dir, 'train.jsonl'), isSeq, 'train sequence');
   const valid = await readJsonl(path.join(dir, 'valid.jsonl'), isEx, 'evaluation example');
@@ -158,5 +184,15 @@ async function loadDatasetAt(dir: string, logical: string): Promise<Dataset> {
   };
   for (const s of train) check('train.jsonl', s.items);
   for (const e of [...valid, ...test]) check('valid.jsonl/test.jsonl', [...e.history, e.target]);
+  // the recorded counts must be the files' (leave-one-out: every user has a train sequence, one
+  // validation and one test target)
+  const c = meta.counts;
+  const users = new Set(train.map((s) => s.user)).size;
+  const interactions = train.reduce((a, s) => a + s.items.length, 0) + valid.length + test.length;
+  const noTitle = items.filter((i) => !i.title).length;
+  const avg = users ? interactions / users : 0;
+  if (c.users !== users || c.interactions !== interactions || c.itemsWithoutTitle !== noTitle || Math.abs(c.avgHistory - avg) > 1e-9 * Math.max(1, avg)) {
+    throw new FormatError(metaFile, `counts in dataset.json do not match the files (users ${c.users} vs ${users}, interactions ${c.interactions} vs ${interactions}, items without title ${c.itemsWithoutTitle} vs ${noTitle}, avgHistory ${c.avgHistory} vs ${avg})`);
+  }
   return { dir: logical, meta, items, train, valid, test };
 }

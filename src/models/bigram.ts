@@ -9,6 +9,8 @@
  * transformer in decoding, serving and evaluation, and is a reference model in its own right.
  */
 import type { PrefixTrie, StepModel, StepOutput, TokenLayout } from '../../decoding/index.js';
+import { z } from 'zod';
+import { zodIssues } from '../../quantizer/manifest.js';
 import { ModelError } from '../errors.js';
 
 /** Serialised form (bigram.json). */
@@ -23,6 +25,23 @@ export interface BigramData {
   srcPtr: number[];
   dst: number[];
   dstCount: number[];
+}
+
+const nat = z.number().int().min(0);
+const BigramSchema = z.object({ items: nat.max(2 ** 31), beta: z.number().positive().finite(), counts: z.array(nat), srcPtr: z.array(nat), dst: z.array(nat), dstCount: z.array(z.number().int().min(1)) }).strict();
+
+/** Validate bigram.json: schema, then the CSR structure against the item count. Throws E_MODEL. */
+export function checkBigramData(raw: unknown, file: string): BigramData {
+  const p = BigramSchema.safeParse(raw);
+  if (!p.success) throw new ModelError(`${file}: invalid transition model: ${zodIssues(p.error)}`);
+  const d = p.data;
+  const bad = (why: string) => new ModelError(`${file}: invalid transition model: ${why}`);
+  if (d.counts.length !== d.items) throw bad(`${d.counts.length} counts for ${d.items} items`);
+  if (d.srcPtr.length !== d.items + 1 || d.srcPtr[0] !== 0 || d.srcPtr[d.items] !== d.dst.length) throw bad('srcPtr does not delimit dst');
+  for (let i = 0; i < d.items; i++) if (d.srcPtr[i + 1] < d.srcPtr[i]) throw bad('srcPtr decreases');
+  if (d.dstCount.length !== d.dst.length) throw bad('dst and dstCount differ in length');
+  for (const x of d.dst) if (x >= d.items) throw bad(`destination row ${x} ≥ ${d.items} items`);
+  return d;
 }
 
 /** Count transitions in training sequences given as item-row arrays. */

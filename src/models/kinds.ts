@@ -13,7 +13,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FusedStepModel, type PrefixTrie, type StepModel, type TokenLayout } from '../../decoding/index.js';
 import { InputError, ModelError } from '../errors.js';
-import { BigramStepModel, type BigramData } from './bigram.js';
+import { BigramStepModel, checkBigramData } from './bigram.js';
 import type { ModelConfig } from './model-dir.js';
 import { OnnxStepModel } from './onnx-runner.js';
 
@@ -72,12 +72,13 @@ export const TABLE_MAX_BATCH = 64;
 
 async function loadTransition(ctx: LoadContext): Promise<StepModel<unknown>> {
   const file = path.join(ctx.dir, 'bigram.json');
-  let data: BigramData;
+  let raw: unknown;
   try {
-    data = JSON.parse(await fs.readFile(file, 'utf8')) as BigramData;
+    raw = JSON.parse(await fs.readFile(file, 'utf8'));
   } catch (err) {
     throw new ModelError(`${file}: cannot read the transition model (${(err as Error).message})`);
   }
+  const data = checkBigramData(raw, file);
   return new BigramStepModel(data, ctx.trie, ctx.layout, { rows: ctx.rows, rowOfCodes: ctx.rowOfCodes }) as StepModel<unknown>;
 }
 

@@ -8,9 +8,11 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { resolveArtifact, writeArtifact as writeDirAtomic } from '../../quantizer/artifact.js';
-import type { TokenLayoutSpec } from '../../decoding/index.js';
-import { ModelError, NotFoundError } from '../errors.js';
+import { openRequired, zodIssues } from '../../quantizer/manifest.js';
+import { TokenLayout, type TokenLayoutSpec } from '../../decoding/index.js';
+import { ModelError, NotFoundError, SemrecError } from '../errors.js';
 
 /** Format name in config.json. */
 export const MODEL_FORMAT = 'semrec-model';
@@ -83,28 +85,75 @@ export async function writeModelDir(dir: string, config: ModelConfig, files: Rec
   );
 }
 
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex digest');
+const posInt = (max: number) => z.number().int().min(1).max(max);
+const ConfigSchema = z.object({
+  format: z.literal(MODEL_FORMAT),
+  formatVersion: z.literal(MODEL_FORMAT_VERSION),
+  architecture: z.string().min(1).max(64),
+  indexHash: hex64,
+  tokenLayout: z.object({
+    sizes: z.array(posInt(65536)).min(1).max(64),
+    offsets: z.array(z.number().int().min(0)),
+    vocabSize: posInt(2 ** 24),
+    specials: z.record(z.string(), z.number()),
+  }),
+  maxHistory: posInt(100_000),
+  dataDir: z.string().optional(),
+  indexDir: z.string().optional(),
+  params: z.record(z.string(), z.unknown()),
+});
+const TransformerParams = z
+  .object({ layers: posInt(1024), heads: posInt(1024), headDim: posInt(65536), dModel: posInt(1 << 20), vocabSize: posInt(2 ** 24) })
+  .passthrough()
+  .refine((p) => p.heads * p.headDim === p.dModel, { message: 'heads × headDim must equal dModel' });
+const FusedParams = z.object({ fusion: z.object({ weight: z.number().min(0).max(1) }).passthrough() }).passthrough();
+
+/** Check a parsed config.json (schema, ranges, and values against each other). */
+export function checkModelConfig(raw: unknown, file: string): ModelConfig {
+  const r = raw as Partial<ModelConfig> | null;
+  if (!r || typeof r !== 'object' || r.format !== MODEL_FORMAT) throw new ModelError(`${file}: not a ${MODEL_FORMAT} directory`);
+  if (r.formatVersion !== MODEL_FORMAT_VERSION) throw new ModelError(`${file}: model format version ${String(r.formatVersion)} is not supported`);
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ModelError(`${file}: invalid config: ${zodIssues(parsed.error)}`);
+  const c = parsed.data as ModelConfig;
+  let layout: TokenLayout;
+  try {
+    layout = TokenLayout.fromSpec(c.tokenLayout);
+  } catch (err) {
+    throw new ModelError(`${file}: tokenLayout: ${(err as Error).message}`);
+  }
+  if (c.architecture === 'decoder' || c.architecture === 'fused') {
+    const p = TransformerParams.safeParse(c.params);
+    if (!p.success) throw new ModelError(`${file}: invalid transformer params: ${zodIssues(p.error)}`);
+    if (p.data.vocabSize !== layout.vocabSize) throw new ModelError(`${file}: params.vocabSize ${p.data.vocabSize} ≠ the token layout's ${layout.vocabSize}`);
+  }
+  if (c.architecture === 'fused') {
+    const p = FusedParams.safeParse(c.params);
+    if (!p.success) throw new ModelError(`${file}: invalid fused-model params: ${zodIssues(p.error)}`);
+  }
+  return c;
+}
+
 /**
- * Read and validate config.json of the model directory `dir` (its current generation). Recorded
- * relative paths are resolved against `base` (default `dir`: pass the logical model directory
- * when `dir` is an already-resolved generation).
+ * Read and validate config.json of the model directory `dir` (its current generation; MANIFEST.json
+ * checked). Recorded relative paths are resolved against `base` (default `dir`: pass the logical
+ * model directory when `dir` is an already-resolved generation).
  */
 export async function readModelConfig(dir: string, base = dir): Promise<ModelConfig> {
   if (base === dir) dir = await resolveArtifact(dir);
+  const art = await openRequired(dir, MODEL_FORMAT).catch((err: unknown) => {
+    throw new ModelError(`${dir}: ${(err as Error).message.replace(`${dir}/`, '')}`);
+  });
   const file = path.join(dir, 'config.json');
-  let text: string;
+  if (!art.has('config.json')) throw new NotFoundError(file, 'model directory (config.json)');
+  let raw: unknown;
   try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    throw new NotFoundError(file, 'model directory (config.json)');
-  }
-  let c: ModelConfig;
-  try {
-    c = JSON.parse(text) as ModelConfig;
-  } catch {
+    raw = JSON.parse(await art.text('config.json'));
+  } catch (err) {
+    if (err instanceof SemrecError) throw err;
     throw new ModelError(`${file}: not valid JSON`);
   }
-  if (c?.format !== MODEL_FORMAT) throw new ModelError(`${file}: not a ${MODEL_FORMAT} directory`);
-  if (c.formatVersion !== MODEL_FORMAT_VERSION) throw new ModelError(`${file}: model format version ${String(c.formatVersion)} is not supported`);
-  if (typeof c.indexHash !== 'string' || !c.tokenLayout || typeof c.architecture !== 'string') throw new ModelError(`${file}: missing fields`);
+  const c = checkModelConfig(raw, file);
   return { ...c, dataDir: resolveFrom(base, c.dataDir), indexDir: resolveFrom(base, c.indexDir) };
 }

@@ -12,7 +12,7 @@ import { SemrecError } from '../errors.js';
 /** The trainer failed (non-zero exit); `stderr` holds its last lines. */
 export class TrainerError extends SemrecError {
   constructor(message: string) {
-    super('E_SETUP', message);
+    super('E_TRAINER', message);
   }
 }
 

@@ -38,6 +38,14 @@ describe('atomic writes', () => {
     expect(readdirSync(root)).toEqual(['idx']);
   });
 
+  it('a first write sweeps temporary siblings left by dead writers, not by live ones', async () => {
+    const root = tmp();
+    mkdirSync(path.join(root, '.idx.tmp-999999-dead'));
+    mkdirSync(path.join(root, `.idx.tmp-${process.pid}-live`));
+    await writeDirAtomic(path.join(root, 'idx'), async (t) => writeFileSync(path.join(t, 'a.txt'), 'x'));
+    expect(readdirSync(root).sort()).toEqual([`.idx.tmp-${process.pid}-live`, 'idx']);
+  });
+
   it('writes files via a temp sibling', async () => {
     const root = tmp();
     const f = path.join(root, 'sub', 'x.json');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildIndex, loadIndex, readIndexFile, resolveArtifact, saveIndex, IndexFormatError, Rng } from '../../quantizer/index.js';
+import { buildIndex, loadIndex, readIndexFile, resealArtifact, resolveArtifact, saveIndex, IndexFormatError, Rng } from '../../quantizer/index.js';
 import { tmp } from '../helpers.js';
 
 function sample(n = 120, seed = 1) {
@@ -18,7 +18,7 @@ describe('index directory format', () => {
     const dir = path.join(tmp(), 'idx');
     const idx = sample();
     const m = await saveIndex(idx, dir, { extraFiles: { 'encoder.json': Buffer.from('{"kind":"file","dim":6}') } });
-    expect(readdirSync(dir).sort()).toEqual(['codebooks.f32', 'codes.u16', 'encoder.json', 'index.json', 'items.txt']);
+    expect(readdirSync(dir).sort()).toEqual(['MANIFEST.json', 'codebooks.f32', 'codes.u16', 'encoder.json', 'index.json', 'items.txt']);
     const back = await loadIndex(dir);
     expect(back.hash()).toBe(idx.hash());
     expect(back.hash()).toBe(m.hash);
@@ -49,16 +49,22 @@ describe('index directory format', () => {
     writeFileSync(codes, orig);
     await expect(loadIndex(dir)).resolves.toBeTruthy();
 
+    // index.json edited: refused by MANIFEST.json's checksums; re-checksummed (resealed), by the
+    // index reader's own checks
     const manifest = path.join(dir, 'index.json');
     const m = JSON.parse(readFileSync(manifest, 'utf8'));
     writeFileSync(manifest, JSON.stringify({ ...m, formatVersion: 2 }));
+    await expect(loadIndex(dir)).rejects.toThrow(/size .* expected|checksum mismatch/);
+    await resealArtifact(dir);
     await expect(loadIndex(dir)).rejects.toThrow(/version 2 is not supported/);
     writeFileSync(manifest, JSON.stringify({ ...m, format: 'something-else' }));
+    await resealArtifact(dir);
     await expect(loadIndex(dir)).rejects.toThrow(IndexFormatError);
     writeFileSync(manifest, '{"format": "semrec-ind');
+    await resealArtifact(dir);
     await expect(loadIndex(dir)).rejects.toThrow(/not valid JSON/);
 
-    await expect(loadIndex(root)).rejects.toThrow(/not an index directory/);
+    await expect(loadIndex(root)).rejects.toThrow(/not a semrec-index directory/);
   });
 
   it('refuses an index whose codes collide even if checksums are consistent', async () => {
@@ -71,6 +77,7 @@ describe('index directory format', () => {
     const { createHash } = await import('node:crypto');
     m.files['codes.u16'].sha256 = createHash('sha256').update(codes).digest('hex');
     writeFileSync(path.join(dir, 'index.json'), JSON.stringify(m));
+    await resealArtifact(dir);
     await expect(loadIndex(dir)).rejects.toThrow(/share the tuple/);
   });
 

@@ -114,7 +114,7 @@ describe('safe directory replacement', () => {
     const items = path.join(data, 'items.jsonl');
     const r = await run(['index', 'build', '--items', items, '--scheme', 'rqkmeans:2x16', '--out', model]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/E_EXISTS.*holds a semrec-model; refusing to replace it with a semrec-index \(use --force/);
+    expect(r.err).toMatch(/E_EXISTS.*holds a semrec-model; refusing to replace it with a semrec-index \(force replaces it; or choose another output path\) \[--force\]/);
     await Recommender.load(model);
     // a model over an index or a dataset: refused before training
     await expect(trainModel({ data, index, out: index, arch: 'transition' })).rejects.toThrow(ArtifactExistsError);

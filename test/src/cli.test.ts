@@ -57,6 +57,37 @@ describe('semrec CLI', () => {
     const r2 = await run(['data', 'synth', '--out', path.join(d, 'o'), '--items', 'many']);
     expect(r2.code).toBe(2);
     expect(r2.err).toMatch(/--items must be an integer/);
+    // library messages name parameters; the CLI adds the flag
+    const r3 = await run(['data', 'prepare', '--format', 'recbole', '--sequences', path.join(d, 'x.txt'), '--out', path.join(d, 'o')]);
+    expect(r3.code).toBe(2);
+    expect(r3.err).toMatch(/semrec: error \[E_INPUT\] format recbole needs the source file\(s\) datamaps, items \[--datamaps\]\n$/);
+  });
+
+  it('every member of the error family (engine, quantizer, decoding) is a SemrecError; through the CLI: one line, exit 2', async () => {
+    const { SemrecError, InputError } = await import('../../src/errors.js');
+    const { QuantizerError, IndexFormatError } = await import('../../quantizer/errors.js');
+    const { DecodingError, DecodingInputError } = await import('../../decoding/errors.js');
+    for (const e of [new InputError('x'), new IndexFormatError('/d', 'bad'), new DecodingInputError('bad layout')]) {
+      expect(e).toBeInstanceOf(SemrecError);
+      expect(typeof e.code).toBe('string');
+    }
+    expect(new IndexFormatError('/d', 'x')).toBeInstanceOf(QuantizerError);
+    expect(new DecodingInputError('x')).toBeInstanceOf(DecodingError);
+    // a decoding-core error through the CLI: a model whose token layout is broken
+    const d = tmp();
+    const data = path.join(d, 'data');
+    expect((await run(['data', 'synth', '--out', data, '--items', '120', '--users', '300', '--seed', '4'])).code).toBe(0);
+    expect((await run(['index', 'build', '--items', data, '--scheme', 'rqkmeans:2x16', '--out', path.join(d, 'index')])).code).toBe(0);
+    expect((await run(['train', '--data', data, '--index', path.join(d, 'index'), '--out', path.join(d, 'model'), '--arch', 'transition'])).code).toBe(0);
+    const { readFileSync: rf, writeFileSync: wf } = await import('node:fs');
+    const cfgFile = path.join(d, 'model', 'config.json');
+    const cfg = JSON.parse(rf(cfgFile, 'utf8'));
+    wf(cfgFile, JSON.stringify({ ...cfg, tokenLayout: { ...cfg.tokenLayout, sizes: [0, 16] } }));
+    const items = JSON.parse(rf(path.join(data, 'train.jsonl'), 'utf8').split('\n')[0]).items as string[];
+    const r = await run(['recommend', '--model', path.join(d, 'model'), '--history', items.join(',')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^semrec: error \[E_[A-Z_]+\] /);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
   });
 
   it('demo runs the whole pipeline on small synthetic data', async () => {

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it, beforeAll } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { resealArtifact } from '../../quantizer/index.js';
 import path from 'node:path';
 import { Recommender } from '../../src/recommender.js';
 import { exportHfModel } from '../../src/models/hf-export.js';
@@ -95,8 +96,11 @@ describe('Hugging Face-layout models', () => {
     const serving = path.join(exact, 'semrec.json');
     const good = readFileSync(serving, 'utf8');
     writeFileSync(serving, JSON.stringify({ ...JSON.parse(good), promptTemplate: 'no placeholder' }));
+    await expect(Recommender.load(exact, fx.indexDir)).rejects.toThrow(/checksum mismatch|expected \d+ \(truncated or damaged\)/); // MANIFEST.json
+    await resealArtifact(exact);
     await expect(Recommender.load(exact, fx.indexDir)).rejects.toThrow(/\{history\}/);
     writeFileSync(serving, good);
+    await resealArtifact(exact);
   });
 
   it('reads GPT-2, Llama and Qwen2 configs (grouped-query attention: key/value heads)', () => {

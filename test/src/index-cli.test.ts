@@ -82,7 +82,7 @@ describe('semrec index (CLI contract)', () => {
     writeFileSync(path.join(root, 'n.jsonl'), '{"id":"Z","title":"z"}\n');
     const add = await run(['index', 'add', '--index', path.join(root, 'e'), '--items', path.join(root, 'n.jsonl'), '--out', path.join(root, 'e2')]);
     expect(add.code).toBe(2);
-    expect(add.err).toMatch(/pass --embeddings/);
+    expect(add.err).toMatch(/pass the new items' embeddings \[--embeddings\]/);
 
     const bad = await run(['index', 'build', '--items', data, '--scheme', 'rq:3x8', '--out', path.join(root, 'x')]);
     expect(bad.code).toBe(2);
@@ -91,7 +91,7 @@ describe('semrec index (CLI contract)', () => {
     expect(noSeq.err).toMatch(/needs training sequences/);
     const corrupt = await run(['index', 'stats', data]);
     expect(corrupt.code).toBe(2);
-    expect(corrupt.err).toMatch(/E_INDEX_FORMAT.*not an index directory/);
+    expect(corrupt.err).toMatch(/E_INDEX_FORMAT.*holds a semrec-dataset, not a semrec-index/);
   });
 });
 

@@ -10,6 +10,7 @@ import { Recommender } from '../../src/recommender.js';
 import { BigramStepModel, fitBigram } from '../../src/models/bigram.js';
 import { evaluateRecommender } from '../../src/eval/evaluate.js';
 import { PrefixTrie, TokenLayout, beamSearch } from '../../decoding/index.js';
+import { resealArtifact } from '../../quantizer/index.js';
 import { EmptyHistoryError, InputError, ModelError } from '../../src/errors.js';
 import { tmp } from '../helpers.js';
 import { run } from './cli-helpers.js';
@@ -106,6 +107,8 @@ describe('Recommender', () => {
     await expect(Recommender.load(p.model, other)).rejects.toThrow(/trained on index/);
     const cfg = JSON.parse(readFileSync(path.join(p.model, 'config.json'), 'utf8'));
     writeFileSync(path.join(p.model, 'config.json'), JSON.stringify({ ...cfg, format: 'x' }));
+    await expect(Recommender.load(p.model, p.index)).rejects.toThrow(/config.json: size \d+ bytes, expected/);
+    await resealArtifact(p.model);
     await expect(Recommender.load(p.model, p.index)).rejects.toThrow(/not a semrec-model/);
   });
 

@@ -59,7 +59,7 @@ describe('amazon2014 loader', () => {
   it('names missing files and flags', async () => {
     await expect(loadSource('amazon2014', { reviews: '/nonexistent/r.json' })).rejects.toThrow(NotFoundError);
     await expect(loadSource('amazon2014', {})).rejects.toThrow(InputError);
-    await expect(loadSource('nope', {})).rejects.toThrow(/unknown --format "nope"/);
+    await expect(loadSource('nope', {})).rejects.toThrow(/unknown format "nope"/);
   });
 });
 
@@ -109,7 +109,7 @@ describe('p5 loader', () => {
     const raw = await loadSource('recbole', { sequences, datamaps, items });
     expect(raw.source).toBe('recbole+p5');
     expect(raw.items.get('Y')!.title).toBe('Why');
-    await expect(loadSource('recbole', { sequences })).rejects.toThrow(/needs --datamaps, --items/);
+    await expect(loadSource('recbole', { sequences })).rejects.toThrow(/needs the source file\(s\) datamaps, items/);
   });
 
   it('refuses a datamaps file without id2item', async () => {

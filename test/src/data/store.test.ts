@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveArtifact } from '../../../quantizer/artifact.js';
+import { resealArtifact } from '../../../quantizer/manifest.js';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { synthesize } from '../../../src/data/synth.js';
@@ -38,13 +39,17 @@ describe('dataset directory', () => {
     const metaFile = path.join(d, 'dataset.json');
     const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
     writeFileSync(metaFile, JSON.stringify({ ...meta, version: 99 }));
+    await expect(loadDataset(d)).rejects.toThrow(/MANIFEST|truncated or damaged|checksum mismatch/); // edited: refused by the manifest
+    await resealArtifact(d); // re-checksummed: refused by the dataset reader
     await expect(loadDataset(d)).rejects.toThrow(/version 99 is not supported/);
     writeFileSync(metaFile, JSON.stringify({ ...meta, format: 'other' }));
+    await resealArtifact(d);
     await expect(loadDataset(d)).rejects.toThrow(FormatError);
     writeFileSync(metaFile, JSON.stringify(meta));
     const test = path.join(d, 'test.jsonl');
     const lines = readFileSync(test, 'utf8').split('\n');
     writeFileSync(test, lines.slice(0, 10).join('\n'));
+    await resealArtifact(d);
     await expect(loadDataset(d)).rejects.toThrow(/counts .* do not match/);
   });
 

@@ -22,7 +22,7 @@ describe('synthetic data', () => {
     const a = await write(path.join(d, 'a'), 1);
     const b = await write(path.join(d, 'b'), 1);
     const c = await write(path.join(d, 'c'), 2);
-    expect(Object.keys(a)).toEqual(['dataset.json', 'interactions.tsv', 'items.jsonl', 'test.jsonl', 'train.jsonl', 'valid.jsonl']);
+    expect(Object.keys(a)).toEqual(['MANIFEST.json', 'dataset.json', 'interactions.tsv', 'items.jsonl', 'test.jsonl', 'train.jsonl', 'valid.jsonl']);
     for (const f of Object.keys(a)) expect(a[f].equals(b[f]), f).toBe(true);
     expect(a['items.jsonl'].equals(c['items.jsonl'])).toBe(false);
     expect(a['test.jsonl'].equals(c['test.jsonl'])).toBe(false);

@@ -1,0 +1,233 @@
+/**
+ * Fuzz suite (seeded): over a thousand damaged copies of index, model (transition and a tiny
+ * transformer) and dataset directories — byte flips, truncation, deleted and extra files, manifest
+ * edits, path traversal, config values out of range (re-checksummed, so that the format checks
+ * behind the manifest are reached). Each mutant must be refused with a typed SemrecError or load
+ * to results identical to the original: 0 silent changes, 0 untyped crashes, 0 hangs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { synthesize } from '../../src/data/synth.js';
+import { prepare } from '../../src/data/split.js';
+import { loadDataset, writeDataset } from '../../src/data/store.js';
+import { buildIndexJob } from '../../src/indexing.js';
+import { trainModel } from '../../src/train.js';
+import { Recommender } from '../../src/recommender.js';
+import { SemrecError } from '../../src/errors.js';
+import { loadIndex, resealArtifact, Rng } from '../../quantizer/index.js';
+
+type Outcome = 'refused' | 'identical' | 'silent' | 'untyped' | 'hang';
+type Mutate = (dir: string, r: Rng) => void | Promise<void>;
+
+let root: string;
+let data: string;
+let index: string;
+let transition: string;
+let transformer: string;
+let histories: string[][];
+
+beforeAll(async () => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'semrec-fuzz-'));
+  data = path.join(root, 'data');
+  const raw = synthesize({ items: 100, users: 250, seed: 8 });
+  await writeDataset(data, prepare(raw), { malformed: raw.malformed });
+  const ds = await loadDataset(data);
+  histories = ds.test.slice(0, 4).map((e) => e.history);
+  index = path.join(root, 'index');
+  await buildIndexJob({ items: ds.items, scheme: 'rqkmeans:2x16', seed: 1, out: index });
+  transition = path.join(root, 'transition');
+  await trainModel({ data, index, out: transition, arch: 'transition' });
+  transformer = path.join(root, 'transformer');
+  await trainModel({ data, index, out: transformer, arch: 'transformer', decoder: { layers: 1, dModel: 16, heads: 2, epochs: 1, maxSteps: 4, threads: 1, nproc: 1, batchSize: 32 } });
+}, 180_000);
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** What a load gives, reduced to comparable JSON. */
+const probes = {
+  index: async (dir: string) => {
+    const idx = await loadIndex(dir);
+    return JSON.stringify({ h: idx.hash(), s: idx.stats(), i: idx.info, cb: idx.codebooks.map((c) => Array.from(c.slice(0, 8))) });
+  },
+  model: (indexDir: string) => async (dir: string) => {
+    const rec = await Recommender.load(dir, indexDir);
+    try {
+      const res = await Promise.all(histories.map((h) => rec.recommend(h, { k: 5 })));
+      return JSON.stringify([rec.modelName, rec.config.maxHistory, res.map((r) => r.items)]);
+    } finally {
+      await rec.close();
+    }
+  },
+  dataset: async (dir: string) => {
+    const ds = await loadDataset(dir);
+    return JSON.stringify([ds.meta.counts, ds.items.length, ds.train, ds.valid, ds.test, ds.items.slice(0, 5)]);
+  },
+};
+
+async function classify(probe: (dir: string) => Promise<string>, dir: string, want: string): Promise<{ outcome: Outcome; detail: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<'hang'>((resolve) => (timer = setTimeout(() => resolve('hang'), 8000)));
+  try {
+    const got = await Promise.race([probe(dir), hang]);
+    if (got === 'hang') return { outcome: 'hang', detail: '' };
+    return got === want ? { outcome: 'identical', detail: '' } : { outcome: 'silent', detail: got.slice(0, 200) };
+  } catch (err) {
+    if (err instanceof SemrecError) return { outcome: 'refused', detail: err.code };
+    return { outcome: 'untyped', detail: String((err as Error)?.stack ?? err).slice(0, 300) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const files = (dir: string) => readdirSync(dir).filter((f) => statSync(path.join(dir, f)).isFile());
+const pick = <T,>(r: Rng, xs: readonly T[]): T => xs[r.int(xs.length)];
+
+/** Mutations that need no knowledge of the format. */
+const generic: Record<string, Mutate> = {
+  flip: (d, r) => {
+    const f = path.join(d, pick(r, files(d)));
+    const b = readFileSync(f);
+    if (!b.length) return;
+    b[r.int(b.length)] ^= 1 << r.int(8);
+    writeFileSync(f, b);
+  },
+  truncate: (d, r) => {
+    const f = path.join(d, pick(r, files(d)));
+    truncateSync(f, r.int(statSync(f).size));
+  },
+  delete: (d, r) => unlinkSync(path.join(d, pick(r, files(d)))),
+  extra: (d, r) => writeFileSync(path.join(d, `extra-${r.int(1000)}.bin`), Buffer.alloc(r.int(64), 7)),
+  manifestSize: (d, r) => editJson(d, 'MANIFEST.json', (m) => {
+    const f = pick(r, Object.keys(m.files));
+    m.files[f].bytes += 1 + r.int(5);
+  }),
+  manifestTraversal: (d, r) => editJson(d, 'MANIFEST.json', (m) => {
+    m.files[pick(r, ['../../../../dev/zero', '../index/codes.u16', '/etc/passwd', '.hidden'])] = { bytes: 0, sha256: '0'.repeat(64) };
+  }),
+  manifestKind: (d) => editJson(d, 'MANIFEST.json', (m) => void (m.kind = 'semrec-other')),
+  manifestJunk: (d, r) => writeFileSync(path.join(d, 'MANIFEST.json'), pick(r, ['', '{', 'null', '[]', '{"format":"semrec-manifest"}'])),
+};
+
+/** The last JSON edit (reported with a failing mutant). */
+let lastEdit = '';
+
+/** Edit a JSON file of the directory (in place). */
+function editJson(d: string, name: string, fn: (j: any) => void): void { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const f = path.join(d, name);
+  const before = readFileSync(f, 'utf8');
+  const j = JSON.parse(before);
+  fn(j);
+  const after = JSON.stringify(j);
+  writeFileSync(f, after);
+  let i = 0;
+  while (i < after.length && after[i] === before[i]) i++;
+  lastEdit = `${name} @${i}: …${after.slice(Math.max(0, i - 30), i + 30)}…`;
+}
+
+/** Edit a JSON file, then re-checksum the directory: only the format's own checks remain. */
+const resealed = (name: string, fn: (j: any, r: Rng) => void): Mutate => async (d, r) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  editJson(d, name, (j) => fn(j, r));
+  await resealArtifact(d);
+};
+
+const oneOf = <T,>(r: Rng, xs: readonly T[]): T => xs[r.int(xs.length)];
+// values that are wrong for every field they are put in (re-checksummed mutants must carry an
+// invalid value: a valid one is a legitimate edit, which no check can tell from the original)
+const junk = ['x', null, 1.5, [], {}, -1];
+const notPositive = [...junk, 0];
+
+const indexMutations: Record<string, Mutate> = {
+  ...generic,
+  traversal: resealed('index.json', (m, r) => (m.files[oneOf(r, ['../../../../dev/zero', '../transition/bigram.json'])] = { bytes: 5, sha256: 'a'.repeat(64) })),
+  dropEntry: resealed('index.json', (m, r) => delete m.files[oneOf(r, Object.keys(m.files))]),
+  items: resealed('index.json', (m, r) => (m.items = oneOf(r, [...junk, m.items + 1, m.items - 1]))),
+  levels: resealed('index.json', (m, r) => (m.levels = oneOf(r, [...notPositive, m.levels + 1]))),
+  sizes: resealed('index.json', (m, r) => (m.codebookSizes[r.int(m.codebookSizes.length)] = oneOf(r, [...notPositive, 2, 70000]))),
+  info: resealed('index.json', (m, r) => {
+    const f = oneOf(r, ['schemeLevels', 'dim', 'collisions', 'indexVersion', 'seed', 'lineage']);
+    m.info[f] = f === 'seed' ? oneOf(r, ['x', null, 1.5]) : f === 'dim' ? oneOf(r, [...junk, 0, m.info.dim + 1]) : f === 'lineage' ? oneOf(r, ['x', ['zz']]) : oneOf(r, notPositive);
+  }),
+  hash: resealed('index.json', (m) => (m.hash = 'b'.repeat(64))),
+};
+
+const modelMutations = (transformerDir: boolean): Record<string, Mutate> => ({
+  ...generic,
+  maxHistory: resealed('config.json', (c, r) => (c.maxHistory = oneOf(r, notPositive))),
+  layout: resealed('config.json', (c, r) => (c.tokenLayout[oneOf(r, ['sizes', 'offsets', 'vocabSize'])] = oneOf(r, [...notPositive, [16], [16, 17, 1]]))),
+  arch: resealed('config.json', (c, r) => (c.architecture = oneOf(r, ['gpt', '', 5, transformerDir ? 'bigram' : 'decoder']))),
+  indexHash: resealed('config.json', (c, r) => (c.indexHash = oneOf(r, ['0'.repeat(64), 'x', 7]))),
+  ...(transformerDir
+    ? {
+        params: resealed('config.json', (c, r) => {
+          const k = oneOf(r, ['heads', 'headDim', 'layers', 'dModel', 'vocabSize']);
+          c.params[k] = oneOf(r, [...notPositive, k === 'layers' ? 'x' : c.params[k] + 1]);
+        }),
+        fusionOnTransformer: resealed('config.json', (c) => (c.architecture = 'fused')), // no fusion weight, no bigram.json
+      }
+    : {
+        bigram: resealed('bigram.json', (b, r) => {
+          const k = oneOf(r, ['items', 'beta', 'counts', 'srcPtr', 'dst', 'dstCount']);
+          if (k === 'beta') b.beta = oneOf(r, ['x', null, 0, -1, [], {}]);
+          else if (k === 'items') b.items = oneOf(r, [...junk, b.items + 1, b.items - 1]);
+          else if (Array.isArray(b[k]) && r.int(2)) b[k][r.int(b[k].length)] = oneOf(r, k === 'dst' ? [-1, 'x', b.items] : k === 'srcPtr' ? [-1, 'x', 1e9] : ['x', -1, 1.5]);
+          else b[k] = oneOf(r, junk);
+        }),
+      }),
+});
+
+const datasetMutations: Record<string, Mutate> = {
+  ...generic,
+  meta: resealed('dataset.json', (m, r) => (m[oneOf(r, ['format', 'version', 'counts', 'split', 'core', 'malformed'])] = oneOf(r, junk))),
+  counts: resealed('dataset.json', (m, r) => {
+    const k = oneOf(r, Object.keys(m.counts));
+    m.counts[k] = oneOf(r, [...junk, m.counts[k] + 1]);
+  }),
+};
+
+async function campaign(name: string, pristine: string, probe: (d: string) => Promise<string>, mutations: Record<string, Mutate>, n: number, seed: number) {
+  const want = await probe(pristine);
+  const r = new Rng(seed);
+  const counts: Record<Outcome, number> = { refused: 0, identical: 0, silent: 0, untyped: 0, hang: 0 };
+  const bad: string[] = [];
+  const kinds = Object.keys(mutations);
+  const work = mkdtempSync(path.join(os.tmpdir(), `semrec-fuzz-${name}-`));
+  try {
+    for (let i = 0; i < n; i++) {
+      const kind = kinds[i % kinds.length];
+      const dir = path.join(work, `m${i}`);
+      cpSync(pristine, dir, { recursive: true });
+      lastEdit = '';
+      await mutations[kind](dir, r);
+      const { outcome, detail } = await classify(probe, dir, want);
+      counts[outcome]++;
+      if (outcome === 'silent' || outcome === 'untyped' || outcome === 'hang') bad.push(`${kind}: ${outcome} [${lastEdit}] ${detail}`);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  console.log(`fuzz ${name}: ${n} mutants — ${counts.refused} refused, ${counts.identical} identical, ${counts.silent} silent, ${counts.untyped} untyped, ${counts.hang} hangs`);
+  return { counts, bad };
+}
+
+describe('fuzz: damaged directories are refused with a typed error or load identically', () => {
+  const total: Record<string, number> = {};
+  afterAll(() => console.log(`fuzz total: ${Object.values(total).reduce((a, b) => a + b, 0)} mutants, 0 silent / untyped / hangs`));
+
+  const cases: [string, () => string, () => (d: string) => Promise<string>, () => Record<string, Mutate>, number][] = [
+    ['index', () => index, () => probes.index, () => indexMutations, 420],
+    ['transition model', () => transition, () => probes.model(index), () => modelMutations(false), 330],
+    ['transformer model', () => transformer, () => probes.model(index), () => modelMutations(true), 130],
+    ['dataset', () => data, () => probes.dataset, () => datasetMutations, 180],
+  ];
+  cases.forEach(([name, dir, probe, muts, n], i) => {
+    it(`${name}: ${n} mutants`, async () => {
+      const res = await campaign(name.replace(/ /g, '-'), dir(), probe(), muts(), n, 100 + i);
+      total[name] = n;
+      expect(res.bad).toEqual([]);
+      expect(res.counts.refused).toBeGreaterThan(n / 2);
+    }, 120_000);
+  });
+});
