@@ -55,11 +55,14 @@ export function zodIssues(err: z.ZodError): string {
   return err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top)'}: ${i.message}`).join('; ');
 }
 
-/** Write MANIFEST.json for the plain files in `dir` (called on the finished temporary directory). */
-export async function writeManifest(dir: string, kind: string): Promise<void> {
+/**
+ * Write MANIFEST.json for the plain files in `dir` (called on the finished temporary directory),
+ * or only for the files named in `opts.only`.
+ */
+export async function writeManifest(dir: string, kind: string, opts: { only?: readonly string[] } = {}): Promise<void> {
   const files: ManifestBody['files'] = {};
   for (const e of (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (e.name === MANIFEST_FILE) continue;
+    if (e.name === MANIFEST_FILE || (opts.only && !opts.only.includes(e.name))) continue;
     if (!e.isFile()) throw new QuantizerError('E_INPUT', `${path.join(dir, e.name)}: artifact directories hold plain files only`);
     if (!SAFE_NAME.test(e.name)) throw new QuantizerError('E_INPUT', `${path.join(dir, e.name)}: not a plain file name`);
     const b = await fs.readFile(path.join(dir, e.name));
@@ -67,7 +70,11 @@ export async function writeManifest(dir: string, kind: string): Promise<void> {
   }
   const body: ManifestBody = { format: FORMAT, version: 1, kind, files };
   const text = JSON.stringify(body);
-  await fs.writeFile(path.join(dir, MANIFEST_FILE), JSON.stringify({ ...body, sha256: sha256(text) }, null, 1) + '\n');
+  const out = JSON.stringify({ ...body, sha256: sha256(text) }, null, 1) + '\n';
+  // atomically: a directory that is not a fresh temporary one (compare reports) is never left with half a manifest
+  const tmp = path.join(dir, `.${MANIFEST_FILE}.tmp-${process.pid}`);
+  await fs.writeFile(tmp, out);
+  await fs.rename(tmp, path.join(dir, MANIFEST_FILE));
 }
 
 /** A verified artifact directory: read its files through it. */

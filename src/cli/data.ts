@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { synthesize } from '../data/synth.js';
 import { prepare } from '../data/split.js';
-import { loadDataset, writeDataset } from '../data/store.js';
+import { DATASET_FORMAT, loadDataset, writeDataset } from '../data/store.js';
+import { checkWritable } from '../../quantizer/artifact.js';
 import { FORMATS, loadSource, type SourceFiles } from '../data/sources.js';
 import { describeDataset, floatOpt, intOpt } from './common.js';
 import { startProgress } from '../util/progress.js';
@@ -74,9 +75,14 @@ export function registerData(program: Command): void {
     .option('--json', 'print counts as JSON')
     .action(async (flags: SourceFiles & { format: string; out: string; force?: boolean; item?: string; core?: string; maxHistory?: string; json?: boolean }) => {
       const files: SourceFiles = { ...flags, items: flags.items ?? flags.item };
-      const p = startProgress(`reading ${flags.format}`, 0, ' lines');
+      const core = intOpt('--core', flags.core, 0) ?? 5;
+      const maxHistory = intOpt('--max-history', flags.maxHistory, 1) ?? 20;
+      await checkWritable(flags.out, { kind: DATASET_FORMAT, force: !!flags.force }); // before reading gigabytes
+      // the progress bar appears with the first lines read (bad flags fail before it)
+      let p: ReturnType<typeof startProgress> | undefined;
       let before = 0;
       readProgress.onLines = (file, lines, done) => {
+        p ??= startProgress(`reading ${flags.format}`, 0, ' lines');
         p.update(before + lines, path.basename(file));
         if (done) before += lines;
       };
@@ -85,9 +91,9 @@ export function registerData(program: Command): void {
         raw = await loadSource(flags.format, files);
       } finally {
         readProgress.onLines = undefined;
-        p.stop();
+        p?.stop();
       }
-      const ds = prepare(raw, { core: intOpt('--core', flags.core, 0) ?? 5, maxHistory: intOpt('--max-history', flags.maxHistory, 1) ?? 20 });
+      const ds = prepare(raw, { core, maxHistory });
       const meta = await writeDataset(flags.out, ds, { malformed: raw.malformed, params: { format: flags.format }, force: !!flags.force });
       console.log(flags.json ? JSON.stringify({ dir: flags.out, ...meta.counts, malformed: meta.malformed.count }) : describeDataset(flags.out, meta));
     });

@@ -9,6 +9,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../../quantizer/atomic.js';
 import { parseFactory, type IndexStats } from '../../quantizer/index.js';
 import { loadDataset, type Dataset } from '../data/store.js';
@@ -49,6 +50,8 @@ export interface CompareOptions {
 export type CompareEvent =
   | { kind: 'run-start'; run: string; index: number; total: number }
   | { kind: 'run-reused'; run: string; index: number; total: number }
+  /** A finished run's result.json is damaged: the run is done again. */
+  | { kind: 'run-damaged'; run: string; reason: string }
   /** `label` names the current bar (`index: level 1/3 k-means`, `train epoch 2`, `evaluate`); `detail` is e.g. the loss. */
   | { kind: 'stage'; run: string; stage: 'index' | 'train' | 'eval'; label: string; done: number; total: number; detail?: string }
   | { kind: 'run-done'; run: string; result: RunResult };
@@ -82,11 +85,31 @@ export function runName(scheme: string, seed: number): string {
   return `${scheme.replace(/[^A-Za-z0-9._+-]+/g, '_')}-seed${seed}`;
 }
 
-async function readRun(file: string): Promise<RunResult | undefined> {
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** result.json: the run's result and the sha256 of its JSON text, so damage is detected. */
+function runFile(result: RunResult): string {
+  const text = JSON.stringify(result);
+  return JSON.stringify({ result, sha256: sha256(text) }, null, 2) + '\n';
+}
+
+/**
+ * A finished run's result: `undefined` when there is none; `damaged` (with why) when the file
+ * exists but is unreadable or fails its checksum — the run is then done again, and said so.
+ */
+async function readRun(file: string): Promise<RunResult | { damaged: string } | undefined> {
+  let text: string;
   try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as RunResult;
+    text = await fs.readFile(file, 'utf8');
   } catch {
     return undefined;
+  }
+  try {
+    const j = JSON.parse(text) as { result?: RunResult; sha256?: string };
+    if (!j.result || j.sha256 !== sha256(JSON.stringify(j.result))) return { damaged: 'checksum mismatch' };
+    return j.result;
+  } catch {
+    return { damaged: 'not valid JSON' };
   }
 }
 
@@ -168,7 +191,9 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       const dir = path.join(opts.out, 'runs', runName(scheme, seed));
       const file = path.join(dir, 'result.json');
       const settings: RunSettings = { ...common, scheme, seed };
-      const prev = await readRun(file);
+      const found = await readRun(file);
+      if (found && 'damaged' in found) opts.onEvent?.({ kind: 'run-damaged', run: path.basename(dir), reason: found.damaged });
+      const prev = found && !('damaged' in found) ? found : undefined;
       if (prev && JSON.stringify(prev.settings) === JSON.stringify(settings)) {
         opts.onEvent?.({ kind: 'run-reused', run: prev.run, index: i++, total });
         runs.push(prev);
@@ -177,7 +202,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       opts.onEvent?.({ kind: 'run-start', run: path.basename(dir), index: i++, total });
       await fs.mkdir(dir, { recursive: true });
       const result = await oneRun(ds, settings, dir, opts.onEvent);
-      await writeFileAtomic(file, JSON.stringify(result, null, 2) + '\n');
+      await writeFileAtomic(file, runFile(result));
       opts.onEvent?.({ kind: 'run-done', run: result.run, result });
       runs.push(result);
     }

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { writeFileAtomic } from '../../quantizer/atomic.js';
+import { writeManifest } from '../../quantizer/manifest.js';
 import type { CompareResults, RunResult } from './harness.js';
 
 /** Mean and sample standard deviation. */
@@ -174,4 +175,6 @@ export async function writeReports(dir: string, results: CompareResults): Promis
   await writeFileAtomic(path.join(dir, 'results.json'), JSON.stringify({ ...results, summary: summarize(results) }, null, 2) + '\n');
   await writeFileAtomic(path.join(dir, 'results.md'), markdownReport(results));
   await writeFileAtomic(path.join(dir, 'report.html'), htmlReport(results));
+  // checksums of the three reports (the runs/ directory holds its own checksummed result.json files)
+  await writeManifest(dir, 'semrec-compare', { only: ['results.json', 'results.md', 'report.html'] });
 }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it, beforeAll } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { synthesize } from '../../src/data/synth.js';
@@ -102,6 +102,14 @@ describe('semrec compare', () => {
     // a second complete invocation redoes nothing
     const again = await run(args(out));
     expect(again.err.match(/finished earlier, reused/g)).toHaveLength(4);
+    const manifest = JSON.parse(readFileSync(path.join(out, 'MANIFEST.json'), 'utf8')) as { kind: string; files: Record<string, unknown> };
+    expect([manifest.kind, Object.keys(manifest.files).sort()]).toEqual(['semrec-compare', ['report.html', 'results.json', 'results.md']]);
+    // a damaged result is not reused silently: it is reported and the run done again
+    writeFileSync(first, readFileSync(first, 'utf8').replace(/"recall"/, '"recal1"'));
+    const repaired = await run(args(out));
+    expect(repaired.code, repaired.err).toBe(0);
+    expect(repaired.err).toMatch(/warning: rqkmeans_2x16-seed0\/result.json is damaged \(checksum mismatch\); running it again/);
+    expect(repaired.err.match(/finished earlier, reused/g)).toHaveLength(3);
     // changed settings are not reused
     const changed = await run(['compare', '--data', data, '--schemes', 'random:3x16', '--seeds', '1', '--out', out, '--train-args', trainArgs.replace('--epochs 2', '--epochs 1')]);
     expect(changed.code, changed.err).toBe(0);
