@@ -37,7 +37,7 @@ export interface BeamSearchOptions {
 
 /** One generated item. */
 export interface BeamHit {
-  /** Item row (index into the ItemIndex / Mapper). */
+  /** Item row (of the ItemIndex the trie was built from). */
   row: number;
   /** The item's code tuple. */
   codes: number[];
@@ -212,6 +212,6 @@ export async function beamSearch<S>(model: StepModel<S>, trie: PrefixTrie, layou
         return 0;
       })
       .slice(0, k)
-      .map((b) => ({ row: trie.rowOf(b.node), codes: b.codes, score: b.score })),
+      .map((b) => ({ row: trie.rowOfLeaf(b.node), codes: b.codes, score: b.score })),
   );
 }

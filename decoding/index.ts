@@ -1,12 +1,11 @@
 /**
- * decoding/ — prefix trie over code tuples, trie-constrained beam search, and the tuple ↔ item
- * mapper. Model-agnostic (a {@link StepModel} is all it needs); never imports from src/.
+ * decoding/ — prefix trie over code tuples, trie-constrained beam search, the token layout and
+ * the prompt format, StepModel fusion, and semrec's error base class. Model-agnostic (a {@link StepModel} is all it needs); never imports from src/.
  */
 export { PrefixTrie } from './trie.js';
 export type { Children } from './trie.js';
 export { beamSearch } from './beam-search.js';
 export type { BeamRequest, BeamSearchOptions, BeamHit } from './beam-search.js';
-export { Mapper } from './mapper.js';
 export { TokenLayout, SPECIAL_TOKENS, NUM_SPECIAL } from './token-layout.js';
 export type { TokenLayoutSpec } from './token-layout.js';
 export type { StepModel, StepOutput } from './step-model.js';

@@ -172,7 +172,7 @@ export class PrefixTrie {
   }
 
   /** Item row of a leaf node. */
-  rowOf(leaf: number): number {
+  rowOfLeaf(leaf: number): number {
     return this.leafRow[leaf - this.levelStart[this.levels]];
   }
 

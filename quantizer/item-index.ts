@@ -64,7 +64,9 @@ export class ItemIndex {
   /** Number of levels (tuple length). */
   readonly levels: number;
   private readonly rowOfId = new Map<string, number>();
-  private readonly rowOfTuple = new Map<string, number>();
+  /** Tuple → row; keys are the tuple packed into one number (mixed radix) when it fits in 2^53, else a string. */
+  private readonly rowOfTuple = new Map<number | string, number>();
+  private readonly packable: boolean;
 
   /**
    * @param itemIds item id of each row
@@ -84,6 +86,7 @@ export class ItemIndex {
     retiredRows: ArrayLike<number> = [],
   ) {
     this.levels = codebookSizes.length;
+    this.packable = codebookSizes.reduce((a, b) => a * b, 1) <= Number.MAX_SAFE_INTEGER;
     const n = itemIds.length;
     this.retiredRows = Int32Array.from(new Set(Array.from(retiredRows))).sort();
     for (const r of this.retiredRows) if (!(Number.isInteger(r) && r >= 0 && r < n)) throw new QuantizerInputError(`retired row ${r} is outside [0, ${n})`);
@@ -100,9 +103,9 @@ export class ItemIndex {
           throw new QuantizerInputError(`item ${id}: code ${codes[i * this.levels + l]} at level ${l} ≥ codebook size ${codebookSizes[l]}`);
         }
       }
-      const key = tupleKey(codes, this.levels, i);
+      const key = this.keyAt(codes, i * this.levels);
       const other = this.rowOfTuple.get(key);
-      if (other !== undefined) throw new CollisionError(`items ${itemIds[other]} and ${id} share the tuple (${key})`);
+      if (other !== undefined) throw new CollisionError(`items ${itemIds[other]} and ${id} share the tuple (${tupleKey(codes, this.levels, i)})`);
       this.rowOfTuple.set(key, i);
     }
   }
@@ -185,9 +188,27 @@ export class ItemIndex {
 
   /** Item with exactly these codes, or undefined. */
   itemOf(codes: ArrayLike<number>): string | undefined {
-    if (codes.length !== this.levels) return undefined;
-    const r = this.rowOfTuple.get(tupleKey(codes, this.levels, 0));
+    const r = this.rowOfCodes(codes);
     return r === undefined ? undefined : this.itemIds[r];
+  }
+
+  /** Row of the item with exactly these codes (retired items included), or undefined. O(1). */
+  rowOfCodes(codes: ArrayLike<number>): number | undefined {
+    if (codes.length !== this.levels) return undefined;
+    for (let l = 0; l < this.levels; l++) if (!(Number.isInteger(codes[l]) && codes[l] >= 0 && codes[l] < this.codebookSizes[l])) return undefined;
+    return this.rowOfTuple.get(this.keyAt(codes, 0));
+  }
+
+  /** The lookup key of the tuple codes[o .. o+levels). */
+  private keyAt(codes: ArrayLike<number>, o: number): number | string {
+    if (this.packable) {
+      let k = 0;
+      for (let l = 0; l < this.levels; l++) k = k * this.codebookSizes[l] + codes[o + l];
+      return k;
+    }
+    let s = '';
+    for (let l = 0; l < this.levels; l++) s += (l ? ',' : '') + codes[o + l];
+    return s;
   }
 
   /**

@@ -8,7 +8,7 @@
  * the loaded state is immutable, and concurrent requests arriving in the same tick are decoded
  * together in one batched beam search (one model call per code level for all of them).
  */
-import { beamSearch, Mapper, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel } from '../decoding/index.js';
+import { beamSearch, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel } from '../decoding/index.js';
 import { loadIndex, openArtifact, openRequired, readArtifact, type ItemIndex } from '../quantizer/index.js';
 import { EmptyHistoryError, InputError, ModelError, SemrecError } from './errors.js';
 import { MODEL_FORMAT, modelDirHash, readModelConfig, type ModelConfig } from './models/model-dir.js';
@@ -84,7 +84,6 @@ export class Recommender {
     readonly index: ItemIndex,
     readonly model: StepModel<unknown>,
     readonly trie: PrefixTrie,
-    readonly mapper: Mapper,
     readonly layout: TokenLayout,
     /** Requests decoded together in one beam search (bounds the batch's memory). */
     readonly maxBatch = 64,
@@ -142,16 +141,15 @@ export class Recommender {
       throw new ModelError(`the model in ${modelDir} was trained on index ${recorded.indexHash.slice(0, 12)}…, but ${indexDir} is ${index.hash().slice(0, 12)}… and does not descend from it — serve it with that index or one made from it by index add / index remove`);
     }
     const trie = candidateTrie(index);
-    const mapper = new Mapper(index.itemIds, index.codes, index.codebookSizes);
     if (!config) {
       if (opts.part || opts.fusionWeight !== undefined) throw new InputError('Hugging Face-layout models have no parts or fusion weight');
       const m = await loadHfModel(resolved, index.codebookSizes, { threads: opts.threads, serving });
-      return new Recommender(m.config, index, m.model, trie, mapper, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt, 'hf-causal-lm', () => m.close(), modelHash);
+      return new Recommender(m.config, index, m.model, trie, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt, 'hf-causal-lm', () => m.close(), modelHash);
     }
     const layout = TokenLayout.fromSpec(config.tokenLayout);
     if (layout.sizes.join() !== index.codebookSizes.join()) throw new ModelError('model token layout does not match the index codebook sizes');
-    const m = await loadModelKind({ dir: resolved, config, trie, layout, rows: index.size, rowOfCodes: (c) => mapper.rowOfCodes(c), threads: opts.threads, part: opts.part, fusionWeight: opts.fusionWeight });
-    return new Recommender(config, index, m.model, trie, mapper, layout, m.maxBatch, undefined, m.name, m.close, modelHash);
+    const m = await loadModelKind({ dir: resolved, config, trie, layout, rows: index.size, rowOfCodes: (c) => index.rowOfCodes(c) ?? -1, threads: opts.threads, part: opts.part, fusionWeight: opts.fusionWeight });
+    return new Recommender(config, index, m.model, trie, layout, m.maxBatch, undefined, m.name, m.close, modelHash);
   }
 
   /**
@@ -190,8 +188,8 @@ export class Recommender {
     const rows: number[] = [];
     const skipped: string[] = [];
     for (const id of history) {
-      const r = this.mapper.rowOf(id);
-      if (r < 0) skipped.push(id);
+      const r = this.index.rowOf(id);
+      if (r === undefined) skipped.push(id);
       else rows.push(r);
     }
     if (rows.length === 0) return Promise.reject(new EmptyHistoryError(skipped));
@@ -224,8 +222,8 @@ export class Recommender {
     const rows: number[] = [];
     ids.forEach((id, i) => {
       if (typeof id !== 'string') throw new InputError(`${name}[${i}] must be an item id (a string), got ${JSON.stringify(id) ?? typeof id}`);
-      const r = this.mapper.rowOf(id);
-      if (r < 0) unknown.push(id);
+      const r = this.index.rowOf(id);
+      if (r === undefined) unknown.push(id);
       else rows.push(r);
     });
     return rows;

@@ -13,7 +13,8 @@ import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../../quantizer/atomic.js';
 import { parseFactory, type IndexStats } from '../../quantizer/index.js';
 import { loadDataset, type Dataset } from '../data/store.js';
-import { evaluateRecommender, type EvalReport } from '../eval/evaluate.js';
+import { evaluateRankers, evaluateRecommender, type EvalReport, type RankerReport } from '../eval/evaluate.js';
+import { MarkovRanker, PopularityRanker } from '../eval/baselines.js';
 import { InputError } from '../errors.js';
 import { buildIndexJob } from '../indexing.js';
 import { Recommender } from '../recommender.js';
@@ -76,6 +77,11 @@ export interface CompareResults {
   data: { dir: string; users: number; items: number; interactions: number };
   config: { schemes: string[]; seeds: number; arch: string; train: Record<string, unknown>; beamWidth: number; limit?: number; split: string };
   runs: RunResult[];
+  /**
+   * Reference rankers on the same users (popularity; first-order Markov over item ids, not
+   * ID-constrained), scored by the same code as every model (evaluateRankers).
+   */
+  baselines?: RankerReport[];
   /** Wall time of this invocation (reused runs cost nothing). */
   seconds: number;
 }
@@ -213,6 +219,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
     data: { dir: common.data, users: common.counts.users, items: common.counts.items, interactions: common.counts.interactions },
     config: { schemes, seeds, arch: common.arch, train: common.train as Record<string, unknown>, beamWidth: common.beamWidth, limit: opts.limit, split: common.split },
     runs,
+    baselines: (await evaluateRankers([new PopularityRanker(ds.train), new MarkovRanker(ds.train)], ds, { split: common.split, limit: opts.limit, sampleSeed: 0 })).rankers,
     seconds: (Date.now() - t0) / 1000,
   };
   await writeReports(opts.out, results);

@@ -67,7 +67,7 @@ export function markdownReport(results: CompareResults): string {
     `# Indexing schemes compared`,
     ``,
     `Data: ${results.data.dir} (${results.data.users} users, ${results.data.items} items, ${results.data.interactions} interactions). ` +
-      `Generator: ${results.config.arch}; ${results.config.seeds} seed(s) per scheme; ${results.config.split} split${results.config.limit ? `, first ${results.config.limit} users` : ''}; beam ${results.config.beamWidth}. Mean ± sample std over seeds.`,
+      `Generator: ${results.config.arch}; ${results.config.seeds} seed(s) per scheme; ${results.config.split} split${results.config.limit ? `, a seeded random sample of ${results.config.limit} users (seed 0, the same users in every run)` : ''}; beam ${results.config.beamWidth}. Mean ± sample std over seeds.`,
     ``,
     `| scheme | runs | ${METRICS.map((m) => m.label).join(' | ')} | invalid | collisions | index s | train s |`,
     `|---|---|${METRICS.map(() => '---').join('|')}|---|---|---|---|`,
@@ -76,7 +76,9 @@ export function markdownReport(results: CompareResults): string {
         `| ${s.scheme} | ${s.runs} | ${METRICS.map((m) => `${f4(s.metrics[m.key].mean)} ± ${f4(s.metrics[m.key].std)}`).join(' | ')} | ${s.invalidRate} | ${Math.round(s.collisions)} | ${s.indexSeconds.toFixed(1)} | ${s.trainSeconds.toFixed(1)} |`,
     ),
   ];
-  if (pop) lines.push(`| popularity (baseline) | — | ${f4(pop.recall[5])} | ${f4(pop.ndcg[5])} | ${f4(pop.recall[10])} | ${f4(pop.ndcg[10])} | ${f4(pop.coverage)} | — | — | — | — |`);
+  const baselines = results.baselines ?? (pop ? [{ name: 'popularity', metrics: pop, invalidRate: 0 }] : []);
+  for (const b of baselines) lines.push(`| ${b.name} (baseline) | — | ${f4(b.metrics.recall[5])} | ${f4(b.metrics.ndcg[5])} | ${f4(b.metrics.recall[10])} | ${f4(b.metrics.ndcg[10])} | ${f4(b.metrics.coverage)} | ${b.invalidRate} | — | — | — |`);
+  if (results.baselines?.some((b) => b.name === 'markov')) lines.push('', 'markov: first-order transitions over item ids (most frequent next items of the last history item, then popularity); not constrained by the IDs.');
   lines.push('', `Codebook utilisation per level (share of codes used):`, '', '| scheme | utilisation by level |', '|---|---|');
   for (const s of sum) lines.push(`| ${s.scheme} | ${s.utilisation.map((u) => u.toFixed(2)).join(' / ')} |`);
   return lines.join('\n') + '\n';
@@ -152,6 +154,14 @@ Generator: ${esc(results.config.arch)}; ${results.config.seeds} seed(s) per sche
 ${metricChart}
 ${coverageChart}
 ${utilChart}
+${
+    results.baselines?.length
+      ? `<h2>Baselines (same users)</h2>
+<table id="baselines"><thead><tr><th>ranker</th>${METRICS.slice(0, 4).map((m) => `<th>${m.label}</th>`).join('')}<th>coverage@10</th></tr></thead><tbody>
+${results.baselines.map((b) => `<tr><td>${esc(b.name)}</td><td>${b.metrics.recall[5].toFixed(4)}</td><td>${b.metrics.ndcg[5].toFixed(4)}</td><td>${b.metrics.recall[10].toFixed(4)}</td><td>${b.metrics.ndcg[10].toFixed(4)}</td><td>${b.metrics.coverage.toFixed(4)}</td></tr>`).join('\n')}
+</tbody></table>`
+      : ''
+  }
 <h2>All runs</h2>
 <table id="runs"><thead><tr><th>scheme</th><th>seed</th>${METRICS.map((m) => `<th>${m.label}</th>`).join('')}<th>invalid</th><th>index s</th><th>train s</th><th>p50 ms</th></tr></thead>
 <tbody>

@@ -193,7 +193,7 @@ export class BigramStepModel implements StepModel<BigramState> {
       }
       if (codes.length === L) {
         const leaf = this.trie.find(codes);
-        if (leaf >= 0) return this.trie.rowOf(leaf);
+        if (leaf >= 0) return this.trie.rowOfLeaf(leaf);
         return this.rowOfCodes ? this.rowOfCodes(codes) : -1;
       }
     }

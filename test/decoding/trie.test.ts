@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PrefixTrie, Mapper, DecodingInputError } from '../../decoding/index.js';
-import { Rng } from '../../quantizer/index.js';
+import { PrefixTrie, DecodingInputError } from '../../decoding/index.js';
+import { ItemIndex, Rng, type IndexInfo } from '../../quantizer/index.js';
 import { distinctTuples } from './table-model.js';
 
 /** Random distinct tuples; with `extraLevel`, collisions at the base levels get a numbering level. */
@@ -34,7 +34,7 @@ function enumerate(trie: PrefixTrie): Map<string, number> {
   const found = new Map<string, number>();
   const walk = (node: number, prefix: number[]) => {
     if (trie.isLeaf(node)) {
-      found.set(prefix.join(','), trie.rowOf(node));
+      found.set(prefix.join(','), trie.rowOfLeaf(node));
       return;
     }
     const { start, end, codes } = trie.children(node);
@@ -64,7 +64,7 @@ describe('PrefixTrie', () => {
         const t = Array.from(codes.subarray(i * L, (i + 1) * L));
         expect(paths.get(t.join(','))).toBe(i);
         const leaf = trie.find(t);
-        expect(trie.rowOf(leaf)).toBe(i);
+        expect(trie.rowOfLeaf(leaf)).toBe(i);
         expect(trie.codesOf(leaf)).toEqual(t);
       }
       expect(trie.numItems).toBe(n);
@@ -104,7 +104,7 @@ describe('PrefixTrie', () => {
     const kept = new Set(rows);
     for (let i = 0; i < n; i++) {
       const t = Array.from(codes.subarray(i * L, (i + 1) * L));
-      if (kept.has(i)) expect(trie.rowOf(trie.find(t))).toBe(i);
+      if (kept.has(i)) expect(trie.rowOfLeaf(trie.find(t))).toBe(i);
       else expect(trie.find(t)).toBe(-1);
     }
     expect(trie.rowBound).toBe(Math.max(...rows) + 1);
@@ -123,22 +123,24 @@ describe('PrefixTrie', () => {
   });
 });
 
-describe('Mapper', () => {
+describe('ItemIndex as the mapper (tuple ↔ row ↔ id)', () => {
   it('maps tuples ↔ ids both ways, for packable and huge tuple spaces', () => {
     for (const sizes of [[8, 8, 8], [65536, 65536, 65536, 65536]]) {
       const n = 100;
       const ids = Array.from({ length: n }, (_, i) => `id${i}`);
       const codes = distinctTuples(n, sizes, 3);
       const seen = new Set(Array.from({ length: n }, (_, i) => Array.from(codes.subarray(i * sizes.length, (i + 1) * sizes.length)).join()));
-      const m = new Mapper(ids, codes, sizes);
+      const m = new ItemIndex(ids, codes, sizes, { scheme: 'random', factory: 'random', seed: 0, collisions: 'none', schemeLevels: sizes.length, dim: 0, params: {}, indexVersion: 1, addedItems: 0, collisionReport: { collisions: 0, collidingGroups: 0, maxGroup: 1 } } as unknown as IndexInfo);
       for (let i = 0; i < n; i++) {
-        const c = m.codesOf(ids[i])!;
+        const c = m.codeOf(ids[i])!;
         expect(m.itemOf(c)).toBe(ids[i]);
         expect(m.rowOf(ids[i])).toBe(i);
+        expect(m.rowOfCodes(c)).toBe(i);
       }
       expect(m.itemOf(sizes.map(() => 0)) === undefined || seen.has(sizes.map(() => 0).join())).toBe(true);
       expect(m.itemOf([1, 2])).toBeUndefined();
-      expect(m.codesOf('nope')).toBeUndefined();
+      expect(m.rowOfCodes(sizes.map((k) => k))).toBeUndefined(); // out of range
+      expect(m.codeOf('nope')).toBeUndefined();
     }
   });
 });

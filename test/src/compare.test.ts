@@ -65,7 +65,12 @@ describe('semrec compare', () => {
     expect(md).toMatch(/\| rqkmeans:2x16 \| 2 \| \d\.\d{4} ± \d\.\d{4}/);
     expect(md).toMatch(/\| random:3x16 \| 2 \|/);
     expect(md).toMatch(/popularity \(baseline\)/);
+    expect(md).toMatch(/markov \(baseline\)/);
+    // the baselines are scored on the same users as the runs, by the same evaluator
+    expect(res.baselines!.map((b) => b.name)).toEqual(['popularity', 'markov']);
+    expect(res.baselines![0].metrics.recall[10]).toBeCloseTo(res.runs[0].eval.popularity.recall[10], 10);
     const page = openInChromium(path.join(out, 'report.html'));
+    expect(page.dom).toContain('id="baselines"');
     expect(page.dom).toContain('data-rendered="ok"');
     expect(page.dom.match(/<svg[^>]*class="chart"/g)).toHaveLength(3);
     expect(page.console).toEqual([]);
