@@ -2,7 +2,7 @@
  * decoding/ — prefix trie over code tuples, trie-constrained beam search, the token layout and
  * the prompt format, StepModel fusion, and semrec's error base class. Model-agnostic (a {@link StepModel} is all it needs); never imports from src/.
  */
-export { PrefixTrie } from './trie.js';
+export { PrefixTrie, ChildStarts } from './trie.js';
 export type { Children } from './trie.js';
 export { beamSearch } from './beam-search.js';
 export type { BeamRequest, BeamSearchOptions, BeamHit } from './beam-search.js';

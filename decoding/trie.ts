@@ -3,10 +3,11 @@
  *
  * Nodes are numbered breadth-first with each node's children contiguous and sorted by code:
  * depth d occupies node ids [levelStart[d], levelStart[d+1]); the children of internal node u are
- * ids [childStart[u], childStart[u+1]) with codes `edgeCode[id]`; leaves (depth L) map to item
+ * ids [start(u), start(u+1)) with codes `edgeCode[id]`; leaves (depth L) map to item
  * rows through `leafRow`. Under any node the leaves form one contiguous range, which makes
- * subtree exclusion a binary search. Memory: 2 bytes per node (edge code) + 4 per internal node
- * + 4 per item; built with an LSD radix sort in O(n·L).
+ * subtree exclusion a binary search. Memory: 1 byte per node for the edge code (2 when a codebook
+ * has more than 256 codes) + about 2 per internal node (first-child ids, {@link ChildStarts}) + 4
+ * per item (its row); built with an LSD radix sort in O(n·L).
  */
 import { DecodingInputError } from './errors.js';
 
@@ -14,7 +15,47 @@ import { DecodingInputError } from './errors.js';
 export interface Children {
   start: number;
   end: number;
-  codes: Uint16Array;
+  codes: Uint8Array | Uint16Array;
+}
+
+/**
+ * First-child ids of the internal nodes, compact: an Int32 base per block of 64 nodes plus a
+ * Uint16 offset per node (2.06 bytes per node instead of 4), O(1) lookup. Used whenever every
+ * block's ids span less than 65,536 (i.e. nodes have at most ~1,000 children on average per
+ * block); otherwise the plain Int32Array.
+ */
+export class ChildStarts {
+  private constructor(
+    private readonly base: Int32Array | undefined,
+    private readonly off: Uint16Array | undefined,
+    private readonly plain: Int32Array | undefined,
+  ) {}
+
+  /** Compact `starts` (non-decreasing) if it fits, else keep it as it is. */
+  static compact(starts: Int32Array): ChildStarts {
+    const n = starts.length;
+    const blocks = (n + 63) >> 6;
+    const base = new Int32Array(blocks);
+    const off = new Uint16Array(n);
+    for (let b = 0; b < blocks; b++) {
+      const first = starts[b << 6];
+      base[b] = first;
+      const end = Math.min(n, (b + 1) << 6);
+      if (starts[end - 1] - first > 0xffff) return new ChildStarts(undefined, undefined, starts);
+      for (let i = b << 6; i < end; i++) off[i] = starts[i] - first;
+    }
+    return new ChildStarts(base, off, undefined);
+  }
+
+  /** First child id of internal node `u` (u = #internal gives #nodes). */
+  at(u: number): number {
+    return this.plain ? this.plain[u] : this.base![u >> 6] + this.off![u];
+  }
+
+  /** Bytes used. */
+  get bytes(): number {
+    return this.plain ? this.plain.byteLength : this.base!.byteLength + this.off!.byteLength;
+  }
 }
 
 export class PrefixTrie {
@@ -25,10 +66,10 @@ export class PrefixTrie {
     readonly sizes: readonly number[],
     /** First node id of each depth; levelStart[levels + 1] = number of nodes. */
     readonly levelStart: Int32Array,
-    /** For internal nodes u: first child id; childStart[#internal] = #nodes. */
-    readonly childStart: Int32Array,
+    /** First child id of each internal node u, and #nodes at index #internal (see {@link ChildStarts}). */
+    private readonly starts: ChildStarts,
     /** Code on the edge into each node (root: unused). */
-    readonly edgeCode: Uint16Array,
+    readonly edgeCode: Uint8Array | Uint16Array,
     /** Item row of each leaf, by leaf index (node id − levelStart[levels]). */
     readonly leafRow: Int32Array,
   ) {}
@@ -57,7 +98,7 @@ export class PrefixTrie {
 
   /** Bytes used by the arrays. */
   get bytes(): number {
-    return this.levelStart.byteLength + this.childStart.byteLength + this.edgeCode.byteLength + this.leafRow.byteLength;
+    return this.levelStart.byteLength + this.starts.bytes + this.edgeCode.byteLength + this.leafRow.byteLength;
   }
 
   /**
@@ -115,7 +156,8 @@ export class PrefixTrie {
     for (let d = 0; d <= L; d++) levelStart[d + 1] = levelStart[d] + perDepth[d];
     const numNodes = levelStart[L + 1];
     const numInternal = levelStart[L];
-    const edgeCode = new Uint16Array(numNodes);
+    // one byte per edge when every codebook has ≤ 256 codes
+    const edgeCode = Math.max(...sizes) <= 256 ? new Uint8Array(numNodes) : new Uint16Array(numNodes);
     const childStart = new Int32Array(numInternal + 1);
     childStart[numInternal] = numNodes;
     const next = levelStart.slice(0, L + 1); // next free id per depth
@@ -130,7 +172,7 @@ export class PrefixTrie {
     }
     childStart[0] = 1;
     const leafRow = order; // leaf j ↔ sorted row j
-    return new PrefixTrie(L, [...sizes], levelStart, childStart, edgeCode, leafRow);
+    return new PrefixTrie(L, [...sizes], levelStart, ChildStarts.compact(childStart), edgeCode, leafRow);
   }
 
   /** Depth of a node (0 = root, levels = leaf). */
@@ -147,15 +189,15 @@ export class PrefixTrie {
 
   /** Children of an internal node, in code order. O(1). */
   children(node: number): Children {
-    const start = this.childStart[node];
-    const end = this.childStart[node + 1];
+    const start = this.starts.at(node);
+    const end = this.starts.at(node + 1);
     return { start, end, codes: this.edgeCode.subarray(start, end) };
   }
 
   /** Child of `node` with `code`, or -1 (binary search over the sorted children). */
   child(node: number, code: number): number {
-    let lo = this.childStart[node];
-    let hi = this.childStart[node + 1] - 1;
+    let lo = this.starts.at(node);
+    let hi = this.starts.at(node + 1) - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const c = this.edgeCode[mid];
@@ -181,8 +223,8 @@ export class PrefixTrie {
     let a = node;
     let b = node;
     while (!this.isLeaf(a)) {
-      a = this.childStart[a];
-      b = this.childStart[b + 1] - 1;
+      a = this.starts.at(a);
+      b = this.starts.at(b + 1) - 1;
     }
     const base = this.levelStart[this.levels];
     return [a - base, b - base + 1];
@@ -213,7 +255,7 @@ export class PrefixTrie {
     let hi = this.levelStart[d] - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.childStart[mid] <= node) lo = mid;
+      if (this.starts.at(mid) <= node) lo = mid;
       else hi = mid - 1;
     }
     return lo;

@@ -117,8 +117,7 @@ export class BigramStepModel implements StepModel<BigramState> {
       this.prior[leafBase + leaf] = (data.beta * ((data.counts[row] ?? 0) + 1)) / (N + n);
     }
     for (let u = leafBase - 1; u >= 0; u--) {
-      const a = trie.childStart[u];
-      const b = trie.childStart[u + 1];
+      const { start: a, end: b } = trie.children(u);
       let s = 0;
       for (let c = a; c < b; c++) s += this.prior[c];
       this.prior[u] = s;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PrefixTrie, DecodingInputError } from '../../decoding/index.js';
+import { ChildStarts, PrefixTrie, DecodingInputError } from '../../decoding/index.js';
 import { ItemIndex, Rng, type IndexInfo } from '../../quantizer/index.js';
 import { distinctTuples } from './table-model.js';
 
@@ -114,6 +114,23 @@ describe('PrefixTrie', () => {
   it('rejects duplicate tuples and out-of-range codes', () => {
     expect(() => PrefixTrie.build(new Uint16Array([1, 2, 1, 2]), 2, [4, 4])).toThrow(/same tuple/);
     expect(() => PrefixTrie.build(new Uint16Array([1, 5]), 1, [4, 4])).toThrow(DecodingInputError);
+  });
+
+  it('compact first-child ids equal the plain ones; large fan-outs fall back to Int32', () => {
+    const r = new Rng(9);
+    // non-decreasing starts with small steps (compacted) and with one huge step (plain)
+    for (const step of [16, 5000]) {
+      const n = 1000;
+      const starts = new Int32Array(n);
+      for (let i = 1; i < n; i++) starts[i] = starts[i - 1] + r.int(step);
+      const c = ChildStarts.compact(starts);
+      for (let i = 0; i < n; i++) expect(c.at(i)).toBe(starts[i]);
+      expect(c.bytes).toBe(step === 16 ? Math.ceil(n / 64) * 4 + n * 2 : n * 4);
+    }
+    // a trie whose nodes have thousands of children still enumerates exactly
+    const { codes, sizes } = randomCodes(3000, [2, 4000], 5);
+    const trie = PrefixTrie.build(codes, 3000, sizes);
+    expect(enumerate(trie).size).toBe(3000);
   });
 
   it('uses a few bytes per item', () => {
