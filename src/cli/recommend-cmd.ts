@@ -21,12 +21,11 @@ async function titles(rec: Recommender, itemsPath?: string): Promise<Map<string,
   const src = itemsPath ?? rec.config.dataDir;
   if (!src) return new Map();
   try {
-    await fs.access(src);
     const cat = await readCatalogue(src);
     return new Map(cat.items.map((i) => [i.id, i.title]));
   } catch (err) {
-    if (itemsPath) throw err;
-    return new Map();
+    if (itemsPath) throw err; // asked for: a missing or bad file is an error (E_NOT_FOUND / E_FORMAT)
+    return new Map(); // the training dataset is only a default source of titles
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { FormatError } from '../errors.js';
+import { FormatError, NotFoundError } from '../errors.js';
 import { readLines } from '../util/io.js';
 import { MalformedCollector } from './malformed.js';
 import { loadDataset } from './store.js';
@@ -21,7 +21,8 @@ export interface Catalogue {
 /** Read items from a JSONL file or a dataset directory. Duplicate ids are a {@link FormatError}. */
 export async function readCatalogue(fileOrDir: string): Promise<Catalogue> {
   const st = await fs.stat(fileOrDir).catch(() => undefined);
-  if (st?.isDirectory()) {
+  if (!st) throw new NotFoundError(fileOrDir, 'items file or dataset directory');
+  if (st.isDirectory()) {
     const ds = await loadDataset(fileOrDir);
     return { items: ds.items, sequences: ds.train.map((s) => s.items), malformed: { count: 0, examples: [] } };
   }

@@ -99,6 +99,7 @@ const cli: [string, () => string[], string][] = [
   ['recommend: unknown items only', () => ['recommend', '--model', model, '--history', 'X1,X2'], 'E_EMPTY_HISTORY'],
   ['recommend: empty history', () => ['recommend', '--model', model, '--history', ','], 'E_INPUT'],
   ['recommend: missing history file', () => ['recommend', '--model', model, '--history-file', nope('none.txt')], 'E_NOT_FOUND'],
+  ['recommend: missing items file for titles', () => ['recommend', '--model', model, '--history', h().join(','), '--items', nope('missing.jsonl')], 'E_NOT_FOUND'],
   ['recommend: bad part', () => ['recommend', '--model', model, '--history', h().join(','), '--part', 'x'], 'E_INPUT'],
   ['recommend: fusion weight 2', () => ['recommend', '--model', model, '--history', h().join(','), '--fusion-weight', '2'], 'E_INPUT'],
   ['eval: bad split', () => ['eval', '--model', model, '--data', data, '--split', 'x'], 'E_INPUT'],
