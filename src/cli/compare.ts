@@ -38,6 +38,8 @@ export function registerCompare(program: Command): void {
           if (e.kind === 'run-start') {
             process.stderr.write(`[${e.index + 1}/${e.total}] ${e.run}\n`);
             progress = stagedProgress('  ');
+          } else if (e.kind === 'warning') {
+            process.stderr.write(`\n*** warning: ${e.message}\n\n`);
           } else if (e.kind === 'run-damaged') {
             process.stderr.write(`warning: ${e.run}/result.json is damaged (${e.reason}); running it again\n`);
           } else if (e.kind === 'run-reused') {

@@ -7,7 +7,10 @@
  * with the run's settings); a re-run with the same settings reuses it and only does what is
  * missing. A run interrupted half-way is redone from its start.
  */
-import { promises as fs } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../../quantizer/atomic.js';
@@ -32,25 +35,28 @@ export interface CompareOptions {
   seeds?: number;
   /** Report directory. */
   out: string;
-  /** Generator: `decoder` (transformer, default) or `bigram`. */
   /** Model kind trained per run: fused (default), transformer or transition (aliases decoder, bigram). */
   arch?: string;
   /** Transformer settings shared by every run (the seed is set per run). */
   train?: Omit<DecoderTrainOptions, 'seed' | 'onEvent'>;
   /** Beam width for evaluation (default 20). */
   beamWidth?: number;
-  /** Evaluate the first N users only. */
+  /** Evaluate a seeded random sample of N users (seed 0: the same users in every run). */
   limit?: number;
   /** Split to evaluate on (default test). */
   split?: 'test' | 'valid';
   /** Progress messages and per-stage progress. */
   onEvent?: (e: CompareEvent) => void;
+  /** The command line to record in the report (default: this process's arguments). */
+  command?: string;
 }
 
 /** Progress of a comparison. */
 export type CompareEvent =
   | { kind: 'run-start'; run: string; index: number; total: number }
   | { kind: 'run-reused'; run: string; index: number; total: number }
+  /** Something the user must know before trusting the results. */
+  | { kind: 'warning'; message: string }
   /** A finished run's result.json is damaged: the run is done again. */
   | { kind: 'run-damaged'; run: string; reason: string }
   /** `label` names the current bar (`index: level 1/3 k-means`, `train epoch 2`, `evaluate`); `detail` is e.g. the loss. */
@@ -82,8 +88,39 @@ export interface CompareResults {
    * ID-constrained), scored by the same code as every model (evaluateRankers).
    */
   baselines?: RankerReport[];
+  /** What made these results: semrec version, git commit (when run from a checkout), command, date, hardware. */
+  meta?: { semrec: string; commit?: string; command: string; date: string; node: string; hardware: { cpus: number; cpuModel: string; memoryGb: number } };
+  /** Things the reader must know (e.g. a model kind that cannot tell schemes apart). */
+  warnings?: string[];
   /** Wall time of this invocation (reused runs cost nothing). */
   seconds: number;
+}
+
+/** The version of this package and, in a git checkout, the commit. */
+function provenance(): { semrec: string; commit?: string } {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  let semrec = '0.0.0';
+  for (let i = 0; i < 4; i++) {
+    const f = path.join(dir, 'package.json');
+    if (existsSync(f)) {
+      semrec = (JSON.parse(readFileSync(f, 'utf8')) as { version: string }).version;
+      break;
+    }
+    dir = path.dirname(dir);
+  }
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return /^[0-9a-f]{40}$/.test(commit) ? { semrec, commit } : { semrec };
+  } catch {
+    return { semrec };
+  }
+}
+
+/** Why a comparison under this model kind is not a comparison of schemes (or undefined). */
+export function schemeBlindness(arch: string): string | undefined {
+  return arch === 'transition'
+    ? 'the transition model alone scores item-to-item transitions and gives every tuple of an item the same probability mass whatever its codes: it cannot tell indexing schemes apart (differences are noise). Compare with --arch fused or transformer.'
+    : undefined;
 }
 
 /** Directory-safe name of a scheme × seed run. */
@@ -164,7 +201,7 @@ async function oneRun(ds: Dataset, settings: RunSettings, dir: string, onEvent: 
   });
   const trainSeconds = (Date.now() - t0) / 1000;
   const rec = await Recommender.load(modelDir, indexDir);
-  const report = await evaluateRecommender(rec, ds, { split: settings.split, beamWidth: settings.beamWidth, limit: settings.limit ?? undefined, onProgress: (d, t) => ev('eval', 'evaluate', d, t) });
+  const report = await evaluateRecommender(rec, ds, { split: settings.split, beamWidth: settings.beamWidth, limit: settings.limit ?? undefined, perUser: true, onProgress: (d, t) => ev('eval', 'evaluate', d, t) });
   await rec.close();
   return {
     run,
@@ -187,6 +224,8 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
   const seeds = opts.seeds ?? 3;
   if (!Number.isInteger(seeds) || seeds < 1) throw new InputError(`seeds must be a positive integer, got ${seeds}`, { param: 'seeds' });
   const ds = await loadDataset(opts.data);
+  const blind = schemeBlindness(trainKind(opts.arch));
+  if (blind) opts.onEvent?.({ kind: 'warning', message: blind });
   const common: Omit<RunSettings, 'scheme' | 'seed'> = { arch: trainKind(opts.arch), train: opts.train ?? {}, beamWidth: opts.beamWidth ?? 20, limit: opts.limit ?? null, split: opts.split ?? 'test', data: path.resolve(ds.dir), counts: ds.meta.counts };
   await fs.mkdir(path.join(opts.out, 'runs'), { recursive: true });
   const runs: RunResult[] = [];
@@ -219,7 +258,15 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
     data: { dir: common.data, users: common.counts.users, items: common.counts.items, interactions: common.counts.interactions },
     config: { schemes, seeds, arch: common.arch, train: common.train as Record<string, unknown>, beamWidth: common.beamWidth, limit: opts.limit, split: common.split },
     runs,
-    baselines: (await evaluateRankers([new PopularityRanker(ds.train), new MarkovRanker(ds.train)], ds, { split: common.split, limit: opts.limit, sampleSeed: 0 })).rankers,
+    baselines: (await evaluateRankers([new PopularityRanker(ds.train), new MarkovRanker(ds.train)], ds, { split: common.split, limit: opts.limit, sampleSeed: 0, perUser: true })).rankers,
+    meta: {
+      ...provenance(),
+      command: opts.command ?? process.argv.slice(1).join(' '),
+      date: new Date().toISOString(),
+      node: process.version,
+      hardware: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGb: +(os.totalmem() / 2 ** 30).toFixed(1) },
+    },
+    warnings: blind ? [blind] : [],
     seconds: (Date.now() - t0) / 1000,
   };
   await writeReports(opts.out, results);

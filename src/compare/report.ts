@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { writeFileAtomic } from '../../quantizer/atomic.js';
 import { writeManifest } from '../../quantizer/manifest.js';
+import { Rng } from '../../quantizer/rng.js';
 import type { CompareResults, RunResult } from './harness.js';
 
 /** Mean and sample standard deviation. */
@@ -36,11 +37,58 @@ export interface SchemeSummary {
   collisions: number;
   /** Mean utilisation per level. */
   utilisation: number[];
+  /**
+   * Paired comparison with the best scheme (highest mean Recall@10) on the same users: the mean
+   * per-user difference (this − best) of Recall@10 and NDCG@10, each user's value averaged over
+   * seeds, with a 95 % paired bootstrap interval (1,000 resamples, seed 0). Absent for the best
+   * scheme itself and when per-user ranks are missing.
+   */
+  vsBest?: { recall10: Interval; ndcg10: Interval };
+}
+
+/** A mean with a 95 % interval. */
+export interface Interval {
+  mean: number;
+  lo: number;
+  hi: number;
+}
+
+/** Per user: hit@10 and NDCG@10 averaged over the runs (undefined if any run lacks ranks or users differ). */
+function perUser(rs: RunResult[]): { hit: Float64Array; ndcg: Float64Array } | undefined {
+  if (!rs.length || rs.some((r) => !r.eval.ranks)) return undefined;
+  const n = rs[0].eval.ranks!.length;
+  if (rs.some((r) => r.eval.ranks!.length !== n)) return undefined;
+  const hit = new Float64Array(n);
+  const ndcg = new Float64Array(n);
+  for (const r of rs) {
+    r.eval.ranks!.forEach((k, u) => {
+      if (k >= 1 && k <= 10) {
+        hit[u] += 1 / rs.length;
+        ndcg[u] += 1 / Math.log2(k + 1) / rs.length;
+      }
+    });
+  }
+  return { hit, ndcg };
+}
+
+/** Mean of d and a 95 % percentile bootstrap interval over users (seeded). */
+export function pairedBootstrap(d: Float64Array, resamples = 1000, seed = 0): Interval {
+  const n = d.length;
+  const mean = d.reduce((a, b) => a + b, 0) / Math.max(1, n);
+  const rng = new Rng(seed);
+  const means = new Float64Array(resamples);
+  for (let b = 0; b < resamples; b++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += d[rng.int(n)];
+    means[b] = s / Math.max(1, n);
+  }
+  means.sort();
+  return { mean, lo: means[Math.floor(0.025 * resamples)], hi: means[Math.min(resamples - 1, Math.ceil(0.975 * resamples) - 1)] };
 }
 
 /** Aggregate runs by scheme (in the order schemes were given). */
 export function summarize(results: CompareResults): SchemeSummary[] {
-  return results.config.schemes.map((scheme) => {
+  const sums = results.config.schemes.map((scheme): SchemeSummary => {
     const rs = results.runs.filter((r) => r.scheme === scheme);
     const levels = Math.max(0, ...rs.map((r) => r.index.stats.perLevel.length));
     return {
@@ -55,6 +103,40 @@ export function summarize(results: CompareResults): SchemeSummary[] {
       utilisation: Array.from({ length: levels }, (_, l) => meanStd(rs.map((r) => r.index.stats.perLevel[l]?.utilisation ?? 0)).mean),
     };
   });
+  // paired comparisons with the best scheme, on the same users
+  const best = sums.reduce<SchemeSummary | undefined>((b, s) => (s.runs && (!b || s.metrics.recall10.mean > b.metrics.recall10.mean) ? s : b), undefined);
+  const bestUsers = best && perUser(results.runs.filter((r) => r.scheme === best.scheme));
+  if (best && bestUsers) {
+    for (const s of sums) {
+      if (s === best) continue;
+      const u = perUser(results.runs.filter((r) => r.scheme === s.scheme));
+      if (!u || u.hit.length !== bestUsers.hit.length) continue;
+      s.vsBest = {
+        recall10: pairedBootstrap(u.hit.map((x, i) => x - bestUsers.hit[i])),
+        ndcg10: pairedBootstrap(u.ndcg.map((x, i) => x - bestUsers.ndcg[i])),
+      };
+    }
+  }
+  return sums;
+}
+
+/** `mean ± std`, or the mean and "—" when there is one run (no spread to show). */
+function pm(m: { mean: number; std: number }, n: number): string {
+  return n > 1 ? `${f4(m.mean)} ± ${f4(m.std)}` : `${f4(m.mean)} (—)`;
+}
+
+/** A paired interval as text. */
+function iv(x: Interval | undefined): string {
+  return x ? `${x.mean >= 0 ? '+' : ''}${f4(x.mean)} [${f4(x.lo)}, ${f4(x.hi)}]` : '—';
+}
+
+/** Provenance and warnings, for both reports. */
+function header(results: CompareResults): { provenance: string; warnings: string[] } {
+  const m = results.meta;
+  const provenance = m
+    ? `semrec ${m.semrec}${m.commit ? ` (commit ${m.commit.slice(0, 12)})` : ''}; ${m.date}; Node ${m.node}; ${m.hardware.cpus} × ${m.hardware.cpuModel}, ${m.hardware.memoryGb} GB; wall time ${results.seconds.toFixed(0)} s; command: ${m.command}`
+    : '';
+  return { provenance, warnings: results.warnings ?? [] };
 }
 
 const f4 = (x: number) => x.toFixed(4);
@@ -73,12 +155,20 @@ export function markdownReport(results: CompareResults): string {
     `|---|---|${METRICS.map(() => '---').join('|')}|---|---|---|---|`,
     ...sum.map(
       (s) =>
-        `| ${s.scheme} | ${s.runs} | ${METRICS.map((m) => `${f4(s.metrics[m.key].mean)} ± ${f4(s.metrics[m.key].std)}`).join(' | ')} | ${s.invalidRate} | ${Math.round(s.collisions)} | ${s.indexSeconds.toFixed(1)} | ${s.trainSeconds.toFixed(1)} |`,
+        `| ${s.scheme} | ${s.runs} | ${METRICS.map((m) => pm(s.metrics[m.key], s.runs)).join(' | ')} | ${s.invalidRate} | ${Math.round(s.collisions)} | ${s.indexSeconds.toFixed(1)} | ${s.trainSeconds.toFixed(1)} |`,
     ),
   ];
+  const { provenance, warnings } = header(results);
+  for (const w of warnings) lines.splice(2, 0, `> **Warning:** ${w}`, '');
+  if (provenance) lines.splice(3 + warnings.length * 2, 0, `Made by ${provenance}`, '');
   const baselines = results.baselines ?? (pop ? [{ name: 'popularity', metrics: pop, invalidRate: 0 }] : []);
   for (const b of baselines) lines.push(`| ${b.name} (baseline) | — | ${f4(b.metrics.recall[5])} | ${f4(b.metrics.ndcg[5])} | ${f4(b.metrics.recall[10])} | ${f4(b.metrics.ndcg[10])} | ${f4(b.metrics.coverage)} | ${b.invalidRate} | — | — | — |`);
   if (results.baselines?.some((b) => b.name === 'markov')) lines.push('', 'markov: first-order transitions over item ids (most frequent next items of the last history item, then popularity); not constrained by the IDs.');
+  if (sum.some((s) => s.vsBest)) {
+    const best = sum.find((s) => s.runs && !s.vsBest);
+    lines.push('', `Paired with the best scheme (${best?.scheme}) on the same users: mean per-user difference and 95 % bootstrap interval (1,000 resamples over users; each user's value averaged over seeds). An interval that excludes 0 is a difference the data supports.`, '', '| scheme | Δ Recall@10 | Δ NDCG@10 |', '|---|---|---|');
+    for (const s of sum) if (s.vsBest) lines.push(`| ${s.scheme} | ${iv(s.vsBest.recall10)} | ${iv(s.vsBest.ndcg10)} |`);
+  }
   lines.push('', `Codebook utilisation per level (share of codes used):`, '', '| scheme | utilisation by level |', '|---|---|');
   for (const s of sum) lines.push(`| ${s.scheme} | ${s.utilisation.map((u) => u.toFixed(2)).join(' / ')} |`);
   return lines.join('\n') + '\n';
@@ -146,9 +236,13 @@ export function htmlReport(results: CompareResults): string {
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>semrec: indexing schemes compared</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:960px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.chart{display:block;margin:1.5em 0}</style>
+<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:960px}table{border-collapse:collapse;margin:1em 0}.warning{background:#fff3cd;border:1px solid #e0b400;padding:.6em}.meta{color:#555;font-size:.9em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.chart{display:block;margin:1.5em 0}</style>
 </head><body>
 <h1>Indexing schemes compared</h1>
+${header(results)
+  .warnings.map((w) => `<p class="warning" role="alert"><strong>Warning:</strong> ${esc(w)}</p>`)
+  .join('\n')}
+${header(results).provenance ? `<p class="meta">Made by ${esc(header(results).provenance)}</p>` : ''}
 <p>Data: ${esc(results.data.dir)} — ${results.data.users} users, ${results.data.items} items, ${results.data.interactions} interactions.
 Generator: ${esc(results.config.arch)}; ${results.config.seeds} seed(s) per scheme; ${esc(results.config.split)} split; beam ${results.config.beamWidth}.</p>
 ${metricChart}
@@ -159,6 +253,17 @@ ${
       ? `<h2>Baselines (same users)</h2>
 <table id="baselines"><thead><tr><th>ranker</th>${METRICS.slice(0, 4).map((m) => `<th>${m.label}</th>`).join('')}<th>coverage@10</th></tr></thead><tbody>
 ${results.baselines.map((b) => `<tr><td>${esc(b.name)}</td><td>${b.metrics.recall[5].toFixed(4)}</td><td>${b.metrics.ndcg[5].toFixed(4)}</td><td>${b.metrics.recall[10].toFixed(4)}</td><td>${b.metrics.ndcg[10].toFixed(4)}</td><td>${b.metrics.coverage.toFixed(4)}</td></tr>`).join('\n')}
+</tbody></table>`
+      : ''
+  }
+${
+    sum.some((s) => s.vsBest)
+      ? `<h2>Paired with the best scheme (95 % bootstrap intervals)</h2>
+<table id="paired"><thead><tr><th>scheme</th><th>Δ Recall@10</th><th>Δ NDCG@10</th></tr></thead><tbody>
+${sum
+  .filter((s) => s.vsBest)
+  .map((s) => `<tr><td>${esc(s.scheme)}</td><td>${iv(s.vsBest!.recall10)}</td><td>${iv(s.vsBest!.ndcg10)}</td></tr>`)
+  .join('\n')}
 </tbody></table>`
       : ''
   }

@@ -7,7 +7,7 @@
  */
 import type { Dataset } from '../data/store.js';
 import type { Recommender } from '../recommender.js';
-import { MetricAccumulator, type RankingMetrics } from './metrics.js';
+import { dedupe, MetricAccumulator, type RankingMetrics } from './metrics.js';
 import { PopularityRanker, type Ranker } from './baselines.js';
 import { seededSample } from './sample.js';
 
@@ -21,6 +21,8 @@ export interface EvalOptions {
   sampleSeed?: number;
   /** Concurrent requests in flight per ranker (default 64; a Recommender batches them). */
   concurrency?: number;
+  /** Also return every user's rank of the target (`ranks`), for paired comparisons. */
+  perUser?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -34,6 +36,8 @@ export interface RankerReport {
   /** Requests per second over the ranker's whole run. */
   throughput: number;
   seconds: number;
+  /** With `perUser`: per evaluated user (sample order), the target's 1-based rank in the top 10, 0 if absent. */
+  ranks?: number[];
 }
 
 /** Figures of several rankers on the same users. */
@@ -63,6 +67,8 @@ export interface EvalReport {
   /** Requests per second over the whole run. */
   throughput: number;
   seconds: number;
+  /** With `perUser`: the model's rank of each user's target (1..10, 0 = not in the top 10). */
+  ranks?: number[];
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -114,12 +120,15 @@ export async function evaluateRankers(rankers: readonly Ranker[], ds: Dataset, o
     let invalid = 0;
     let returned = 0;
     let next = 0;
+    const ranks = opts.perUser ? new Array<number>(examples.length).fill(0) : undefined;
     const t0 = performance.now();
     const worker = async () => {
       while (next < examples.length) {
-        const e = examples[next++];
+        const i = next++;
+        const e = examples[i];
         const s = performance.now();
         const ranked = await ranker.rank(e.history, 10);
+        if (ranks) ranks[i] = dedupe(ranked).slice(0, 10).indexOf(e.target) + 1;
         lat.push(performance.now() - s);
         for (const id of ranked) {
           returned++;
@@ -139,6 +148,7 @@ export async function evaluateRankers(rankers: readonly Ranker[], ds: Dataset, o
       latencyMs: { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), mean: lat.reduce((a, b) => a + b, 0) / Math.max(1, lat.length) },
       throughput: examples.length / Math.max(1e-9, seconds),
       seconds,
+      ...(ranks ? { ranks } : {}),
     });
   }
   return { split, users: examples.length, ofUsers: pool.length, ...(examples.length < pool.length ? { sampleSeed: opts.sampleSeed ?? 0 } : {}), rankers: out };
@@ -163,5 +173,6 @@ export async function evaluateRecommender(rec: Recommender, ds: Dataset, opts: E
     latencyMs: m.latencyMs,
     throughput: m.throughput,
     seconds: m.seconds,
+    ...(m.ranks ? { ranks: m.ranks } : {}),
   };
 }

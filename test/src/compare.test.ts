@@ -11,7 +11,8 @@ import path from 'node:path';
 import { synthesize } from '../../src/data/synth.js';
 import { prepare } from '../../src/data/split.js';
 import { writeDataset } from '../../src/data/store.js';
-import { markdownReport, meanStd, summarize } from '../../src/compare/report.js';
+import { markdownReport, meanStd, pairedBootstrap, summarize } from '../../src/compare/report.js';
+import { Rng } from '../../quantizer/index.js';
 import type { CompareResults } from '../../src/compare/harness.js';
 import { run } from './cli-helpers.js';
 
@@ -69,8 +70,12 @@ describe('semrec compare', () => {
     // the baselines are scored on the same users as the runs, by the same evaluator
     expect(res.baselines!.map((b) => b.name)).toEqual(['popularity', 'markov']);
     expect(res.baselines![0].metrics.recall[10]).toBeCloseTo(res.runs[0].eval.popularity.recall[10], 10);
+    expect(md).toMatch(/Made by semrec \d+\.\d+\.\d+ \(commit [0-9a-f]{12}\)|Made by semrec \d+\.\d+\.\d+;/);
+    expect(md).toMatch(/Paired with the best scheme/);
+    expect(res.runs[0].eval.ranks).toHaveLength(800);
     const page = openInChromium(path.join(out, 'report.html'));
     expect(page.dom).toContain('id="baselines"');
+    expect(page.dom).toContain('id="paired"');
     expect(page.dom).toContain('data-rendered="ok"');
     expect(page.dom.match(/<svg[^>]*class="chart"/g)).toHaveLength(3);
     expect(page.console).toEqual([]);
@@ -122,6 +127,15 @@ describe('semrec compare', () => {
     expect(changed.err).not.toMatch(/reused/);
   }, 240_000);
 
+  it('warns loudly, in the terminal and the report, when the model cannot tell schemes apart', async () => {
+    const out = path.join(root, 'blind');
+    const r = await run(['compare', '--data', data, '--schemes', 'random:3x16', '--seeds', '1', '--arch', 'transition', '--limit', '50', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/\*\*\* warning: the transition model alone .* cannot tell indexing schemes apart/);
+    expect(readFileSync(path.join(out, 'results.md'), 'utf8')).toMatch(/> \*\*Warning:\*\* the transition model alone/);
+    expect(readFileSync(path.join(out, 'report.html'), 'utf8')).toMatch(/class="warning" role="alert"/);
+  }, 120_000);
+
   it('rejects unknown --train-args flags and duplicate schemes', async () => {
     const bad = await run(['compare', '--data', data, '--schemes', 'random:3x16', '--out', path.join(root, 'x'), '--train-args', '--bogus 3']);
     expect(bad.code).toBe(2);
@@ -156,5 +170,35 @@ describe('report aggregation', () => {
     expect(s[1].runs).toBe(1);
     expect(s[0].utilisation).toEqual([1, 0.5]);
     expect(markdownReport(results)).toContain('| a:2x2 | 2 | 0.1500 ± 0.0707 | 0.1000 ± 0.0000 | 0.3000 ± 0.1414 |');
+    // one run: no spread to show
+    expect(markdownReport(results)).toContain('| b:2x2 | 1 | 0.0500 (—) |');
+  });
+
+  it('paired bootstrap against the best scheme, on per-user ranks (brute-force mean, interval around it)', () => {
+    const mk = (scheme: string, seed: number, ranks: number[]) => ({
+      run: `${scheme}-${seed}`,
+      scheme,
+      seed,
+      settings: {},
+      index: { seconds: 1, hash: 'h', stats: { collisionsResolved: 0, perLevel: [] } },
+      train: { seconds: 1, params: {} },
+      eval: { model: { recall: { 5: 0, 10: ranks.filter((k) => k > 0).length / ranks.length }, ndcg: { 5: 0, 10: 0 }, coverage: 0 }, invalidRate: 0, latencyMs: { p50: 1 }, ranks },
+    });
+    const r = new Rng(4);
+    const n = 400;
+    const good = Array.from({ length: n }, () => (r.next() < 0.5 ? 1 + r.int(10) : 0));
+    const worse = good.map((k) => (k && r.next() < 0.3 ? 0 : k)); // loses about 30 % of the hits
+    const same = [...good];
+    const results = { format: 'semrec-compare', formatVersion: 1, data: { dir: 'd', users: n, items: 3, interactions: 30 }, config: { schemes: ['good', 'worse', 'same'], seeds: 1, arch: 'fused', train: {}, beamWidth: 20, split: 'test' }, runs: [mk('good', 0, good), mk('worse', 0, worse), mk('same', 0, same)], seconds: 1 } as unknown as CompareResults;
+    const s = summarize(results);
+    expect(s[0].vsBest).toBeUndefined(); // the best itself
+    const lost = good.filter((k, i) => k > 0 && worse[i] === 0).length;
+    expect(s[1].vsBest!.recall10.mean).toBeCloseTo(-lost / n, 12);
+    expect(s[1].vsBest!.recall10.hi).toBeLessThan(0); // a real difference
+    expect(s[1].vsBest!.recall10.lo).toBeLessThan(s[1].vsBest!.recall10.mean);
+    expect(s[2].vsBest!.recall10).toEqual({ mean: 0, lo: 0, hi: 0 }); // identical ranks
+    expect(markdownReport(results)).toMatch(/\| worse \| -0\.\d{4} \[-0\.\d{4}, -0\.\d{4}\] \|/);
+    // the bootstrap itself: a constant difference has a zero-width interval
+    expect(pairedBootstrap(new Float64Array([0.5, 0.5, 0.5]))).toEqual({ mean: 0.5, lo: 0.5, hi: 0.5 });
   });
 });
