@@ -11,11 +11,10 @@
  * Sizes may differ per level: `rqkmeans:2x256+1x64` is [256, 256, 64].
  */
 import { QuantizerInputError } from './errors.js';
+import { getScheme, schemeNames } from './schemes/index.js';
 
-/** Scheme names. */
-export const SCHEMES = ['rqkmeans', 'random', 'sequential', 'collab', 'hybrid', 'rqvae'] as const;
-/** A scheme name. */
-export type SchemeName = (typeof SCHEMES)[number];
+/** A scheme name (see the registry, quantizer/schemes/index.ts). */
+export type SchemeName = string;
 
 /** A parsed factory string. */
 export interface FactorySpec {
@@ -30,11 +29,9 @@ export interface FactorySpec {
 export function parseFactory(s: string): FactorySpec {
   const m = /^([a-z]+):(.+)$/.exec(s.trim());
   if (!m) throw new QuantizerInputError(`bad scheme ${JSON.stringify(s)}: expected e.g. rqkmeans:3x256`);
-  let scheme = m[1];
-  if (scheme === 'semantic') scheme = 'rqkmeans';
-  if (!(SCHEMES as readonly string[]).includes(scheme)) {
-    throw new QuantizerInputError(`unknown scheme ${JSON.stringify(m[1])}; expected one of ${SCHEMES.join(', ')}, semantic`);
-  }
+  const found = getScheme(m[1]);
+  if (!found) throw new QuantizerInputError(`unknown scheme ${JSON.stringify(m[1])}; expected one of ${schemeNames().join(', ')}, semantic`);
+  const scheme = found.name;
   const sizes: number[] = [];
   for (const term of m[2].split('+')) {
     const t = /^(\d+)x(\d+)$/.exec(term);
@@ -46,7 +43,7 @@ export function parseFactory(s: string): FactorySpec {
     for (let i = 0; i < L; i++) sizes.push(K);
   }
   if (sizes.length > 16) throw new QuantizerInputError(`at most 16 levels, got ${sizes.length}`);
-  return { scheme: scheme as SchemeName, sizes, factory: formatFactory(scheme as SchemeName, sizes) };
+  return { scheme, sizes, factory: formatFactory(scheme, sizes) };
 }
 
 /** Canonical factory string for a scheme and sizes (runs of equal sizes merged). */

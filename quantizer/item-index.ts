@@ -9,7 +9,15 @@ import type { SchemeName } from './factory.js';
 import type { LevelStats } from './stats.js';
 import { levelStats } from './stats.js';
 import { QuantizerInputError, CollisionError } from './errors.js';
-import { assignItems, type NewItems } from './assign.js';
+import { getScheme } from './schemes/index.js';
+
+/** New items: ids, and their content embeddings for semantic schemes. */
+export interface NewItems {
+  ids: readonly string[];
+  /** m × dim content embeddings (same encoder as the build). */
+  embeddings?: Float32Array;
+  dim?: number;
+}
 
 /** Descriptive metadata of an index (what index.json records besides file checksums). */
 export interface IndexInfo {
@@ -216,7 +224,16 @@ export class ItemIndex {
    * their tuples, the result is collision-free and is returned as a new index (version + 1).
    */
   assign(newItems: NewItems, opts: { seed?: number } = {}): ItemIndex {
-    return assignItems(this, newItems, opts);
+    const m = newItems.ids.length;
+    for (const id of newItems.ids) if (this.rowOf(id) !== undefined) throw new QuantizerInputError(`item ${JSON.stringify(id)} is already in the index`);
+    const scheme = getScheme(this.info.scheme);
+    if (!scheme) throw new QuantizerInputError(`scheme ${JSON.stringify(this.info.scheme)} of this index is not registered in this build`);
+    const all = new Uint16Array((this.size + m) * this.levels);
+    all.set(this.codes);
+    // the scheme fills the new rows; retired rows stay rows, so their tuples count as taken
+    scheme.assign({ index: this, all, newIds: newItems.ids, embeddings: newItems.embeddings, dim: newItems.dim, seed: opts.seed ?? this.info.seed });
+    const info: IndexInfo = { ...this.info, indexVersion: this.info.indexVersion + 1, addedItems: this.info.addedItems + m, lineage: [...(this.info.lineage ?? []), this.hash()] };
+    return new ItemIndex([...this.itemIds, ...newItems.ids], all, this.codebookSizes, info, this.codebooks, this.retiredRows);
   }
 
   /** Build and usage statistics. */

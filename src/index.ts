@@ -37,8 +37,8 @@ export type { SynthOptions } from './data/synth.js';
 export { buildIndexJob, addItemsJob, removeItemsJob, degeneracy } from './indexing.js';
 export type { BuildJobOptions, AddJobOptions } from './indexing.js';
 export type { EmbeddingSource } from './embed/index.js';
-export { ItemIndex, buildIndex, loadIndex, saveIndex, parseFactory, SCHEMES } from '../quantizer/index.js';
-export type { IndexInfo, IndexStats, CollisionMode, FactorySpec, SchemeName, BuildInput, BuildOptions, NewItems } from '../quantizer/index.js';
+export { ItemIndex, buildIndex, loadIndex, saveIndex, parseFactory, registerScheme, schemeNames } from '../quantizer/index.js';
+export type { IndexInfo, IndexStats, CollisionMode, FactorySpec, SchemeName, BuildInput, BuildOptions, NewItems, IndexingScheme, BuildContext, BuiltCodes, AssignContext } from '../quantizer/index.js';
 
 // ── artifacts (index, model and dataset directories) ─────────────────────────────────────────
 export { resolveArtifact, resealArtifact, MANIFEST_FILE, POINTER_FILE } from '../quantizer/index.js';

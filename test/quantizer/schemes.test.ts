@@ -163,3 +163,47 @@ describe('incremental add', () => {
     }
   }
 });
+
+describe('scheme registry', () => {
+  it('a scheme added through the registry alone builds, adds items, saves and loads', async () => {
+    const { registerScheme, schemeNames, saveIndex, loadIndex } = await import('../../quantizer/index.js');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    // a toy scheme: the item's row in mixed radix, reversed digits (collision-free by construction)
+    const digits = (m: number, sizes: readonly number[], out: Uint16Array, o: number) => {
+      for (let l = 0; l < sizes.length; l++) {
+        out[o + l] = m % sizes[l];
+        m = Math.floor(m / sizes[l]);
+      }
+    };
+    registerScheme({
+      name: 'reversed',
+      description: 'row numbers, least significant digit first (a test scheme)',
+      build(input, ctx) {
+        const codes = new Uint16Array(input.ids.length * ctx.sizes.length);
+        input.ids.forEach((_, i) => digits(i, ctx.sizes, codes, i * ctx.sizes.length));
+        return { codes, sizes: ctx.sizes, collisions: 'none', dim: 0, params: { toy: true }, report: collisionReport(codes, input.ids.length, ctx.sizes.length) };
+      },
+      assign({ index, all, newIds }) {
+        newIds.forEach((_, i) => digits(index.size + i, index.codebookSizes, all, (index.size + i) * index.levels));
+      },
+    });
+    expect(schemeNames()).toContain('reversed');
+    expect(() => registerScheme({ name: 'random', description: '', build: () => { throw new Error(); }, assign: () => {} })).toThrow(/already registered/);
+    const idx = buildIndex({ ids: ['a', 'b', 'c', 'd', 'e'] }, { scheme: parseFactory('reversed:2x4') });
+    expect(idx.info.scheme).toBe('reversed');
+    expect(idx.codeOf('b')).toEqual([1, 0]);
+    expect(idx.codeOf('e')).toEqual([0, 1]);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'semrec-reg-'));
+    try {
+      await saveIndex(idx, path.join(dir, 'i'));
+      const back = await loadIndex(path.join(dir, 'i'));
+      const more = back.assign({ ids: ['f'] });
+      expect(more.codeOf('f')).toEqual([1, 1]);
+      expect(more.descendsFrom(idx.hash())).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
