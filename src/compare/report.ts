@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../../quantizer/atomic.js';
 import { writeManifest } from '../../quantizer/manifest.js';
 import { Rng } from '../../quantizer/rng.js';
 import type { CompareResults, RunResult } from './harness.js';
+import { barChart, dotPlot, esc, tInterval } from './charts.js';
 
 /** Mean and sample standard deviation. */
 export function meanStd(xs: readonly number[]): { mean: number; std: number } {
@@ -174,55 +175,18 @@ export function markdownReport(results: CompareResults): string {
   return lines.join('\n') + '\n';
 }
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
-
-/** One grouped bar chart: a group per category, a bar per series, optional error bars. */
-export function barChart(title: string, categories: string[], series: { name: string; values: number[]; errors?: number[] }[], yMax?: number): string {
-  const W = 640;
-  const H = 260;
-  const m = { l: 56, r: 12, t: 28, b: 48 };
-  const top = yMax ?? Math.max(1e-9, ...series.flatMap((s) => s.values.map((v, i) => v + (s.errors?.[i] ?? 0)))) * 1.1;
-  const gw = (W - m.l - m.r) / Math.max(1, categories.length);
-  const bw = (gw * 0.8) / Math.max(1, series.length);
-  const y = (v: number) => m.t + (H - m.t - m.b) * (1 - v / top);
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">`];
-  parts.push(`<text x="${W / 2}" y="16" text-anchor="middle" font-size="14" font-weight="bold">${esc(title)}</text>`);
-  for (let t = 0; t <= 4; t++) {
-    const v = (top * t) / 4;
-    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#ddd"/><text x="${m.l - 4}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" font-size="10">${v.toPrecision(2)}</text>`);
-  }
-  categories.forEach((c, ci) => {
-    const gx = m.l + ci * gw + gw * 0.1;
-    series.forEach((s, si) => {
-      const v = s.values[ci] ?? 0;
-      const x = gx + si * bw;
-      parts.push(`<rect class="bar" x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(bw * 0.9).toFixed(1)}" height="${(y(0) - y(v)).toFixed(1)}" fill="${PALETTE[si % PALETTE.length]}"><title>${esc(`${s.name} · ${c}: ${v.toFixed(4)}${s.errors ? ` ± ${s.errors[ci].toFixed(4)}` : ''}`)}</title></rect>`);
-      const e = s.errors?.[ci];
-      if (e) {
-        const cx = (x + (bw * 0.9) / 2).toFixed(1);
-        parts.push(`<path class="err" d="M${cx} ${y(v + e).toFixed(1)}V${y(Math.max(0, v - e)).toFixed(1)}M${(+cx - 4).toFixed(1)} ${y(v + e).toFixed(1)}h8M${(+cx - 4).toFixed(1)} ${y(Math.max(0, v - e)).toFixed(1)}h8" stroke="#222" fill="none"/>`);
-      }
-    });
-    parts.push(`<text x="${(m.l + ci * gw + gw / 2).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle" font-size="11">${esc(c)}</text>`);
-  });
-  series.forEach((s, si) => {
-    const lx = m.l + si * 150;
-    parts.push(`<rect x="${lx}" y="${H - 16}" width="10" height="10" fill="${PALETTE[si % PALETTE.length]}"/><text x="${lx + 14}" y="${H - 7}" font-size="11">${esc(s.name)}</text>`);
-  });
-  parts.push('</svg>');
-  return parts.join('');
-}
-
 /** The self-contained HTML report. */
 export function htmlReport(results: CompareResults): string {
   const sum = summarize(results);
   const names = sum.map((s) => s.scheme);
-  const metricChart = barChart(
-    'Ranking metrics per scheme (mean ± std over seeds)',
-    METRICS.slice(0, 4).map((m) => m.label),
-    sum.map((s) => ({ name: s.scheme, values: METRICS.slice(0, 4).map((m) => s.metrics[m.key].mean), errors: METRICS.slice(0, 4).map((m) => s.metrics[m.key].std) })),
-  );
+  // dot plots with 95 % intervals over seeds, on axes that do not start at zero, baselines marked
+  const base = results.baselines ?? [];
+  const dots = (key: 'recall10' | 'ndcg10', label: string, get: (m: { recall: Record<number, number>; ndcg: Record<number, number> }) => number) =>
+    dotPlot(`${label}: mean and 95 % interval over seeds`, [
+      ...sum.map((s) => ({ name: s.scheme, ...tInterval(s.metrics[key].mean, s.metrics[key].std, s.runs) })),
+      ...base.map((b) => ({ name: `${b.name} (baseline)`, mean: get(b.metrics), lo: get(b.metrics), hi: get(b.metrics), baseline: true })),
+    ]);
+  const metricChart = `${dots('recall10', 'Recall@10', (m) => m.recall[10])}\n${dots('ndcg10', 'NDCG@10', (m) => m.ndcg[10])}`;
   const levels = Math.max(0, ...sum.map((s) => s.utilisation.length));
   const utilChart = barChart(
     'Codebook utilisation per level',
@@ -276,8 +240,8 @@ ${rows}
 // self-check used by the test suite (headless Chromium): every chart drew its bars
 (function () {
   var charts = document.querySelectorAll('svg.chart');
-  var ok = charts.length === 3;
-  charts.forEach(function (c) { ok = ok && c.querySelectorAll('rect.bar').length > 0 && c.getBBox().width > 0; });
+  var ok = charts.length === 4;
+  charts.forEach(function (c) { ok = ok && c.querySelectorAll('rect.bar, circle.dot').length > 0 && c.getBBox().width > 0; });
   document.body.setAttribute('data-rendered', ok ? 'ok' : 'broken');
 })();
 </script>

@@ -15,6 +15,7 @@ import { markdownReport, meanStd, pairedBootstrap, summarize } from '../../src/c
 import { Rng } from '../../quantizer/index.js';
 import type { CompareResults } from '../../src/compare/harness.js';
 import { run } from './cli-helpers.js';
+import { readPng } from './png.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'semrec-compare-'));
 const data = path.join(root, 'data');
@@ -28,8 +29,8 @@ beforeAll(async () => {
 
 const CHROMIUM = '/usr/bin/chromium';
 
-/** Open a file in headless Chromium; returns the serialised DOM and the console lines. */
-function openInChromium(file: string): { dom: string; console: string[] } {
+/** Open a file in headless Chromium; returns the serialised DOM, the console lines and a screenshot (PNG). */
+function openInChromium(file: string): { dom: string; console: string[]; screenshot: Buffer } {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: run \`npm run setup\` (installs Debian chromium)`);
   const profile = mkdtempSync(path.join(os.tmpdir(), 'semrec-chromium-'));
   try {
@@ -41,7 +42,9 @@ function openInChromium(file: string): { dom: string; console: string[] } {
     } catch (err) {
       stderr = String((err as { stderr?: string }).stderr ?? '');
     }
-    return { dom, console: stderr.split('\n').filter((l) => l.includes(':CONSOLE')) };
+    const shot = path.join(profile, 'shot.png');
+    execFileSync(CHROMIUM, [...flags, '--hide-scrollbars', '--window-size=1000,2400', `--screenshot=${shot}`, `file://${file}`], { stdio: 'ignore', timeout: 60_000 });
+    return { dom, console: stderr.split('\n').filter((l) => l.includes(':CONSOLE')), screenshot: readFileSync(shot) };
   } finally {
     rmSync(profile, { recursive: true, force: true });
   }
@@ -77,7 +80,15 @@ describe('semrec compare', () => {
     expect(page.dom).toContain('id="baselines"');
     expect(page.dom).toContain('id="paired"');
     expect(page.dom).toContain('data-rendered="ok"');
-    expect(page.dom.match(/<svg[^>]*class="chart"/g)).toHaveLength(3);
+    expect(page.dom.match(/<svg[^>]*class="chart"/g)).toHaveLength(4);
+    expect(page.dom.match(/<circle class="dot"/g)!.length).toBe(4); // 2 schemes × 2 dot plots
+    expect(page.dom).toMatch(/axis from [\d.]+, not 0|axis from 0/);
+    // the screenshot, looked at: Chromium drew the charts (the first series' blue dots and bars)
+    const png = readPng(page.screenshot);
+    expect([png.width, png.height]).toEqual([1000, 2400]);
+    let blue = 0;
+    for (let i = 0; i < png.rgba.length; i += 4) if (Math.abs(png.rgba[i] - 0x4e) < 12 && Math.abs(png.rgba[i + 1] - 0x79) < 12 && Math.abs(png.rgba[i + 2] - 0xa7) < 12) blue++;
+    expect(blue).toBeGreaterThan(200);
     expect(page.console).toEqual([]);
   }, 240_000);
 
