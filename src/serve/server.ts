@@ -215,7 +215,8 @@ export async function createServer(opts: ServeOptions): Promise<SemrecServer> {
     }
   };
 
-  const ReloadBody = z.object({ model: z.string().min(1).optional(), index: z.string().min(1).optional() }).strict().optional();
+  // no body at all (`curl -X POST …/reload`) reloads the same directories
+  const ReloadBody = z.object({ model: z.string().min(1).optional(), index: z.string().min(1).optional() }).strict().nullish();
   app.post('/v1/admin/reload', { schema: { body: ReloadBody } }, async (req, reply) => {
     if (opts.adminToken !== undefined && req.headers.authorization !== `Bearer ${opts.adminToken}`) return sendError(reply, 401, 'E_UNAUTHORIZED', 'admin requests need Authorization: Bearer <token>');
     try {

@@ -142,11 +142,15 @@ describe('semrec serve (HTTP)', () => {
       expect(r.status, JSON.stringify(r.json)).toBe(200);
       expect(r.json.generation).toBe(i + 2);
     }
+    // no body at all: the same directories again
+    const plain = await fetch(`${url}/v1/admin/reload`, { method: 'POST' });
+    expect(plain.status).toBe(200);
+    expect(((await plain.json()) as Answer).generation).toBe(8);
     // an index the model was not trained on: refused, the previous generation keeps serving
     const bad = await post(`${url}/v1/admin/reload`, { index: f.other });
     expect(bad.status).toBe(422);
     expect(bad.json.error.code).toBe('E_MODEL');
-    expect(bad.json.error.serving.generation).toBe(7);
+    expect(bad.json.error.serving.generation).toBe(8);
     await new Promise((r) => setTimeout(r, 40));
     stop = true;
     await Promise.all(workers);
@@ -155,11 +159,11 @@ describe('semrec serve (HTTP)', () => {
     expect(failed).toEqual([]);
     for (const r of results) for (const it of r.json.items) expect(grown.codeOf(it.itemId)).toEqual(it.codes);
     expect(new Set(results.map((r) => r.json.generation)).size).toBeGreaterThan(1);
-    expect(server.slot.current.id).toBe(7);
+    expect(server.slot.current.id).toBe(8);
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    expect(metrics).toMatch(/semrec_reloads_total\{result="ok"\} 6/);
+    expect(metrics).toMatch(/semrec_reloads_total\{result="ok"\} 7/);
     expect(metrics).toMatch(/semrec_reloads_total\{result="error"\} 1/);
-    expect(metrics).toMatch(new RegExp(`semrec_model_info\\{model="transition",model_hash="[0-9a-f]{64}",index_hash="${parentHash}",generation="7"\\} 1`));
+    expect(metrics).toMatch(new RegExp(`semrec_model_info\\{model="transition",model_hash="[0-9a-f]{64}",index_hash="${parentHash}",generation="8"\\} 1`));
     expect(metrics).toMatch(/semrec_http_requests_total\{route="\/v1\/recommend",status="200"\} \d+/);
     expect(metrics).toMatch(/semrec_http_request_duration_seconds_bucket\{le="0.1",route="\/v1\/recommend"\}/);
   });
