@@ -41,6 +41,13 @@ export interface TrainOptions {
   onFusionProgress?: (done: number, total: number) => void;
   /** Pseudo-count of the popularity prior (transition model). */
   beta?: number;
+  /**
+   * What the stored transition counts are fitted on: `train` (default) or `train+valid` — each
+   * user's validation target appended, as a test-time model may (the validation interaction is
+   * known then). The fusion weight is always chosen with train-only counts; a model stored with
+   * train+valid counts cannot be evaluated on the validation split (it has seen its targets).
+   */
+  transitionFit?: 'train' | 'train+valid';
   /** History items kept in prompts (default 20). */
   maxHistory?: number;
 }
@@ -54,12 +61,19 @@ export function trainKind(arch: string | undefined): TrainKind {
   throw new InputError(`model kind must be fused, transformer or transition (aliases decoder, bigram), got ${JSON.stringify(arch)}`);
 }
 
-/** Fit the transition model on the train split; returns its data and a summary. */
-function fitTransition(ds: Dataset, index: ItemIndex, beta: number): { data: BigramData; params: Record<string, unknown> } {
+/**
+ * Fit the transition model on the train split (with `withValid`, each user's sequence continues
+ * with their validation target: the counts a test-time model can legitimately use, since the
+ * validation interaction is known then); returns its data and a summary.
+ */
+function fitTransition(ds: Dataset, index: ItemIndex, beta: number, withValid = false): { data: BigramData; params: Record<string, unknown> } {
   let unknown = 0;
+  const validOf = new Map<string, string>();
+  if (withValid) for (const e of ds.valid) if (e.user) validOf.set(e.user, e.target);
   const seqs = ds.train.map((s) => {
     const rows: number[] = [];
-    for (const it of s.items) {
+    const v = validOf.get(s.user);
+    for (const it of v === undefined ? s.items : [...s.items, v]) {
       const r = index.rowOf(it);
       if (r === undefined) unknown++;
       else rows.push(r);
@@ -68,7 +82,7 @@ function fitTransition(ds: Dataset, index: ItemIndex, beta: number): { data: Big
   });
   if (seqs.every((s) => s.length === 0)) throw new InputError(`no training item of ${ds.dir} is in the index`);
   const data = fitBigram(seqs, index.size, beta);
-  return { data, params: { beta: data.beta, transitions: data.dst.length, trainSequences: seqs.length, unknownTrainItems: unknown } };
+  return { data, params: { beta: data.beta, transitions: data.dst.length, trainSequences: seqs.length, unknownTrainItems: unknown, fittedOn: withValid ? 'train+valid' : 'train' } };
 }
 
 /** Train a model on a dataset's train split under an index; returns its config. */
@@ -87,8 +101,10 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
     dataDir: path.resolve(opts.data),
     indexDir: path.resolve(opts.index),
   } as const;
+  const withValid = opts.transitionFit === 'train+valid';
+  if (opts.transitionFit !== undefined && opts.transitionFit !== 'train' && !withValid) throw new InputError(`transitionFit must be train or train+valid, got ${JSON.stringify(opts.transitionFit)}`, { param: 'transitionFit' });
   if (kind === 'transition') {
-    const t = fitTransition(ds, index, opts.beta ?? 2);
+    const t = fitTransition(ds, index, opts.beta ?? 2, withValid);
     const config: ModelConfig = { ...base, architecture: 'bigram', params: t.params };
     await writeModelDir(opts.out, config, { 'bigram.json': JSON.stringify(t.data) }, opts);
     return config;
@@ -109,7 +125,9 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   } finally {
     await tf.close();
   }
-  const config: ModelConfig = { ...dec.config, architecture: 'fused', params: { ...dec.config.params, transition: t.params, fusion } };
-  await writeModelDir(opts.out, config, { ...dec.files, 'bigram.json': JSON.stringify(t.data) }, opts);
+  // the weight was chosen with train-only counts; the stored counts may add the validation targets
+  const stored = withValid ? fitTransition(ds, index, opts.beta ?? 2, true) : t;
+  const config: ModelConfig = { ...dec.config, architecture: 'fused', params: { ...dec.config.params, transition: stored.params, fusion } };
+  await writeModelDir(opts.out, config, { ...dec.files, 'bigram.json': JSON.stringify(stored.data) }, opts);
   return config;
 }

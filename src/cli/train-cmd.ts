@@ -30,6 +30,7 @@ export function registerTrain(program: Command): void {
     .option('--fusion-grid <list>', 'transition weights tried on validation (default 0,0.1,0.2,0.3,0.4,0.5,0.7,1)')
     .option('--fusion-users <n>', 'validation users the weight is chosen on (seeded random sample; default 2000)')
     .option('--seed <n>', 'random seed (default 0)')
+    .option('--transition-fit <data>', 'train (default) | train+valid: store transition counts that include each user\'s validation target (the weight is still chosen with train-only counts; such a model cannot be evaluated on the validation split)')
     .option('--device <name>', 'cpu | cuda | cuda:N (default cpu)')
     .option('--nproc <n>', 'train with N processes (DDP; gloo on CPU; default: one per core on CPU, 1 on CUDA)')
     .option('--threads <n>', 'PyTorch threads per process (default: cores ÷ processes)')
@@ -45,6 +46,7 @@ export function registerTrain(program: Command): void {
         out: flags.out!,
         force: !!flags.force,
         arch: flags.arch,
+        transitionFit: flags.transitionFit as 'train' | 'train+valid' | undefined,
         maxHistory: intOpt('--max-history', flags.maxHistory, 1),
         fusion: { grid: gridOpt(flags.fusionGrid), users: intOpt('--fusion-users', flags.fusionUsers, 1) },
         onFusionProgress: (d, t) => {

@@ -10,6 +10,7 @@ import type { Recommender } from '../recommender.js';
 import { dedupe, MetricAccumulator, type RankingMetrics } from './metrics.js';
 import { PopularityRanker, type Ranker } from './baselines.js';
 import { seededSample } from './sample.js';
+import { InputError } from '../errors.js';
 
 /** Options of {@link evaluateRankers} and {@link evaluateRecommender}. */
 export interface EvalOptions {
@@ -156,6 +157,11 @@ export async function evaluateRankers(rankers: readonly Ranker[], ds: Dataset, o
 
 /** Evaluate `rec` on a dataset split, next to the popularity baseline on the same users. */
 export async function evaluateRecommender(rec: Recommender, ds: Dataset, opts: EvalOptions = {}): Promise<EvalReport> {
+  const p = rec.config.params as { fittedOn?: string; transition?: { fittedOn?: string } };
+  const fitted = p.transition?.fittedOn ?? p.fittedOn;
+  if ((opts.split ?? 'test') === 'valid' && fitted === 'train+valid' && !rec.modelName.startsWith('transformer')) {
+    throw new InputError(`this model's transition counts were fitted on train+valid: it has seen the validation targets, so it cannot be evaluated on the validation split (evaluate the test split, or retrain with transitionFit train)`, { param: 'split' });
+  }
   const model = recommenderRanker(rec, { beamWidth: opts.beamWidth ?? 20 });
   const n = (opts.split ?? 'test') === 'test' ? ds.test.length : ds.valid.length;
   const users = Math.min(n, opts.limit ?? Infinity);

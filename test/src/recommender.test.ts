@@ -125,6 +125,26 @@ describe('Recommender', () => {
   });
 });
 
+describe('transition counts fitted on train + validation', () => {
+  it('add exactly each user\'s validation transition; such a model is refused on the validation split', async () => {
+    const root = tmp();
+    const p = await pipeline(root);
+    const both = path.join(root, 'model-tv');
+    const cfg = await trainModel({ data: p.data, index: p.index, out: both, arch: 'transition', transitionFit: 'train+valid' });
+    expect(cfg.params.fittedOn).toBe('train+valid');
+    const read = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'bigram.json'), 'utf8')) as { counts: number[]; dstCount: number[] };
+    const a = read(p.model);
+    const b = read(both);
+    const sum = (x: number[]) => x.reduce((s, v) => s + v, 0);
+    expect(sum(b.counts) - sum(a.counts)).toBe(p.ds.valid.length); // one more item per user
+    expect(sum(b.dstCount) - sum(a.dstCount)).toBe(p.ds.valid.length); // one more transition per user
+    const rec = await Recommender.load(both, p.index);
+    await expect(evaluateRecommender(rec, p.ds, { split: 'valid' })).rejects.toThrow(/fitted on train\+valid/);
+    expect((await evaluateRecommender(rec, p.ds, { split: 'test', limit: 50 })).invalidRate).toBe(0);
+    await expect(trainModel({ data: p.data, index: p.index, out: path.join(root, 'm3'), arch: 'transition', transitionFit: 'all' as 'train' })).rejects.toThrow(InputError);
+  });
+});
+
 describe('CLI: train / recommend / eval', () => {
   it('works end to end and prints titles', async () => {
     const root = tmp();
