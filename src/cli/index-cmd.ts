@@ -147,7 +147,7 @@ export function registerIndex(program: Command): void {
     .argument('<dir>', 'index directory')
     .action(async (dir: string) => {
       const idx = await loadIndex(dir);
-      console.log(JSON.stringify({ ...idx.stats(), indexVersion: idx.info.indexVersion, addedItems: idx.info.addedItems, mse: idx.info.mse, params: idx.info.params, hash: idx.hash() }, null, 2));
+      console.log(JSON.stringify({ ...idx.stats(), indexVersion: idx.info.indexVersion, addedItems: idx.info.addedItems, lineage: idx.info.lineage ?? [], mse: idx.info.mse, params: idx.info.params, hash: idx.hash() }, null, 2));
     });
 
   index

@@ -38,6 +38,8 @@ export interface SchemeSummary {
   collisions: number;
   /** Mean utilisation per level. */
   utilisation: number[];
+  /** Mean normalised entropy per level (1 = codes used uniformly). */
+  entropy: number[];
   /**
    * Paired comparison with the best scheme (highest mean Recall@10) on the same users: the mean
    * per-user difference (this − best) of Recall@10 and NDCG@10, each user's value averaged over
@@ -102,6 +104,7 @@ export function summarize(results: CompareResults): SchemeSummary[] {
       trainSeconds: meanStd(rs.map((r) => r.train.seconds)).mean,
       collisions: meanStd(rs.map((r) => r.index.stats.collisionsResolved)).mean,
       utilisation: Array.from({ length: levels }, (_, l) => meanStd(rs.map((r) => r.index.stats.perLevel[l]?.utilisation ?? 0)).mean),
+      entropy: Array.from({ length: levels }, (_, l) => meanStd(rs.map((r) => r.index.stats.perLevel[l]?.normalisedEntropy ?? 0)).mean),
     };
   });
   // paired comparisons with the best scheme, on the same users
@@ -170,8 +173,8 @@ export function markdownReport(results: CompareResults): string {
     lines.push('', `Paired with the best scheme (${best?.scheme}) on the same users: mean per-user difference and 95 % bootstrap interval (1,000 resamples over users; each user's value averaged over seeds). An interval that excludes 0 is a difference the data supports.`, '', '| scheme | Δ Recall@10 | Δ NDCG@10 |', '|---|---|---|');
     for (const s of sum) if (s.vsBest) lines.push(`| ${s.scheme} | ${iv(s.vsBest.recall10)} | ${iv(s.vsBest.ndcg10)} |`);
   }
-  lines.push('', `Codebook utilisation per level (share of codes used):`, '', '| scheme | utilisation by level |', '|---|---|');
-  for (const s of sum) lines.push(`| ${s.scheme} | ${s.utilisation.map((u) => u.toFixed(2)).join(' / ')} |`);
+  lines.push('', `Codebooks per level: utilisation (share of codes used) and normalised entropy (1 = codes used uniformly); collisions resolved are in the table above.`, '', '| scheme | utilisation by level | entropy by level |', '|---|---|---|');
+  for (const s of sum) lines.push(`| ${s.scheme} | ${s.utilisation.map((u) => u.toFixed(2)).join(' / ')} | ${s.entropy.map((u) => u.toFixed(2)).join(' / ')} |`);
   return lines.join('\n') + '\n';
 }
 

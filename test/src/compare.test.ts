@@ -169,7 +169,7 @@ describe('report aggregation', () => {
       scheme,
       seed,
       settings: {},
-      index: { seconds: 1, hash: 'h', stats: { items: 3, levels: 2, codebookSizes: [2, 2], scheme, collisions: 'none', collisionsResolved: 0, collidingGroups: 0, maxGroup: 1, perLevel: [{ utilisation: 1 }, { utilisation: 0.5 }] } },
+      index: { seconds: 1, hash: 'h', stats: { items: 3, levels: 2, codebookSizes: [2, 2], scheme, collisions: 'none', collisionsResolved: 0, collidingGroups: 0, maxGroup: 1, perLevel: [{ utilisation: 1, normalisedEntropy: 0.9 }, { utilisation: 0.5, normalisedEntropy: 0.4 }] } },
       train: { seconds: 2, params: {} },
       eval: { split: 'test', users: 10, model: { n: 10, recall: { 5: r10 / 2, 10: r10 }, ndcg: { 5: 0.1, 10: 0.2 }, coverage: 0.3 }, popularity: { n: 10, recall: { 5: 0, 10: 0 }, ndcg: { 5: 0, 10: 0 }, coverage: 0 }, invalidRate: 0, emptyHistories: 0, latencyMs: { p50: 1, p99: 2, mean: 1 }, throughput: 1, seconds: 1 },
       finishedAt: '',
@@ -180,6 +180,8 @@ describe('report aggregation', () => {
     expect(s[0].metrics.recall10.std).toBeCloseTo(Math.sqrt(0.02), 12);
     expect(s[1].runs).toBe(1);
     expect(s[0].utilisation).toEqual([1, 0.5]);
+    expect(s[0].entropy).toEqual([0.9, 0.4]);
+    expect(markdownReport(results)).toContain('| a:2x2 | 1.00 / 0.50 | 0.90 / 0.40 |');
     expect(markdownReport(results)).toContain('| a:2x2 | 2 | 0.1500 ± 0.0707 | 0.1000 ± 0.0000 | 0.3000 ± 0.1414 |');
     // one run: no spread to show
     expect(markdownReport(results)).toContain('| b:2x2 | 1 | 0.0500 (—) |');
