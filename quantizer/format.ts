@@ -199,17 +199,16 @@ export async function loadIndex(dir: string): Promise<ItemIndex> {
 export async function loadIndexWith(dir: string, names: readonly string[]): Promise<{ index: ItemIndex; files: Record<string, Buffer> }> {
   return readArtifact(dir, async (d) => {
     const art = await openRequired(d, INDEX_FORMAT);
-    const index = await loadIndexAt(art);
     const m = await readManifestAt(art);
+    const index = await loadIndexAt(art, m);
     const files: Record<string, Buffer> = {};
     for (const n of names) if (m.files[n]) files[n] = await readVerified(art, n, m.files[n]);
     return { index, files };
   });
 }
 
-async function loadIndexAt(art: Artifact): Promise<ItemIndex> {
+async function loadIndexAt(art: Artifact, m: IndexManifest): Promise<ItemIndex> {
   const dir = art.dir;
-  const m = await readManifestAt(art);
   const data: Record<string, Buffer> = {};
   for (const [name, meta] of Object.entries(m.files)) data[name] = await readVerified(art, name, meta);
   for (const need of ['items.txt', 'codes.u16']) if (!data[need]) throw new IndexFormatError(dir, `index.json lists no ${need}`);

@@ -11,7 +11,7 @@
 import { beamSearch, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel } from '../decoding/index.js';
 import { loadIndex, openArtifact, openRequired, readArtifact, type ItemIndex } from '../quantizer/index.js';
 import { EmptyHistoryError, InputError, ModelError, SemrecError } from './errors.js';
-import { MODEL_FORMAT, modelDirHash, readModelConfig, type ModelConfig } from './models/model-dir.js';
+import { MODEL_FORMAT, modelConfigOf, modelDirHash, type ModelConfig } from './models/model-dir.js';
 import { candidateTrie } from './indexing.js';
 import { isHfModelDir, loadHfModel, readHfServingConfig } from './models/hf-model.js';
 import { loadModelKind, ONNX_MAX_BATCH, type ModelPart } from './models/kinds.js';
@@ -126,7 +126,7 @@ export class Recommender {
     });
     const modelHash = art?.checksum ?? (await modelDirHash(resolved));
     const serving = hf ? await readHfServingConfig(resolved, modelDir) : undefined;
-    const config = serving ? undefined : await readModelConfig(resolved, modelDir);
+    const config = serving ? undefined : await modelConfigOf(art!, modelDir); // the manifest opened above
     const recorded = serving ?? config!;
     indexDir ??= recorded.indexDir;
     if (!indexDir) throw new InputError(`no index given and ${modelDir}/config.json records none`);

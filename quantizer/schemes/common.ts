@@ -9,18 +9,24 @@ export function capacity(sizes: readonly number[]): number {
   return sizes.reduce((a, b) => a * b, 1);
 }
 
-/**
- * For rows [start, start+count): set the extra (last) level to the smallest code not used by any
- * earlier row with the same prefix. Throws (or returns false with `strict = false`) when full.
- */
-export function fillExtraLevel(all: Uint16Array, start: number, count: number, L: number, extraSize: number, strict = true): boolean {
+/** Per tuple prefix (all levels but the last): the last-level codes rows [0, rows) use. */
+export function lastLevelUsage(all: Uint16Array, L: number, rows: number): Map<string, Set<number>> {
   const usedBy = new Map<string, Set<number>>();
-  for (let r = 0; r < start; r++) {
+  for (let r = 0; r < rows; r++) {
     const k = tupleKey(all, L, r, L - 1);
     let s = usedBy.get(k);
     if (!s) usedBy.set(k, (s = new Set()));
     s.add(all[r * L + L - 1]);
   }
+  return usedBy;
+}
+
+/**
+ * For rows [start, start+count): set the extra (last) level to the smallest code not used by any
+ * earlier row with the same prefix. Throws (or returns false with `strict = false`) when full.
+ */
+export function fillExtraLevel(all: Uint16Array, start: number, count: number, L: number, extraSize: number, strict = true): boolean {
+  const usedBy = lastLevelUsage(all, L, start);
   for (let r = start; r < start + count; r++) {
     const k = tupleKey(all, L, r, L - 1);
     let s = usedBy.get(k);

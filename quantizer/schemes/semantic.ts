@@ -11,6 +11,7 @@ import { resolveReassign, tupleKey } from '../collisions.js';
 import { CollisionError, QuantizerInputError } from '../errors.js';
 import { normalizeRows } from '../linalg.js';
 import { checkVectors, encodeRQ, trainRQ } from '../rq.js';
+import { lastLevelUsage } from './common.js';
 import type { AssignContext, BuildContext, BuildInput, BuiltCodes, IndexingScheme } from './scheme.js';
 
 /** Squared distances from one residual to all K codewords, as an ascending code ranking. */
@@ -112,13 +113,7 @@ function assignSemantic({ index, all, newIds, embeddings, dim }: AssignContext):
     // smallest free disambiguation code under the item's prefix; if that prefix is full, the
     // next-nearest code at the last semantic level (as `reassign` would), and so on
     const topk = enc.lastCandidates.length / Math.max(1, m);
-    const usedBy = new Map<string, Set<number>>();
-    for (let r = 0; r < n; r++) {
-      const k = tupleKey(all, L, r, L - 1);
-      let set = usedBy.get(k);
-      if (!set) usedBy.set(k, (set = new Set()));
-      set.add(all[r * L + L - 1]);
-    }
+    const usedBy = lastLevelUsage(all, L, n);
     for (let i = 0; i < m; i++) {
       const r = n + i;
       let placed = false;

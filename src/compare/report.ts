@@ -180,6 +180,7 @@ export function markdownReport(results: CompareResults): string {
 
 /** The self-contained HTML report. */
 export function htmlReport(results: CompareResults): string {
+  const head = header(results);
   const sum = summarize(results);
   const names = sum.map((s) => s.scheme);
   // dot plots with 95 % intervals over seeds, on axes that do not start at zero, baselines marked
@@ -206,10 +207,8 @@ export function htmlReport(results: CompareResults): string {
 <style>body{font-family:system-ui,sans-serif;margin:2em;max-width:960px}table{border-collapse:collapse;margin:1em 0}.warning{background:#fff3cd;border:1px solid #e0b400;padding:.6em}.meta{color:#555;font-size:.9em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.chart{display:block;margin:1.5em 0}</style>
 </head><body>
 <h1>Indexing schemes compared</h1>
-${header(results)
-  .warnings.map((w) => `<p class="warning" role="alert"><strong>Warning:</strong> ${esc(w)}</p>`)
-  .join('\n')}
-${header(results).provenance ? `<p class="meta">Made by ${esc(header(results).provenance)}</p>` : ''}
+${head.warnings.map((w) => `<p class="warning" role="alert"><strong>Warning:</strong> ${esc(w)}</p>`).join('\n')}
+${head.provenance ? `<p class="meta">Made by ${esc(head.provenance)}</p>` : ''}
 <p>Data: ${esc(results.data.dir)} — ${results.data.users} users, ${results.data.items} items, ${results.data.interactions} interactions.
 Generator: ${esc(results.config.arch)}; ${results.config.seeds} seed(s) per scheme; ${esc(results.config.split)} split; beam ${results.config.beamWidth}.</p>
 ${metricChart}

@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { resolveArtifact, writeArtifact as writeDirAtomic } from '../../quantizer/artifact.js';
-import { openRequired, zodIssues } from '../../quantizer/manifest.js';
+import { openRequired, zodIssues, type Artifact } from '../../quantizer/manifest.js';
 import { TokenLayout, type TokenLayoutSpec } from '../../decoding/index.js';
 import { ModelError, NotFoundError, SemrecError } from '../errors.js';
 
@@ -145,6 +145,12 @@ export async function readModelConfig(dir: string, base = dir): Promise<ModelCon
   const art = await openRequired(dir, MODEL_FORMAT).catch((err: unknown) => {
     throw new ModelError(`${dir}: ${(err as Error).message.replace(`${dir}/`, '')}`);
   });
+  return modelConfigOf(art, base);
+}
+
+/** config.json of an already opened (verified) model directory; relative paths resolved against `base`. */
+export async function modelConfigOf(art: Artifact, base: string): Promise<ModelConfig> {
+  const dir = art.dir;
   const file = path.join(dir, 'config.json');
   if (!art.has('config.json')) throw new NotFoundError(file, 'model directory (config.json)');
   let raw: unknown;

@@ -7,14 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { synthesize } from '../../src/data/synth.js';
-import { prepare } from '../../src/data/split.js';
-import { loadDataset, writeDataset } from '../../src/data/store.js';
-import { buildIndexJob } from '../../src/indexing.js';
 import { trainModel } from '../../src/train.js';
 import { Recommender } from '../../src/recommender.js';
 import { ArtifactExistsError, buildIndex, loadIndex, Rng, saveIndex } from '../../quantizer/index.js';
 import { tmp } from '../helpers.js';
+import { transitionPipeline } from './pipeline.js';
 import { run } from './cli-helpers.js';
 
 function randomIndex(n: number, seed: number) {
@@ -70,14 +67,7 @@ describe('safe directory replacement', () => {
 
   it('a model directory replaced while Recommender.load runs in a loop: every load succeeds', async () => {
     const root = tmp();
-    const data = path.join(root, 'data');
-    const raw = synthesize({ items: 120, users: 300, seed: 4 });
-    await writeDataset(data, prepare(raw), { malformed: raw.malformed });
-    const ds = await loadDataset(data);
-    const index = path.join(root, 'index');
-    await buildIndexJob({ items: ds.items, scheme: 'rqkmeans:2x16', seed: 1, out: index });
-    const model = path.join(root, 'model');
-    await trainModel({ data, index, out: model, arch: 'transition' });
+    const { data, ds, index, model } = await transitionPipeline(root, { items: 120, users: 300, seed: 4 });
     let stop = false;
     let loads = 0;
     const reader = (async () => {
@@ -102,14 +92,7 @@ describe('safe directory replacement', () => {
 
   it('--out refuses another kind of directory or an unrelated non-empty one, unless --force', async () => {
     const root = tmp();
-    const data = path.join(root, 'data');
-    const raw = synthesize({ items: 120, users: 300, seed: 4 });
-    await writeDataset(data, prepare(raw), { malformed: raw.malformed });
-    const ds = await loadDataset(data);
-    const index = path.join(root, 'index');
-    await buildIndexJob({ items: ds.items, scheme: 'rqkmeans:2x16', seed: 1, out: index });
-    const model = path.join(root, 'model');
-    await trainModel({ data, index, out: model, arch: 'transition' });
+    const { data, ds, index, model } = await transitionPipeline(root, { items: 120, users: 300, seed: 4 });
     // an index over a model directory: refused before any work, the model untouched
     const items = path.join(data, 'items.jsonl');
     const r = await run(['index', 'build', '--items', items, '--scheme', 'rqkmeans:2x16', '--out', model]);

@@ -5,28 +5,15 @@
 import { describe, expect, it } from 'vitest';
 import { cpSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { synthesize } from '../../src/data/synth.js';
-import { prepare } from '../../src/data/split.js';
-import { loadDataset, writeDataset } from '../../src/data/store.js';
 import { addItemsJob, buildIndexJob, removeItemsJob } from '../../src/indexing.js';
-import { trainModel } from '../../src/train.js';
 import { Recommender } from '../../src/recommender.js';
 import { ModelError } from '../../src/errors.js';
 import { loadIndex } from '../../quantizer/index.js';
 import { tmp } from '../helpers.js';
+import { transitionPipeline } from './pipeline.js';
 import { run } from './cli-helpers.js';
 
-async function trained(root: string) {
-  const data = path.join(root, 'data');
-  const raw = synthesize({ items: 150, users: 500, seed: 11 });
-  await writeDataset(data, prepare(raw), { malformed: raw.malformed });
-  const ds = await loadDataset(data);
-  const index = path.join(root, 'index');
-  await buildIndexJob({ items: ds.items, sequences: ds.train.map((s) => s.items), scheme: 'rqkmeans:2x16', seed: 1, out: index });
-  const model = path.join(root, 'model');
-  await trainModel({ data, index, out: model, arch: 'transition' });
-  return { data, ds, index, model };
-}
+const trained = (root: string) => transitionPipeline(root, { items: 150, users: 500, seed: 11 });
 
 describe('catalogue growth without retraining', () => {
   it('a model trained before index add recommends a new item whose tuple the trie now holds', async () => {

@@ -9,12 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { synthesize } from '../../src/data/synth.js';
-import { prepare } from '../../src/data/split.js';
-import { loadDataset, writeDataset } from '../../src/data/store.js';
-import { buildIndexJob } from '../../src/indexing.js';
+import { loadDataset } from '../../src/data/store.js';
 import { trainModel } from '../../src/train.js';
 import { Recommender } from '../../src/recommender.js';
+import { transitionPipeline } from './pipeline.js';
 import { SemrecError } from '../../src/errors.js';
 import { loadIndex, resealArtifact, Rng } from '../../quantizer/index.js';
 
@@ -30,15 +28,9 @@ let histories: string[][];
 
 beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'semrec-fuzz-'));
-  data = path.join(root, 'data');
-  const raw = synthesize({ items: 100, users: 250, seed: 8 });
-  await writeDataset(data, prepare(raw), { malformed: raw.malformed });
-  const ds = await loadDataset(data);
+  let ds;
+  ({ data, ds, index, model: transition } = await transitionPipeline(root, { items: 100, users: 250, seed: 8 }));
   histories = ds.test.slice(0, 4).map((e) => e.history);
-  index = path.join(root, 'index');
-  await buildIndexJob({ items: ds.items, scheme: 'rqkmeans:2x16', seed: 1, out: index });
-  transition = path.join(root, 'transition');
-  await trainModel({ data, index, out: transition, arch: 'transition' });
   transformer = path.join(root, 'transformer');
   await trainModel({ data, index, out: transformer, arch: 'transformer', decoder: { layers: 1, dModel: 16, heads: 2, epochs: 1, maxSteps: 4, threads: 1, nproc: 1, batchSize: 32 } });
 }, 180_000);

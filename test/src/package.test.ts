@@ -8,12 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { synthesize } from '../../src/data/synth.js';
-import { prepare } from '../../src/data/split.js';
-import { loadDataset, writeDataset } from '../../src/data/store.js';
-import { buildIndexJob } from '../../src/indexing.js';
-import { trainModel } from '../../src/train.js';
 import { tmp } from '../helpers.js';
+import { transitionPipeline } from './pipeline.js';
 
 const ROOT = path.resolve('.');
 
@@ -27,14 +23,7 @@ describe('installable package', () => {
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('src/'))).toEqual([]);
 
     // a model to serve, made with this checkout
-    const data = path.join(root, 'data');
-    const raw = synthesize({ items: 120, users: 300, seed: 4 });
-    await writeDataset(data, prepare(raw), { malformed: raw.malformed });
-    const ds = await loadDataset(data);
-    const index = path.join(root, 'index');
-    await buildIndexJob({ items: ds.items, scheme: 'rqkmeans:2x16', seed: 1, out: index });
-    const model = path.join(root, 'model');
-    await trainModel({ data, index, out: model, arch: 'transition' });
+    const { data, ds, model } = await transitionPipeline(root, { items: 120, users: 300, seed: 4 });
 
     // a fresh project installs the tarball (install scripts off: they download, see docs/serving.md)
     const app = path.join(root, 'app');

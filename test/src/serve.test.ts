@@ -6,24 +6,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { synthesize } from '../../src/data/synth.js';
-import { prepare } from '../../src/data/split.js';
-import { loadDataset, writeDataset } from '../../src/data/store.js';
 import { addItemsJob, buildIndexJob } from '../../src/indexing.js';
-import { trainModel } from '../../src/train.js';
 import { loadIndex } from '../../quantizer/index.js';
 import { createServer, type SemrecServer } from '../../src/serve/server.js';
 import { tmp } from '../helpers.js';
+import { transitionPipeline } from './pipeline.js';
 
 async function fixture(root: string) {
-  const data = path.join(root, 'data');
-  const raw = synthesize({ items: 150, users: 400, seed: 3 });
-  await writeDataset(data, prepare(raw), { malformed: raw.malformed });
-  const ds = await loadDataset(data);
-  const index = path.join(root, 'index');
-  await buildIndexJob({ items: ds.items, scheme: 'rqkmeans:2x16', seed: 1, out: index });
-  const model = path.join(root, 'model');
-  await trainModel({ data, index, out: model, arch: 'transition' });
+  const { data, ds, index, model } = await transitionPipeline(root, { items: 150, users: 400, seed: 3 });
   const grown = path.join(root, 'grown');
   await addItemsJob({ index, items: [{ id: 'NEW-1', title: 'n', text: ds.items[0].text }], out: grown });
   const other = path.join(root, 'other');

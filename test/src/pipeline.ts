@@ -1,0 +1,28 @@
+/** The small pipeline many tests start from: synthetic data → RQ-KMeans index → transition model. */
+import path from 'node:path';
+import { synthesize } from '../../src/data/synth.js';
+import { prepare } from '../../src/data/split.js';
+import { loadDataset, writeDataset, type Dataset } from '../../src/data/store.js';
+import { buildIndexJob } from '../../src/indexing.js';
+import { trainModel } from '../../src/train.js';
+
+/** Paths of the pipeline's directories (under `root`) and the loaded dataset. */
+export interface Pipeline {
+  data: string;
+  ds: Dataset;
+  index: string;
+  model: string;
+}
+
+/** Write `root/data`, `root/index` (rqkmeans:2x16, seed 1) and `root/model` (the transition model). */
+export async function transitionPipeline(root: string, opts: { items: number; users: number; seed: number }): Promise<Pipeline> {
+  const data = path.join(root, 'data');
+  const raw = synthesize(opts);
+  await writeDataset(data, prepare(raw), { malformed: raw.malformed });
+  const ds = await loadDataset(data);
+  const index = path.join(root, 'index');
+  await buildIndexJob({ items: ds.items, sequences: ds.train.map((s) => s.items), scheme: 'rqkmeans:2x16', seed: 1, out: index });
+  const model = path.join(root, 'model');
+  await trainModel({ data, index, out: model, arch: 'transition' });
+  return { data, ds, index, model };
+}
