@@ -13,7 +13,7 @@ import { MetricAccumulator } from './eval/metrics.js';
 import { seededSample } from './eval/sample.js';
 
 /** Default grid of transition weights. */
-export const DEFAULT_FUSION_GRID = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1];
+export const DEFAULT_FUSION_GRID = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
 /** Default number of validation users the weight is chosen on. */
 export const DEFAULT_FUSION_USERS = 2000;
 
@@ -50,8 +50,12 @@ export interface FusionOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Decode `examples` with `model` and return their metrics. */
-async function score(model: StepModel<unknown>, batch: number, ctx: FusionContext, examples: readonly EvalExample[], beamWidth: number, tick: () => void): Promise<Omit<FusionGridPoint, 'weight'>> {
+/**
+ * Decode `examples` with `model` under trie-constrained beam search, `batch` requests per search,
+ * and return their Recall/NDCG at 5 and 10 (examples whose history has no indexed item count as
+ * misses). `tick` is called once per example.
+ */
+export async function scoreExamples(model: StepModel<unknown>, batch: number, ctx: FusionContext, examples: readonly EvalExample[], beamWidth: number, tick: () => void): Promise<Omit<FusionGridPoint, 'weight'>> {
   const acc = new MetricAccumulator([5, 10], ctx.index.size);
   const reqs = examples.map((e) => {
     const rows = e.history.map((id) => ctx.index.rowOf(id)).filter((r): r is number => r !== undefined);
@@ -102,7 +106,7 @@ export async function chooseFusionWeight(
   for (const w of grid) {
     const model = w === 0 ? transformer : w === 1 ? transition : new FusedStepModel([{ model: transformer, weight: 1 - w }, { model: transition, weight: w }]);
     const batch = w === 1 ? 64 : 1; // onnxruntime models decode one request per search (see models/kinds.ts)
-    const r = await score(model, batch, ctx, sample, beamWidth, () => opts.onProgress?.(++done, total));
+    const r = await scoreExamples(model, batch, ctx, sample, beamWidth, () => opts.onProgress?.(++done, total));
     out.push({ weight: w, ...r });
   }
   const best = out.reduce((a, b) => (b.recall10 > a.recall10 || (b.recall10 === a.recall10 && b.ndcg10 > a.ndcg10) ? b : a));

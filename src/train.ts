@@ -4,16 +4,19 @@
  *   model, decoded together with a log-linear fusion whose weight is chosen on the validation split
  *   (fusion.ts); one model directory holds both and the weight;
  * - `transformer` (config `decoder`): the transformer alone;
- * - `transition` (config `bigram`): the first-order transition model over item tuples (seconds).
+ * - `transition` (config `bigram`): the transition model over item tuples (seconds), its window,
+ *   history and decay chosen on the validation split (transition-select.ts) unless fixed.
  */
-import { TokenLayout, type StepModel } from '../decoding/index.js';
+import { TokenLayout, type PrefixTrie, type StepModel } from '../decoding/index.js';
 import { candidateTrie } from './indexing.js';
-import { checkWritable, loadIndex, type ItemIndex } from '../quantizer/index.js';
+import { checkWritable, loadIndex, openRequired, resolveArtifact, type ItemIndex } from '../quantizer/index.js';
 import { loadDataset, type Dataset } from './data/store.js';
-import { InputError } from './errors.js';
+import { InputError, ModelError } from './errors.js';
+import { kindName } from './models/kinds.js';
 import { chooseFusionWeight, type FusionOptions } from './fusion.js';
-import { BigramStepModel, fitBigram, type BigramData } from './models/bigram.js';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, writeModelDir, type ModelConfig } from './models/model-dir.js';
+import { BigramStepModel, fitBigram, type BigramData, type TransitionShape } from './models/bigram.js';
+import { chooseTransitionShape, type TransitionChoice, type TransitionSelectOptions } from './transition-select.js';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, modelConfigOf, writeModelDir, type ModelConfig } from './models/model-dir.js';
 import { OnnxStepModel } from './models/onnx-runner.js';
 import path from 'node:path';
 import { trainDecoderFiles, type DecoderTrainOptions } from './train-decoder.js';
@@ -42,6 +45,15 @@ export interface TrainOptions {
   /** Pseudo-count of the popularity prior (transition model). */
   beta?: number;
   /**
+   * The transition model's window, history and decay: `auto` (default) chooses them on the
+   * validation split; a fixed shape skips the choice (`{}` or 1/1/1: the first-order model).
+   */
+  transitionShape?: TransitionShape | 'auto';
+  /** Shape selection settings (when `transitionShape` is `auto`). */
+  transitionSelect?: Omit<TransitionSelectOptions, 'onProgress' | 'beta'>;
+  /** Progress of the shape selection (decoded validation requests). */
+  onTransitionProgress?: (done: number, total: number) => void;
+  /**
    * What the stored transition counts are fitted on: `train` (default) or `train+valid` — each
    * user's validation target appended, as a test-time model may (the validation interaction is
    * known then). The fusion weight is always chosen with train-only counts; a model stored with
@@ -50,6 +62,12 @@ export interface TrainOptions {
   transitionFit?: 'train' | 'train+valid';
   /** History items kept in prompts (default 20). */
   maxHistory?: number;
+  /**
+   * Kind `fused`: take the transformer of this model directory (transformer or fused, trained on
+   * the same index) instead of training one — refit the transition part and choose the weight
+   * again, e.g. after a new transition shape or more data. Its trainer settings are kept.
+   */
+  transformerFrom?: string;
 }
 
 /** Resolve a kind name or alias. */
@@ -62,11 +80,11 @@ export function trainKind(arch: string | undefined): TrainKind {
 }
 
 /**
- * Fit the transition model on the train split (with `withValid`, each user's sequence continues
- * with their validation target: the counts a test-time model can legitimately use, since the
- * validation interaction is known then); returns its data and a summary.
+ * The train split as index rows (with `withValid`, each user's sequence continues with their
+ * validation target: the counts a test-time model can legitimately use, since the validation
+ * interaction is known then), and how many items were not in the index.
  */
-function fitTransition(ds: Dataset, index: ItemIndex, beta: number, withValid = false): { data: BigramData; params: Record<string, unknown> } {
+function trainRows(ds: Dataset, index: ItemIndex, withValid = false): { seqs: number[][]; unknown: number } {
   let unknown = 0;
   const validOf = new Map<string, string>();
   if (withValid) for (const e of ds.valid) if (e.user) validOf.set(e.user, e.target);
@@ -81,13 +99,63 @@ function fitTransition(ds: Dataset, index: ItemIndex, beta: number, withValid = 
     return rows;
   });
   if (seqs.every((s) => s.length === 0)) throw new InputError(`no training item of ${ds.dir} is in the index`);
-  const data = fitBigram(seqs, index.size, beta);
-  return { data, params: { beta: data.beta, transitions: data.dst.length, trainSequences: seqs.length, unknownTrainItems: unknown, fittedOn: withValid ? 'train+valid' : 'train' } };
+  return { seqs, unknown };
+}
+
+/** Fit the transition model (shape fixed or chosen on validation); returns its data and a summary. */
+async function fitTransition(ds: Dataset, index: ItemIndex, trie: PrefixTrie, layout: TokenLayout, maxHistory: number, opts: TrainOptions, seed: number): Promise<{ data: BigramData; params: Record<string, unknown>; stored: () => { data: BigramData; params: Record<string, unknown> } }> {
+  const beta = opts.beta ?? 2;
+  const train = trainRows(ds, index);
+  const want = opts.transitionShape ?? 'auto';
+  let selection: TransitionChoice | undefined;
+  let shape: TransitionShape = want === 'auto' ? {} : want;
+  if (want === 'auto') {
+    selection = await chooseTransitionShape(train.seqs, { index, trie, layout, maxHistory }, ds.valid, { seed, ...opts.transitionSelect, beta, onProgress: opts.onTransitionProgress });
+    shape = { window: selection.window, history: selection.history, decay: selection.decay };
+  }
+  const summary = (data: BigramData, rows: { seqs: number[][]; unknown: number }, fittedOn: string) => ({
+    beta: data.beta,
+    window: data.window ?? 1,
+    history: data.history ?? 1,
+    decay: data.decay ?? 1,
+    transitions: data.dst.length,
+    trainSequences: rows.seqs.length,
+    unknownTrainItems: rows.unknown,
+    fittedOn,
+    ...(selection ? { selection } : {}),
+  });
+  const data = fitBigram(train.seqs, index.size, beta, shape);
+  return {
+    data,
+    params: summary(data, train, 'train'),
+    // the counts stored in the model directory: train-only, or train + validation targets
+    stored: () => {
+      if (opts.transitionFit !== 'train+valid') return { data, params: summary(data, train, 'train') };
+      const rows = trainRows(ds, index, true);
+      const d = fitBigram(rows.seqs, index.size, beta, shape);
+      return { data: d, params: summary(d, rows, 'train+valid') };
+    },
+  };
+}
+
+/** The transformer files and config of an existing transformer or fused model directory on `index`. */
+async function reuseTransformer(dir: string, index: ItemIndex): Promise<{ config: ModelConfig; files: Record<string, string | Uint8Array> }> {
+  const art = await openRequired(await resolveArtifact(dir), MODEL_FORMAT, { verifyAll: true });
+  const config = await modelConfigOf(art, dir);
+  if (config.architecture !== 'decoder' && config.architecture !== 'fused') throw new InputError(`${dir} holds a ${kindName(config)} model, not a transformer`, { param: 'transformerFrom' });
+  if (config.indexHash !== index.hash()) throw new ModelError(`${dir} was trained on index ${config.indexHash.slice(0, 12)}…, not this index (${index.hash().slice(0, 12)}…)`);
+  const files: Record<string, string | Uint8Array> = {};
+  for (const name of art.names) if (name !== 'config.json' && name !== 'bigram.json') files[name] = await art.read(name);
+  const { fusion: _f, transition: _t, ...params } = config.params;
+  void _f;
+  void _t;
+  return { config: { ...config, architecture: 'decoder', params: { ...params, transformerFrom: path.resolve(dir) } }, files };
 }
 
 /** Train a model on a dataset's train split under an index; returns its config. */
 export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   const kind = trainKind(opts.arch);
+  if (opts.transformerFrom !== undefined && kind !== 'fused') throw new InputError(`transformerFrom is for fused models, not ${kind}`, { param: 'transformerFrom' });
   await checkWritable(opts.out, { kind: MODEL_FORMAT, force: opts.force }); // refuse before training, not after
   const [ds, index] = await Promise.all([loadDataset(opts.data), loadIndex(opts.index)]);
   const maxHistory = opts.maxHistory ?? ds.meta.split.maxHistory;
@@ -103,19 +171,19 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   } as const;
   const withValid = opts.transitionFit === 'train+valid';
   if (opts.transitionFit !== undefined && opts.transitionFit !== 'train' && !withValid) throw new InputError(`transitionFit must be train or train+valid, got ${JSON.stringify(opts.transitionFit)}`, { param: 'transitionFit' });
+  const trie = candidateTrie(index);
   if (kind === 'transition') {
-    const t = fitTransition(ds, index, opts.beta ?? 2, withValid);
+    const t = (await fitTransition(ds, index, trie, layout, maxHistory, opts, opts.decoder?.seed ?? 0)).stored();
     const config: ModelConfig = { ...base, architecture: 'bigram', params: t.params };
     await writeModelDir(opts.out, config, { 'bigram.json': JSON.stringify(t.data) }, opts);
     return config;
   }
-  const dec = await trainDecoderFiles(ds, index, { indexDir: opts.index, maxHistory }, opts.decoder);
+  const dec = opts.transformerFrom !== undefined ? await reuseTransformer(opts.transformerFrom, index) : await trainDecoderFiles(ds, index, { indexDir: opts.index, maxHistory }, opts.decoder);
   if (kind === 'transformer') {
     await writeModelDir(opts.out, dec.config, dec.files, opts);
     return dec.config;
   }
-  const t = fitTransition(ds, index, opts.beta ?? 2);
-  const trie = candidateTrie(index);
+  const t = await fitTransition(ds, index, trie, layout, maxHistory, opts, opts.decoder?.seed ?? (dec.config.params.seed as number));
   const p = dec.config.params as { layers: number; heads: number; headDim: number };
   const tf = await OnnxStepModel.load(dec.files['model.onnx'] as Uint8Array, { vocabSize: layout.vocabSize, layers: p.layers, heads: p.heads, headDim: p.headDim });
   let fusion;
@@ -126,8 +194,8 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
     await tf.close();
   }
   // the weight was chosen with train-only counts; the stored counts may add the validation targets
-  const stored = withValid ? fitTransition(ds, index, opts.beta ?? 2, true) : t;
-  const config: ModelConfig = { ...dec.config, architecture: 'fused', params: { ...dec.config.params, transition: stored.params, fusion } };
+  const stored = t.stored();
+  const config: ModelConfig = { ...dec.config, dataDir: base.dataDir, indexDir: base.indexDir, architecture: 'fused', params: { ...dec.config.params, transition: stored.params, fusion } };
   await writeModelDir(opts.out, config, { ...dec.files, 'bigram.json': JSON.stringify(stored.data) }, opts);
   return config;
 }

@@ -1,6 +1,7 @@
 /** `semrec train` (all model kinds) and `semrec export-hf`. */
 import type { Command } from 'commander';
 import { trainModel } from '../train.js';
+import { parseTransitionShape } from '../transition-select.js';
 import { exportHfModel } from '../models/hf-export.js';
 import { startProgress } from '../util/progress.js';
 import { decoderOptions, gridOpt, intOpt } from './common.js';
@@ -27,10 +28,13 @@ export function registerTrain(program: Command): void {
     .option('--schedule <name>', 'wsd (warmup, peak rate until validation is flat, then linear decay; default) | cosine (over --epochs)')
     .option('--time-budget <minutes>', 'stop training within this wall-clock budget (wsd decays in time)')
     .option('--valid-sample <n>', 'validation examples scored each epoch (seeded random sample; default 5000, 0 = all)')
-    .option('--fusion-grid <list>', 'transition weights tried on validation (default 0,0.1,0.2,0.3,0.4,0.5,0.7,1)')
+    .option('--fusion-grid <list>', 'transition weights tried on validation (default 0,0.1,0.2,…,0.9,1)')
     .option('--fusion-users <n>', 'validation users the weight is chosen on (seeded random sample; default 2000)')
     .option('--seed <n>', 'random seed (default 0)')
     .option('--transition-fit <data>', 'train (default) | train+valid: store transition counts that include each user\'s validation target (the weight is still chosen with train-only counts; such a model cannot be evaluated on the validation split)')
+    .option('--transition-shape <shape>', 'the transition model\'s WINDOW:HISTORY:DECAY (e.g. 3:3:0.3; 1:1:1 = first order) or auto (default: chosen on validation)')
+    .option('--transition-users <n>', 'validation users the transition shape is chosen on (seeded random sample; default 5000)')
+    .option('--transformer-from <dir>', 'fused: reuse the transformer of this model directory (same index) instead of training one; refit the transition part and choose the weight again')
     .option('--device <name>', 'cpu | cuda | cuda:N (default cpu)')
     .option('--nproc <n>', 'train with N processes (DDP; gloo on CPU; default: one per core on CPU, 1 on CUDA)')
     .option('--threads <n>', 'PyTorch threads per process (default: cores ÷ processes)')
@@ -40,6 +44,7 @@ export function registerTrain(program: Command): void {
       let bar: ReturnType<typeof startProgress> | undefined;
       let epoch = 0;
       let fbar: ReturnType<typeof startProgress> | undefined;
+      let tbar: ReturnType<typeof startProgress> | undefined;
       const cfg = await trainModel({
         data: flags.data!,
         index: flags.index!,
@@ -47,6 +52,14 @@ export function registerTrain(program: Command): void {
         force: !!flags.force,
         arch: flags.arch,
         transitionFit: flags.transitionFit as 'train' | 'train+valid' | undefined,
+        transitionShape: parseTransitionShape(flags.transitionShape),
+        transitionSelect: { users: intOpt('--transition-users', flags.transitionUsers, 1) },
+        onTransitionProgress: (d, t) => {
+          tbar ??= startProgress('choosing the transition shape on validation', t, ' requests');
+          tbar.update(d);
+          if (d === t) tbar.stop();
+        },
+        transformerFrom: flags.transformerFrom,
         maxHistory: intOpt('--max-history', flags.maxHistory, 1),
         fusion: { grid: gridOpt(flags.fusionGrid), users: intOpt('--fusion-users', flags.fusionUsers, 1) },
         onFusionProgress: (d, t) => {
@@ -78,6 +91,12 @@ export function registerTrain(program: Command): void {
       });
       bar?.stop();
       fbar?.stop();
+      const shape = (cfg.params.transition ?? cfg.params) as { selection?: { window: number; history: number; decay: number; users: number; grid: { window: number; history: number; decay: number; recall10: number; ndcg10: number }[] } };
+      if (shape.selection) {
+        const s = shape.selection;
+        process.stderr.write(`  transition shape on ${s.users} validation users (window:history:decay: R@10 / N@10):\n`);
+        for (const g of s.grid) process.stderr.write(`    ${g.window}:${g.history}:${g.decay}: ${g.recall10.toFixed(4)} / ${g.ndcg10.toFixed(4)}${g.window === s.window && g.history === s.history && g.decay === s.decay ? '  ← chosen' : ''}\n`);
+      }
       const fusion = cfg.params.fusion as { weight: number; grid: { weight: number; recall10: number; ndcg10: number }[]; users: number } | undefined;
       if (fusion) {
         process.stderr.write(`  fusion weight on ${fusion.users} validation users (transition weight: R@10 / N@10):\n`);

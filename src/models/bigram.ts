@@ -1,12 +1,16 @@
 /**
- * The transition ("bigram over item tuples") StepModel: the next item's distribution is the
- * smoothed first-order transition distribution from the last history item,
+ * The transition StepModel (config `bigram`): the next item's distribution is a mixture of smoothed
+ * transition distributions from the last `history` items of the prompt,
  *
- *     p(i | s) = (c(s→i) + β·π(i)) / (C(s) + β),     π(i) = (count(i) + 1) / (N + n),
+ *     p(i | h) = Σ_j α_j · (c(h_j→i) + β·π(i)) / (C(h_j) + β),   π(i) = (count(i) + 1) / (N + n),
  *
- * expressed token by token over the trie: p(code | prefix) = mass(prefix·code) / mass(prefix).
- * It really scores tokens (a proper distribution over the catalogue), so it stands in for the
- * transformer in decoding, serving and evaluation, and is a reference model in its own right.
+ * where h_1 is the last item, α_j ∝ decay^(j−1) (Σ α_j = 1), and c(s→i) counts how often i
+ * follows s in a training sequence within `window` positions, each occurrence weighted 1/distance
+ * (window 1, history 1: the classic smoothed first-order model). It is expressed token by token
+ * over the trie: p(code | prefix) = mass(prefix·code) / mass(prefix). It really scores tokens (a
+ * proper distribution over the catalogue), so it stands in for the transformer in decoding,
+ * serving and evaluation, and is a reference model in its own right. `window`, `history` and
+ * `decay` are chosen on the validation split by `semrec train` (see transition-select.ts).
  */
 import type { PrefixTrie, StepModel, StepOutput, TokenLayout } from '../../decoding/index.js';
 import { z } from 'zod';
@@ -19,16 +23,35 @@ export interface BigramData {
   items: number;
   /** Pseudo-count β of the popularity prior. */
   beta: number;
+  /** Transitions counted up to this many positions ahead, weighted 1/distance (default 1). */
+  window?: number;
+  /** History items the next item is conditioned on (default 1: the last one). */
+  history?: number;
+  /** Weight ratio between consecutive history items, in (0, 1] (default 1; unused when history is 1). */
+  decay?: number;
   /** Per item: training occurrences. */
   counts: number[];
   /** CSR over source rows: transitions[srcPtr[s] .. srcPtr[s+1]) = (dst, count). */
   srcPtr: number[];
   dst: number[];
+  /** Transition counts (weighted by 1/distance when window > 1). */
   dstCount: number[];
 }
 
 const nat = z.number().int().min(0);
-const BigramSchema = z.object({ items: nat.max(2 ** 31), beta: z.number().positive().finite(), counts: z.array(nat), srcPtr: z.array(nat), dst: z.array(nat), dstCount: z.array(z.number().int().min(1)) }).strict();
+const BigramSchema = z
+  .object({
+    items: nat.max(2 ** 31),
+    beta: z.number().positive().finite(),
+    window: z.number().int().min(1).max(1000).optional(),
+    history: z.number().int().min(1).max(1000).optional(),
+    decay: z.number().positive().max(1).optional(),
+    counts: z.array(nat),
+    srcPtr: z.array(nat),
+    dst: z.array(nat),
+    dstCount: z.array(z.number().positive().finite()),
+  })
+  .strict();
 
 /** Validate bigram.json: schema, then the CSR structure against the item count. Throws E_MODEL. */
 export function checkBigramData(raw: unknown, file: string): BigramData {
@@ -44,17 +67,37 @@ export function checkBigramData(raw: unknown, file: string): BigramData {
   return d;
 }
 
-/** Count transitions in training sequences given as item-row arrays. */
-export function fitBigram(sequences: ReadonlyArray<ArrayLike<number>>, items: number, beta = 2): BigramData {
+/** How a transition model is fitted and conditioned (defaults: the first-order model). */
+export interface TransitionShape {
+  /** Count transitions up to this many positions ahead, weighted 1/distance (default 1). */
+  window?: number;
+  /** Condition on the last `history` items (default 1). */
+  history?: number;
+  /** Weight ratio between consecutive history items (default 1). */
+  decay?: number;
+}
+
+/**
+ * Count transitions in training sequences given as item-row arrays.
+ * @param beta pseudo-count of the popularity prior
+ * @param shape window (fitting) and history/decay (recorded for decoding)
+ */
+export function fitBigram(sequences: ReadonlyArray<ArrayLike<number>>, items: number, beta = 2, shape: TransitionShape = {}): BigramData {
+  const window = shape.window ?? 1;
+  const history = shape.history ?? 1;
+  const decay = shape.decay ?? 1;
+  if (!Number.isInteger(window) || window < 1) throw new ModelError(`transition window must be an integer ≥ 1, got ${window}`);
+  if (!Number.isInteger(history) || history < 1) throw new ModelError(`transition history must be an integer ≥ 1, got ${history}`);
+  if (!(decay > 0 && decay <= 1)) throw new ModelError(`transition decay must be in (0, 1], got ${decay}`);
   const counts = new Array<number>(items).fill(0);
   const trans = new Map<number, Map<number, number>>();
   for (const s of sequences) {
     for (let i = 0; i < s.length; i++) {
       counts[s[i]]++;
-      if (i + 1 < s.length) {
+      for (let d = 1; d <= window && i + d < s.length; d++) {
         let m = trans.get(s[i]);
         if (!m) trans.set(s[i], (m = new Map()));
-        m.set(s[i + 1], (m.get(s[i + 1]) ?? 0) + 1);
+        m.set(s[i + d], (m.get(s[i + d]) ?? 0) + 1 / d);
       }
     }
   }
@@ -69,13 +112,23 @@ export function fitBigram(sequences: ReadonlyArray<ArrayLike<number>>, items: nu
     }
     srcPtr.push(dst.length);
   }
-  return { items, beta, counts, srcPtr, dst, dstCount };
+  const shaped = window === 1 && history === 1 && decay === 1 ? {} : { window, history, decay };
+  return { items, beta, ...shaped, counts, srcPtr, dst, dstCount };
 }
 
-/** Per-row decoding state: source item (−1: none) and current trie node. */
+/** What a request's rows are conditioned on: Σ_j c_j · (mass_j(node) + prior(node)). */
+interface Context {
+  /** Σ_j c_j · mass_j(node), by trie node (the root holds Σ_j c_j · C(h_j)). */
+  mass: Map<number, number>;
+  /** Σ_j c_j. */
+  priorCoef: number;
+}
+
+/** Per-row decoding state: the row's context (index into `contexts`) and current trie node. */
 export interface BigramState {
-  src: Int32Array;
+  ctx: Int32Array;
   node: Int32Array;
+  contexts: Context[];
 }
 
 export class BigramStepModel implements StepModel<BigramState> {
@@ -154,53 +207,83 @@ export class BigramStepModel implements StepModel<BigramState> {
         }
       }
     }
+    mass.set(0, total); // the root: every transition from src
     t = { mass, total };
     if (this.cache.size > 50_000) this.cache.clear();
     this.cache.set(src, t);
     return t;
   }
 
+  /**
+   * A request's context from its conditioning items (most recent first; −1: none). One item:
+   * c = 1, exactly the first-order model's ratios. Several: c_j = α_j / (C(h_j) + β).
+   */
+  private context(srcs: readonly number[]): Context {
+    if (srcs.length <= 1) {
+      const t = this.transitions(srcs[0] ?? -1);
+      return { mass: t.mass, priorCoef: 1 };
+    }
+    const decay = this.data.decay ?? 1;
+    let norm = 0;
+    for (let j = 0; j < srcs.length; j++) norm += decay ** j;
+    const mass = new Map<number, number>();
+    let priorCoef = 0;
+    srcs.forEach((src, j) => {
+      const t = this.transitions(src);
+      const c = decay ** j / norm / (t.total + this.data.beta);
+      priorCoef += c;
+      for (const [node, m] of t.mass) mass.set(node, (mass.get(node) ?? 0) + c * m);
+    });
+    return { mass, priorCoef };
+  }
+
   private output(state: BigramState): StepOutput<BigramState> {
-    const R = state.src.length;
+    const R = state.node.length;
     const V = this.vocabSize;
     const lp = new Float32Array(R * V).fill(-Infinity);
     for (let r = 0; r < R; r++) {
       const node = state.node[r];
       if (node < 0 || this.trie.isLeaf(node)) continue;
-      const { mass, total } = this.transitions(state.src[r]);
-      const denom = (node === 0 ? total : (mass.get(node) ?? 0)) + this.prior[node];
+      const { mass, priorCoef: k } = state.contexts[state.ctx[r]];
+      const denom = (mass.get(node) ?? 0) + k * this.prior[node];
       const { start, end, codes } = this.trie.children(node);
       const level = this.trie.depth(node);
       const off = r * V + this.layout.offsets[level];
       for (let i = 0; i < end - start; i++) {
         const c = start + i;
-        lp[off + codes[i]] = Math.log(((mass.get(c) ?? 0) + this.prior[c]) / denom);
+        lp[off + codes[i]] = Math.log(((mass.get(c) ?? 0) + k * this.prior[c]) / denom);
       }
     }
     return { state, logprobs: lp };
   }
 
-  /** The prompt's last complete item tuple (−1 if none). */
-  private lastItem(prompt: Int32Array): number {
+  /** Rows of the prompt's last `count` complete item tuples, most recent first (unknown tuples: −1). */
+  private lastItems(prompt: Int32Array, count: number): number[] {
     const L = this.trie.levels;
-    for (let end = prompt.length; end >= L; end--) {
+    const out: number[] = [];
+    let end = prompt.length;
+    while (end >= L && out.length < count) {
       const codes: number[] = [];
       for (let l = 0; l < L; l++) {
         const d = this.layout.decode(prompt[end - L + l]);
         if (!d || d.level !== l) break;
         codes.push(d.code);
       }
-      if (codes.length === L) {
-        const leaf = this.trie.find(codes);
-        if (leaf >= 0) return this.trie.rowOfLeaf(leaf);
-        return this.rowOfCodes ? this.rowOfCodes(codes) : -1;
+      if (codes.length < L) {
+        end--;
+        continue;
       }
+      const leaf = this.trie.find(codes);
+      out.push(leaf >= 0 ? this.trie.rowOfLeaf(leaf) : this.rowOfCodes ? this.rowOfCodes(codes) : -1);
+      end -= L;
     }
-    return -1;
+    return out;
   }
 
   async prefill(prompts: readonly Int32Array[]): Promise<StepOutput<BigramState>> {
-    return this.output({ src: Int32Array.from(prompts, (p) => this.lastItem(p)), node: new Int32Array(prompts.length) });
+    const history = this.data.history ?? 1;
+    const contexts = prompts.map((p) => this.context(this.lastItems(p, history)));
+    return this.output({ ctx: Int32Array.from(prompts, (_, i) => i), node: new Int32Array(prompts.length), contexts });
   }
 
   async step(state: BigramState, tokens: Int32Array): Promise<StepOutput<BigramState>> {
@@ -209,10 +292,10 @@ export class BigramStepModel implements StepModel<BigramState> {
       const d = this.layout.decode(tokens[r]);
       node[r] = d && state.node[r] >= 0 ? this.trie.child(state.node[r], d.code) : -1;
     }
-    return this.output({ src: state.src, node });
+    return this.output({ ctx: state.ctx, node, contexts: state.contexts });
   }
 
   reorder(state: BigramState, index: Int32Array): BigramState {
-    return { src: Int32Array.from(index, (i) => state.src[i]), node: Int32Array.from(index, (i) => state.node[i]) };
+    return { ctx: Int32Array.from(index, (i) => state.ctx[i]), node: Int32Array.from(index, (i) => state.node[i]), contexts: state.contexts };
   }
 }

@@ -13,6 +13,7 @@ import { evaluateRecommender } from '../../src/eval/evaluate.js';
 import { Recommender } from '../../src/recommender.js';
 import { InputError } from '../../src/errors.js';
 import type { FusionChoice } from '../../src/fusion.js';
+import type { TransitionChoice } from '../../src/transition-select.js';
 
 let root: string;
 let data: string;
@@ -45,7 +46,7 @@ describe('fused model (transformer + transition model) on collaborative-semantic
     const f = cfg.params.fusion;
     expect(f.split).toBe('valid');
     expect(f.users).toBe(ds.valid.length); // the sample is the whole validation split here
-    expect(f.grid.map((g) => g.weight)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1]);
+    expect(f.grid.map((g) => g.weight)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]);
     const best = Math.max(...f.grid.map((g) => g.recall10));
     expect(f.grid.find((g) => g.weight === f.weight)!.recall10).toBe(best);
     expect(cfg.params.transition).toMatchObject({ beta: 2 });
@@ -75,6 +76,54 @@ describe('fused model (transformer + transition model) on collaborative-semantic
     expect(fused.r.model.recall[10]).toBeGreaterThan(fused.r.popularity.recall[10]);
     expect(fused.r.invalidRate).toBe(0);
   }, 120_000);
+
+  it('the transition shape is chosen on validation (grid from first order up) and served as chosen', async () => {
+    const sel = (cfg.params.transition as { selection: TransitionChoice }).selection;
+    expect(sel.split).toBe('valid');
+    expect(sel.users).toBe(ds.valid.length);
+    expect(sel.grid[0]).toMatchObject({ window: 1, history: 1, decay: 1 });
+    expect(sel.grid).toHaveLength(20);
+    const best = sel.grid.reduce((a, b) => (b.recall10 > a.recall10 || (b.recall10 === a.recall10 && b.ndcg10 > a.ndcg10) ? b : a));
+    expect({ window: sel.window, history: sel.history, decay: sel.decay }).toEqual({ window: best.window, history: best.history, decay: best.decay });
+    expect(cfg.params.transition).toMatchObject({ window: sel.window, history: sel.history, decay: sel.decay, fittedOn: 'train' });
+    const stored = JSON.parse(readFileSync(path.join(model, 'bigram.json'), 'utf8'));
+    expect(stored.window ?? 1).toBe(sel.window);
+    // the transition part alone reproduces the chosen grid point on the same users
+    const rec = await Recommender.load(model, index, { part: 'transition' });
+    try {
+      expect((await evaluateRecommender(rec, ds, { split: 'valid' })).model.recall[10]).toBeCloseTo(best.recall10, 10);
+    } finally {
+      await rec.close();
+    }
+  }, 120_000);
+
+  it('--transformer-from reuses a trained transformer: same transformer, refitted transition part, weight chosen again', async () => {
+    const refit = path.join(root, 'refit');
+    const t = await run(['train', '--data', data, '--index', index, '--out', refit, '--transformer-from', model, '--transition-shape', '1:1:1', '--fusion-users', '100000']);
+    expect(t.code, t.err).toBe(0);
+    expect(t.err).not.toMatch(/transition shape on/);
+    const c2 = JSON.parse(readFileSync(path.join(refit, 'config.json'), 'utf8'));
+    expect(c2.architecture).toBe('fused');
+    expect(c2.params).toMatchObject({ transformerFrom: model, bestEpoch: cfg.params.bestEpoch, transition: { window: 1, history: 1, decay: 1 } });
+    expect(c2.params.transition.selection).toBeUndefined();
+    expect(readFileSync(path.join(refit, 'model.onnx'))).toEqual(readFileSync(path.join(model, 'model.onnx')));
+    expect(JSON.parse(readFileSync(path.join(refit, 'bigram.json'), 'utf8'))).not.toHaveProperty('window');
+    expect(c2.params.fusion.grid.find((g: { weight: number }) => g.weight === 0).recall10).toBe(cfg.params.fusion.grid.find((g) => g.weight === 0)!.recall10);
+    const h = ds.test[3].history;
+    const [a, b] = [await Recommender.load(model, index, { part: 'transformer' }), await Recommender.load(refit, index, { part: 'transformer' })];
+    try {
+      expect((await b.recommend(h)).items).toEqual((await a.recommend(h)).items);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    const noKind = await run(['train', '--data', data, '--index', index, '--out', path.join(root, 'x1'), '--arch', 'transition', '--transformer-from', model]);
+    expect(noKind.code).toBe(2);
+    expect(noKind.err).toMatch(/transformerFrom is for fused models/);
+    const badShape = await run(['train', '--data', data, '--index', index, '--out', path.join(root, 'x2'), '--arch', 'transition', '--transition-shape', '0:1:1']);
+    expect(badShape.code).toBe(2);
+    expect(badShape.err).toMatch(/WINDOW:HISTORY:DECAY.*\[--transition-shape\]/);
+  }, 240_000);
 
   it('recommend and eval take --part / --fusion-weight; eval --limit is a seeded random sample, printed as such', async () => {
     const h = ds.test[0].history.join(',');

@@ -52,6 +52,48 @@ describe('bigram StepModel', () => {
   });
 });
 
+describe('transition StepModel with a window and a history mixture', () => {
+  it('scores every item by the brute-force mixture of windowed transition distributions', async () => {
+    const sizes = [3, 4];
+    const codes = new Uint16Array([0, 0, 0, 1, 1, 0, 1, 3, 2, 2, 2, 1]); // 6 items
+    const trie = PrefixTrie.build(codes, 6, sizes);
+    const layout = new TokenLayout(sizes);
+    const seqs = [[0, 1, 2, 4], [0, 1], [3, 1, 0, 2], [5, 4, 0, 1, 3]];
+    const beta = 2;
+    for (const shape of [{ window: 2, history: 2, decay: 0.5 }, { window: 3, history: 3, decay: 0.3 }, { window: 1, history: 2, decay: 1 }]) {
+      const data = fitBigram(seqs, 6, beta, shape);
+      expect(data).toMatchObject(shape);
+      const model = new BigramStepModel(data, trie, layout);
+      const N = seqs.flat().length;
+      // brute force: weighted counts c(s→i) = Σ 1/d over occurrences of i d ≤ window after s
+      const c = (s: number, i: number) => seqs.reduce((a, q) => a + q.reduce((b, x, p) => b + (x === s ? q.slice(p + 1, p + 1 + shape.window).reduce((z, y, d) => z + (y === i ? 1 / (d + 1) : 0), 0) : 0), 0), 0);
+      const pi = (i: number) => (seqs.flat().filter((x) => x === i).length + 1) / (N + 6);
+      const p1 = (s: number, i: number) => (c(s, i) + beta * pi(i)) / ([0, 1, 2, 3, 4, 5].reduce((a, j) => a + c(s, j), 0) + beta);
+      for (const hist of [[0], [5, 0], [2, 1, 4], [3, 3, 1, 0]]) {
+        const prompt = new Int32Array([1, ...hist.flatMap((h) => layout.tokens([codes[h * 2], codes[h * 2 + 1]]))]);
+        const hits = await beamSearch(model, trie, layout, [{ prompt }], { beamWidth: 6 });
+        expect(hits[0]).toHaveLength(6);
+        const last = hist.slice(-shape.history).reverse();
+        const alpha = last.map((_, j) => shape.decay ** j);
+        const norm = alpha.reduce((a, b) => a + b, 0);
+        let total = 0;
+        for (const h of hits[0]) {
+          const want = last.reduce((a, s, j) => a + (alpha[j] / norm) * p1(s, h.row), 0);
+          expect(Math.exp(h.score)).toBeCloseTo(want, 6);
+          total += Math.exp(h.score);
+        }
+        expect(total).toBeCloseTo(1, 6);
+      }
+    }
+  });
+
+  it('refuses a shape it cannot fit', () => {
+    expect(() => fitBigram([[0, 1]], 2, 2, { window: 0 })).toThrow(ModelError);
+    expect(() => fitBigram([[0, 1]], 2, 2, { decay: 1.5 })).toThrow(/decay/);
+    expect(fitBigram([[0, 1]], 2, 2, { window: 1, history: 1, decay: 1 })).not.toHaveProperty('window');
+  });
+});
+
 describe('Recommender', () => {
   it('recommends real items, reports skipped ids, bounds k/beam, and errors on empty history', async () => {
     const p = await pipeline(tmp());
@@ -130,10 +172,12 @@ describe('transition counts fitted on train + validation', () => {
     const root = tmp();
     const p = await pipeline(root);
     const both = path.join(root, 'model-tv');
-    const cfg = await trainModel({ data: p.data, index: p.index, out: both, arch: 'transition', transitionFit: 'train+valid' });
+    const cfg = await trainModel({ data: p.data, index: p.index, out: both, arch: 'transition', transitionFit: 'train+valid', transitionShape: {} });
     expect(cfg.params.fittedOn).toBe('train+valid');
+    const first = path.join(root, 'model-first-order');
+    await trainModel({ data: p.data, index: p.index, out: first, arch: 'transition', transitionShape: {} });
     const read = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'bigram.json'), 'utf8')) as { counts: number[]; dstCount: number[] };
-    const a = read(p.model);
+    const a = read(first);
     const b = read(both);
     const sum = (x: number[]) => x.reduce((s, v) => s + v, 0);
     expect(sum(b.counts) - sum(a.counts)).toBe(p.ds.valid.length); // one more item per user
