@@ -2,12 +2,14 @@
  * Index jobs: catalogue → embeddings → ItemIndex → verified directory (build), and
  * index + new items → new index version (add). The CLI and library users call these.
  */
-import { buildIndex, checkWritable, INDEX_FORMAT, loadIndexWith, parseFactory, saveIndex, type CollisionMode, type IndexManifest, type ItemIndex } from '../quantizer/index.js';
+import { buildIndex, checkWritable, getScheme, INDEX_FORMAT, loadIndexWith, parseFactory, saveIndex, type CollisionMode, type IndexManifest, type ItemIndex } from '../quantizer/index.js';
 import { PrefixTrie } from '../decoding/index.js';
 import { DataError, InputError } from './errors.js';
 import type { Item } from './data/types.js';
 import { embedItems, type EmbeddingSource } from './embed/index.js';
-import { embedWithEncoder, encoderFiles, encoderFromFiles } from './embed/state.js';
+import { embedWithEncoder, encoderFiles, encoderFromFiles, toLatent } from './embed/state.js';
+import { mlpForward } from './embed/latent.js';
+import { trainRqvae, type RqvaeOptions, type RqvaeReport } from './models/rqvae.js';
 
 /** The prefix trie of an index's candidates: every live item (retired ones left out), by row. */
 export function candidateTrie(index: ItemIndex): PrefixTrie {
@@ -36,6 +38,8 @@ export interface BuildJobOptions {
   onProgress?: (stage: string, done: number, total: number) => void;
   /** Save an index even when {@link degeneracy} finds it degenerate (default false: refuse). */
   allowDegenerate?: boolean;
+  /** RQ-VAE training settings (scheme `rqvae`). */
+  rqvae?: Omit<RqvaeOptions, 'seed' | 'onProgress'>;
 }
 
 /**
@@ -57,7 +61,7 @@ export function degeneracy(index: ItemIndex): string | undefined {
   if (st.levels > L && st.codebookSizes[L] > largest && st.maxGroup > n / 4 && capacity >= n) {
     return `${st.maxGroup} of ${n} items share one tuple and the disambiguation level needs ${st.codebookSizes[L]} codes, more than any level of the scheme (${largest})`;
   }
-  if (index.info.scheme === 'rqkmeans' || index.info.scheme === 'hybrid') {
+  if (getScheme(index.info.scheme)?.needsEmbeddings) {
     const one = st.perLevel.slice(0, L).findIndex((l) => l.used === 1 && l.size > 1);
     if (one >= 0) return `every item has the same code at level ${one + 1}`;
   }
@@ -68,23 +72,37 @@ export function degeneracy(index: ItemIndex): string | undefined {
 export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: ItemIndex; manifest: IndexManifest }> {
   const spec = parseFactory(opts.scheme);
   await checkWritable(opts.out, { kind: INDEX_FORMAT, force: opts.force });
-  const needsEmb = spec.scheme === 'rqkmeans' || spec.scheme === 'hybrid';
+  const scheme = getScheme(spec.scheme);
   let extraFiles: Record<string, Uint8Array> = {};
   let embeddings: Float32Array | undefined;
   let dim: number | undefined;
   let encoder: string | undefined;
   let cfCovered: number | undefined;
-  if (needsEmb) {
+  let codebooks: Float32Array[] | undefined;
+  let rqvae: RqvaeReport | undefined;
+  if (scheme?.needsEmbeddings) {
     const src = opts.embeddings ?? { kind: 'tfidf', seed: opts.seed };
     const e = await embedItems(opts.items, src, (d, t) => opts.onProgress?.('embedding items', d, t));
     embeddings = e.x;
     dim = e.dim;
     encoder = e.encoder;
     cfCovered = e.cfCovered;
-    extraFiles = encoderFiles(e.record, e.tfidf, e.cfMap);
+    if (scheme.trainedBy === 'rqvae') {
+      // the trainer learns the encoder and codebooks; the index keeps the encoder for new items
+      const n = opts.items.length;
+      const t = await trainRqvae(e.x, n, e.dim, spec.sizes, { ...opts.rqvae, seed: opts.seed, onProgress: (ep, eps) => opts.onProgress?.('training RQ-VAE', ep, eps) });
+      rqvae = t.report;
+      codebooks = t.codebooks;
+      embeddings = mlpForward(t.dims, t.weights, e.x, n);
+      dim = t.dims[t.dims.length - 1];
+      encoder = `${e.encoder}→rqvae-mlp:${t.dims.join('-')}`;
+      extraFiles = encoderFiles({ ...e.record, latent: { kind: 'mlp', dims: t.dims } }, e.tfidf, e.cfMap, t.weights);
+    } else {
+      extraFiles = encoderFiles(e.record, e.tfidf, e.cfMap);
+    }
   }
   const index = buildIndex(
-    { ids: opts.items.map((i) => i.id), embeddings, dim, sequences: opts.sequences },
+    { ids: opts.items.map((i) => i.id), embeddings, dim, sequences: opts.sequences, codebooks },
     {
       scheme: spec,
       collisions: opts.collisions,
@@ -95,6 +113,7 @@ export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: Ite
       onProgress: opts.onProgress,
     },
   );
+  if (rqvae) index.info.params.rqvae = rqvae;
   const why = degeneracy(index);
   if (why && !opts.allowDegenerate) {
     throw new DataError(
@@ -109,7 +128,7 @@ export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: Ite
 }
 
 /** The item encoder's files stored with an index (carried over to every version made from it). */
-const ENCODER_FILES = ['encoder.json', 'encoder.f32', 'encoder-cf.f32'];
+const ENCODER_FILES = ['encoder.json', 'encoder.f32', 'encoder-cf.f32', 'encoder-mlp.f32'];
 
 /**
  * Retire items: write a new index version in which they are no longer candidates. They stay
@@ -143,7 +162,7 @@ export async function addItemsJob(opts: AddJobOptions): Promise<{ index: ItemInd
   let embeddings: Float32Array | undefined;
   let dim: number | undefined;
   if (old.codebooks.length) {
-    const enc = encoderFromFiles(extras['encoder.json'] as Buffer | undefined, extras['encoder.f32'] as Buffer | undefined, extras['encoder-cf.f32'] as Buffer | undefined);
+    const enc = encoderFromFiles(extras['encoder.json'] as Buffer | undefined, extras['encoder.f32'] as Buffer | undefined, extras['encoder-cf.f32'] as Buffer | undefined, extras['encoder-mlp.f32'] as Buffer | undefined);
     const stored = enc && !opts.embeddings ? embedWithEncoder(enc, opts.items) : undefined;
     if (opts.embeddings) {
       const e = await embedItems(opts.items, opts.embeddings);
@@ -159,6 +178,7 @@ export async function addItemsJob(opts: AddJobOptions): Promise<{ index: ItemInd
     } else {
       throw new InputError(`the index was built from precomputed embeddings; pass the new items' embeddings`, { param: 'embeddings' });
     }
+    ({ x: embeddings, dim } = toLatent(enc, { x: embeddings, dim: dim! }, opts.items.length)); // rqvae: through the stored encoder
   }
   const index = old.assign({ ids: opts.items.map((i) => i.id), embeddings, dim }, { seed: opts.seed });
   const manifest = await saveIndex(index, opts.out, { extraFiles: extras, force: opts.force });

@@ -1,4 +1,4 @@
-"""python3 -m trainer <train|export|export-hf|logits|bare> --config CONFIG.json [...]"""
+"""python3 -m trainer <train|export|export-hf|logits|bare|rqvae> --config CONFIG.json [...]"""
 import argparse
 import json
 import os
@@ -24,7 +24,7 @@ def die_with_parent():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m trainer")
-    ap.add_argument("command", choices=["train", "export", "export-hf", "logits", "bare"])
+    ap.add_argument("command", choices=["train", "export", "export-hf", "logits", "bare", "rqvae"])
     ap.add_argument("--config", required=True)
     ap.add_argument("--checkpoint")
     ap.add_argument("--out")
@@ -40,6 +40,9 @@ def main(argv=None):
     if args.command == "train":
         from .train import train
         train(cfg)
+    elif args.command == "rqvae":
+        from .rqvae import train_rqvae
+        train_rqvae(cfg)
     elif args.command == "bare":
         from .bare import bare
         bare(cfg, steps=args.steps, seq_len=args.seq_len or None)

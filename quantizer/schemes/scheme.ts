@@ -16,6 +16,11 @@ export interface BuildInput {
   dim?: number;
   /** Training sequences of item ids (sequential, collab, hybrid). */
   sequences?: ReadonlyArray<readonly string[]>;
+  /**
+   * Codebooks trained outside quantizer/, one K_l × dim array per scheme level, for schemes with
+   * {@link IndexingScheme.trainedBy} (rqvae: `embeddings` are then the trained encoder's latents).
+   */
+  codebooks?: Float32Array[];
 }
 
 /** Scheme-relevant options of a build. */
@@ -91,6 +96,14 @@ export interface IndexingScheme {
   readonly aliases?: readonly string[];
   /** One line for help and reports. */
   readonly description: string;
+  /** The scheme quantises item content embeddings (`BuildInput.embeddings` required). */
+  readonly needsEmbeddings?: boolean;
+  /**
+   * The codebooks come from `python3 -m trainer <trainedBy>` (with a latent encoder): the engine
+   * around quantizer/ (src/indexing.ts) trains them, maps embeddings to latents and passes
+   * `BuildInput.codebooks`; new items' latents come from the encoder stored with the index.
+   */
+  readonly trainedBy?: 'rqvae';
   build(input: BuildInput, ctx: BuildContext): BuiltCodes;
   /** Fill rows n.. of `ctx.all` for new items; existing rows must not change; collision-free. */
   assign(ctx: AssignContext): void;

@@ -15,7 +15,7 @@ import { lastLevelUsage } from './common.js';
 import type { AssignContext, BuildContext, BuildInput, BuiltCodes, IndexingScheme } from './scheme.js';
 
 /** Squared distances from one residual to all K codewords, as an ascending code ranking. */
-function rankCodes(res: Float32Array, ro: number, cb: Float32Array, d: number): Int32Array {
+export function rankCodes(res: Float32Array, ro: number, cb: Float32Array, d: number): Int32Array {
   const k = cb.length / d;
   const dist = new Float64Array(k);
   for (let c = 0; c < k; c++) {
@@ -76,7 +76,8 @@ function buildSemantic(hybrid: boolean, input: BuildInput, ctx: BuildContext): B
   return { codes: r.codes, sizes: r.sizes, collisions: ctx.mode, dim: d, params, report: r.report, mse: rq.mse, codebooks: rq.codebooks };
 }
 
-function assignSemantic({ index, all, newIds, embeddings, dim }: AssignContext): void {
+/** New items of an index with codebooks: residual encoding, then the index's collision resolution. */
+export function assignSemantic({ index, all, newIds, embeddings, dim }: AssignContext): void {
   const m = newIds.length;
   const L = index.levels;
   const n = index.size;
@@ -139,6 +140,7 @@ export const rqkmeansScheme: IndexingScheme = {
   name: 'rqkmeans',
   aliases: ['semantic'],
   description: 'residual k-means (RQ-KMeans) over item content embeddings',
+  needsEmbeddings: true,
   build: (input, ctx) => buildSemantic(false, input, ctx),
   assign: assignSemantic,
 };
@@ -146,6 +148,7 @@ export const rqkmeansScheme: IndexingScheme = {
 export const hybridScheme: IndexingScheme = {
   name: 'hybrid',
   description: 'RQ-KMeans over [content ; collaborative] embeddings, each half L2-normalised',
+  needsEmbeddings: true,
   build: (input, ctx) => buildSemantic(true, input, ctx),
   assign: assignSemantic,
 };

@@ -57,7 +57,10 @@ export function registerIndex(program: Command): void {
     .option('--embed <source>', 'text | cf | text+cf: built-in item embeddings from item text, from co-occurrence in the training sequences, or both (default text)')
     .option('--cf-dim <n>', 'collaborative embedding dimension (default 64)')
     .option('--cf-window <n>', 'co-occurrence window in positions (default 3)')
-    .option('--scheme <factory>', 'rqkmeans:LxK | random:LxK | sequential:LxK | collab:LxK | hybrid:LxK', 'rqkmeans:3x256')
+    .option('--scheme <factory>', 'rqkmeans:LxK | rqvae:LxK | random:LxK | sequential:LxK | collab:LxK | hybrid:LxK', 'rqkmeans:3x256')
+    .option('--rqvae-epochs <n>', 'rqvae: training epochs (default 300)')
+    .option('--rqvae-latent <n>', 'rqvae: latent width (default 32)')
+    .option('--device <name>', 'rqvae: cpu | cuda | cuda:N (default cpu)')
     .option('--collisions <mode>', 'extra-level | reassign (default extra-level)')
     .option('--balanced', 'capacity-balanced k-means assignment at each level')
     .option('--iterations <n>', 'k-means iterations per level (default 20)')
@@ -87,6 +90,7 @@ export function registerIndex(program: Command): void {
           extraLevelSize: intOpt('--extra-level-size', flags.extraLevelSize, 1),
           embeddings: embeddingSource(flags, sequences),
           allowDegenerate: !!flags.allowDegenerate,
+          rqvae: { epochs: intOpt('--rqvae-epochs', flags.rqvaeEpochs, 1), latentDim: intOpt('--rqvae-latent', flags.rqvaeLatent, 1), device: flags.device },
           out: flags.out,
           force: !!flags.force,
           onProgress: p.cb,

@@ -8,6 +8,7 @@ import type { Item } from '../data/types.js';
 import { concatHalves, predictCf } from './cf.js';
 import { TfidfModel } from './tfidf.js';
 import type { EmbeddingSource } from './index.js';
+import { checkMlp, mlpForward, type LatentRecord } from './latent.js';
 
 /** The TF-IDF text encoder's settings (its projection is stored beside, in encoder.f32). */
 export interface TextRecord {
@@ -17,12 +18,16 @@ export interface TextRecord {
   bigrams: boolean;
 }
 
-/** What encoder.json holds. */
-export type EncoderRecord =
+/**
+ * What encoder.json holds: how item embeddings are made, and (rqvae indexes) the trained latent
+ * encoder applied after them (`latent`, weights in encoder-mlp.f32).
+ */
+export type EncoderRecord = (
   | ({ kind: 'tfidf' } & TextRecord)
   | { kind: 'cf' | 'text+cf'; cfDim: number; text?: TextRecord; seed: number }
   | { kind: 'onnx'; dir: string; dim: number }
-  | { kind: 'file'; dim: number };
+  | { kind: 'file'; dim: number }
+) & { latent?: LatentRecord };
 
 function bytes(a: Float32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -40,9 +45,13 @@ function textOf(rec: EncoderRecord): TextRecord | undefined {
   return undefined;
 }
 
-/** Index extra files describing the encoder. */
-export function encoderFiles(rec: EncoderRecord, tfidf?: TfidfModel, cfMap?: Float32Array): Record<string, Uint8Array> {
+/** Index extra files describing the encoder (`mlp`: the latent encoder's weights, with `rec.latent`). */
+export function encoderFiles(rec: EncoderRecord, tfidf?: TfidfModel, cfMap?: Float32Array, mlp?: Float32Array): Record<string, Uint8Array> {
   const files: Record<string, Uint8Array> = { 'encoder.json': Buffer.from(JSON.stringify(rec)) };
+  if (rec.latent) {
+    if (!mlp) throw new InputError('latent encoder weights missing');
+    files['encoder-mlp.f32'] = bytes(mlp);
+  }
   if (textOf(rec)) {
     if (!tfidf) throw new InputError('TF-IDF encoder state missing');
     files['encoder.f32'] = bytes(tfidf.state.projection);
@@ -57,10 +66,32 @@ export interface StoredEncoder {
   tfidf?: TfidfModel;
   /** Text → collaborative map (cf kinds; textDim × cfDim). */
   cfMap?: Float32Array;
+  /** The latent encoder's weights (with `record.latent`). */
+  mlp?: Float32Array;
 }
 
 /** Rebuild the encoder of an index from its extra files. */
-export function encoderFromFiles(json: Buffer | undefined, f32: Buffer | undefined, cfF32?: Buffer): StoredEncoder | undefined {
+export function encoderFromFiles(json: Buffer | undefined, f32: Buffer | undefined, cfF32?: Buffer, mlpF32?: Buffer): StoredEncoder | undefined {
+  const enc = baseEncoder(json, f32, cfF32);
+  if (!enc?.record.latent) return enc;
+  if (!mlpF32) throw new FormatError('encoder-mlp.f32', 'missing latent encoder weights');
+  const mlp = floats(mlpF32);
+  checkMlp(enc.record.latent.dims, mlp, 'encoder-mlp.f32');
+  return { ...enc, mlp };
+}
+
+/**
+ * Map embeddings to the index's latent space when the index has a latent encoder (rqvae);
+ * otherwise return them unchanged. Checks the width.
+ */
+export function toLatent(enc: StoredEncoder | undefined, e: { x: Float32Array; dim: number }, n: number): { x: Float32Array; dim: number } {
+  const lat = enc?.record.latent;
+  if (!lat || !enc?.mlp) return e;
+  if (e.dim !== lat.dims[0]) throw new InputError(`new item embeddings have ${e.dim} dimensions, this index's encoder takes ${lat.dims[0]}`, { param: 'embeddings' });
+  return { x: mlpForward(lat.dims, enc.mlp, e.x, n), dim: lat.dims[lat.dims.length - 1] };
+}
+
+function baseEncoder(json: Buffer | undefined, f32: Buffer | undefined, cfF32?: Buffer): StoredEncoder | undefined {
   if (!json) return undefined;
   let rec: EncoderRecord;
   try {

@@ -149,3 +149,38 @@ def test_valid_sample_is_a_fixed_seeded_subset_sorted_by_length():
     assert len(a) == 50 and [len(x[0]) for x in a] == sorted(len(x[0]) for x in a)
     assert [len(x[0]) for x in a] == [len(x[0]) for x in valid_sample(ex, 50, seed=2)]
     assert len(valid_sample(ex, 0, seed=2)) == len(ex)
+
+
+def _rqvae_run(tmp_path, x, sizes, seed=0, epochs=30):
+    from trainer.rqvae import train_rqvae
+    f = tmp_path / f"x{seed}.f32"
+    x.astype(np.float32).tofile(f)
+    out = tmp_path / f"out{seed}"
+    rep = train_rqvae({"embeddings": str(f), "n": x.shape[0], "dim": x.shape[1], "sizes": sizes, "latent_dim": 8,
+                       "hidden": [32], "epochs": epochs, "batch_size": 128, "seed": seed, "reinit_every": 5, "out": str(out)})
+    return rep, np.fromfile(out / "rqvae.f32", dtype=np.float32)
+
+
+def test_rqvae_uses_its_codebooks_writes_the_documented_layout_and_is_deterministic(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(40, 16))
+    x = centres[rng.integers(0, 40, 600)] + 0.2 * rng.normal(size=(600, 16))
+    sizes = [16, 16]
+    rep, w = _rqvae_run(tmp_path, x, sizes)
+    assert min(rep["utilisation"]) >= 0.9  # k-means initialisation + dead-code re-initialisation
+    assert rep["dims"] == [16, 32, 8]
+    n_mlp = 16 * 32 + 32 + 32 * 8 + 8
+    assert w.size == n_mlp + sum(k * 8 for k in sizes)
+    assert rep["collisions"] == 600 - rep["uniqueTuples"]
+    # the documented layout reproduces the encoder: W (out × in) then b, ReLU between layers
+    from trainer.rqvae import nearest
+    W1 = w[:512].reshape(32, 16); b1 = w[512:544]; W2 = w[544:800].reshape(8, 32); b2 = w[800:808]
+    z = np.maximum(x.astype(np.float32) @ W1.T + b1, 0) @ W2.T + b2
+    cb0 = torch.from_numpy(w[n_mlp:n_mlp + 128].reshape(16, 8).copy())
+    codes0 = nearest(torch.from_numpy(z), cb0).numpy()
+    assert len(np.unique(codes0)) / 16 == rep["utilisation"][0]
+    rep2, w2 = _rqvae_run(tmp_path, x, sizes, seed=0)
+    assert np.array_equal(w, w2)
+    _, w3 = _rqvae_run(tmp_path, x, sizes, seed=1)
+    assert not np.array_equal(w, w3)
+    assert '"event": "done"' in capsys.readouterr().out
