@@ -18,6 +18,7 @@ import { buildIndexJob } from '../indexing.js';
 import { trainKind, trainModel } from '../train.js';
 import { tupleTokens } from '../models/tokenizer.js';
 import type { FusionChoice } from '../fusion.js';
+import type { TransitionChoice } from '../transition-select.js';
 import { Recommender } from '../recommender.js';
 import { describeDataset, intOpt } from './common.js';
 import { InputError } from '../errors.js';
@@ -28,6 +29,15 @@ export const DEMO_TRANSFORMER = { layers: 2, dModel: 64, heads: 2, batchSize: 32
 
 /** Fusion-weight selection of the demo: the default grid on 1,000 validation users. */
 export const DEMO_FUSION = { users: 1000 };
+
+/** One line on the transition model's shape and the validation evidence for it. */
+function describeShape(p: unknown): string {
+  const sel = (p as { selection?: TransitionChoice } | undefined)?.selection;
+  if (!sel) return '  transition model: shape fixed by the caller';
+  const first = sel.grid[0];
+  const best = sel.grid.find((g) => g.window === sel.window && g.history === sel.history && g.decay === sel.decay)!;
+  return `  transition model: window ${sel.window}, last ${sel.history} item(s)${sel.history > 1 ? ` (decay ${sel.decay})` : ''}, chosen on ${sel.users} validation users (R@10 ${first.recall10.toFixed(3)} first order → ${best.recall10.toFixed(3)})`;
+}
 
 /** The first-order Markov ranker (not ID-constrained), labelled for the table. */
 function markovRanker(ds: { train: ConstructorParameters<typeof MarkovRanker>[0] }): Ranker {
@@ -114,6 +124,7 @@ export function registerDemo(program: Command): void {
           arch: 'fused',
           fusion: DEMO_FUSION,
           onFusionProgress: (d, t) => train.cb('choosing the fusion weight on validation', d, t),
+          onTransitionProgress: (d, t) => train.cb('choosing the transition shape on validation', d, t),
           decoder: {
             ...DEMO_TRANSFORMER,
             epochs,
@@ -126,12 +137,14 @@ export function registerDemo(program: Command): void {
         train.stop();
         const fw = cfg.params.fusion as FusionChoice;
         console.log(`  transformer: best epoch ${String(cfg.params.bestEpoch)} of ${String(cfg.params.epochsRun)}, validation loss ${(cfg.params.validLoss as number).toFixed(3)}, ${(cfg.params.trainSeconds as number).toFixed(0)} s`);
+        console.log(describeShape(cfg.params.transition));
         console.log(`  fusion weight of the transition model chosen on ${fw.users} validation users: ${fw.weight}  (R@10 by weight: ${fw.grid.map((g) => `${g.weight} → ${g.recall10.toFixed(3)}`).join(', ')})`);
         rec = await Recommender.load(modelDir, indexDir);
       } else {
         console.log(`\n[3/4] generator: transition model over ID tuples → ${modelDir}`);
         const bcfg = await trainModel({ data: dataDir, index: indexDir, out: modelDir, arch: 'transition' });
         console.log(`  ${String(bcfg.params.transitions)} transitions`);
+        console.log(describeShape(bcfg.params));
         rec = await Recommender.load(modelDir, indexDir);
       }
 
