@@ -9,7 +9,9 @@
  * (window 1, history 1: the classic smoothed first-order model). It is expressed token by token
  * over the trie: p(code | prefix) = mass(prefix·code) / mass(prefix). It really scores tokens (a
  * proper distribution over the catalogue), so it stands in for the transformer in decoding,
- * serving and evaluation, and is a reference model in its own right. `window`, `history` and
+ * serving and evaluation, and is a reference model in its own right. Retired items leave the
+ * candidates without changing the scores of the others (the normalisers C(h_j) and N + n count
+ * every row), so the ranking of the live items is the old one without them. `window`, `history` and
  * `decay` are chosen on the validation split by `semrec train` (see transition-select.ts).
  */
 import type { PrefixTrie, StepModel, StepOutput, TokenLayout } from '../../decoding/index.js';
@@ -135,7 +137,7 @@ export class BigramStepModel implements StepModel<BigramState> {
   readonly vocabSize: number;
   /** β·π(v) summed over the leaves under each node. */
   private readonly prior: Float64Array;
-  private readonly cache = new Map<number, { mass: Map<number, number>; total: number }>();
+  private readonly cache = new Map<number, { mass: Map<number, number>; total: number; fullTotal: number }>();
   /** ancestors of each item's leaf, depth 1..L (row-major n × L) */
   private readonly path: Int32Array;
 
@@ -167,7 +169,7 @@ export class BigramStepModel implements StepModel<BigramState> {
     const leafBase = trie.levelStart[L];
     for (let leaf = 0; leaf < n; leaf++) {
       const row = trie.leafRow[leaf];
-      this.prior[leafBase + leaf] = (data.beta * ((data.counts[row] ?? 0) + 1)) / (N + n);
+      this.prior[leafBase + leaf] = (data.beta * ((data.counts[row] ?? 0) + 1)) / (N + rows);
     }
     for (let u = leafBase - 1; u >= 0; u--) {
       const { start: a, end: b } = trie.children(u);
@@ -189,16 +191,18 @@ export class BigramStepModel implements StepModel<BigramState> {
   }
 
   /** Transition masses of a source item over trie nodes (cached, bounded). */
-  private transitions(src: number): { mass: Map<number, number>; total: number } {
+  private transitions(src: number): { mass: Map<number, number>; total: number; fullTotal: number } {
     let t = this.cache.get(src);
     if (t) return t;
     const mass = new Map<number, number>();
     let total = 0;
+    let fullTotal = 0; // retired destinations included: the source's normaliser does not change when items retire
     if (src >= 0 && src < this.data.items) {
       const L = this.trie.levels;
       for (let p = this.data.srcPtr[src]; p < this.data.srcPtr[src + 1]; p++) {
         const d = this.data.dst[p];
         const c = this.data.dstCount[p];
+        fullTotal += c;
         if (this.path[d * L] < 0) continue; // a retired item: not a candidate
         total += c;
         for (let l = 0; l < L; l++) {
@@ -208,7 +212,7 @@ export class BigramStepModel implements StepModel<BigramState> {
       }
     }
     mass.set(0, total); // the root: every transition from src
-    t = { mass, total };
+    t = { mass, total, fullTotal };
     if (this.cache.size > 50_000) this.cache.clear();
     this.cache.set(src, t);
     return t;
@@ -230,7 +234,7 @@ export class BigramStepModel implements StepModel<BigramState> {
     let priorCoef = 0;
     srcs.forEach((src, j) => {
       const t = this.transitions(src);
-      const c = decay ** j / norm / (t.total + this.data.beta);
+      const c = decay ** j / norm / (t.fullTotal + this.data.beta);
       priorCoef += c;
       for (const [node, m] of t.mass) mass.set(node, (mass.get(node) ?? 0) + c * m);
     });
