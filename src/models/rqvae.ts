@@ -70,7 +70,7 @@ export async function trainRqvae(x: Float32Array, n: number, dim: number, sizes:
     await fs.writeFile(cfgFile, JSON.stringify(cfg));
     await runTrainer(['rqvae', '--config', cfgFile], (e) => {
       if (e.event === 'progress') opts.onProgress?.(e.epoch as number, e.epochs as number, e.utilisation as number[]);
-    }, { threads: Math.max(1, os.availableParallelism()) });
+    }, { threads: 1 }); // small matrices: one thread is as fast as two and never oversubscribes a busy machine
     const report = JSON.parse(await fs.readFile(path.join(cfg.out, 'rqvae.json'), 'utf8')) as RqvaeReport;
     const buf = await fs.readFile(path.join(cfg.out, 'rqvae.f32'));
     const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
