@@ -1,0 +1,137 @@
+/**
+ * bench/decode-compare — one request's cost against its references, in the same run, at the
+ * Beauty shape (issue 14): 4 layers, d_model 128, 4 heads, ff 512; 12,101 items on 4 levels
+ * 256/256/256/128 (vocabulary 900); 20-item histories (81-token prompts); beam 20, k 10.
+ *
+ * - floor: `../shared/bench/kvbench.mjs` — the model calls of one request alone (prefill, 1 step
+ *   at batch 1, the prompt cache copied to 20 rows, 3 steps at batch 20), no beam logic;
+ * - semrec: `beamSearch` over `OnnxStepModel` and the prefix trie, end to end;
+ * - peer: `../shared/bench/torch_beam.py` — PyTorch eager + a Python dict trie (TIGER/LETTER style);
+ *
+ * each at 1 and 2 intra-op threads (p50/p90/p99 ms of single requests), then semrec's and the
+ * floor's throughput at concurrency 1/16/64 (concurrent requests over one session). The model is
+ * the project's own export of a randomly initialised decoder (latency does not depend on the
+ * weights). Prints one JSON line, with ratios semrec / floor and semrec / peer.
+ *
+ *   npx tsx bench/decode-compare.ts [--requests 100] [--shared ../shared]
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PrefixTrie, TokenLayout, beamSearch } from '../decoding/index.js';
+import { Rng } from '../quantizer/index.js';
+import { OnnxStepModel } from '../src/models/onnx-runner.js';
+import { pythonPath, trainerRoot } from '../src/models/python.js';
+import { arg } from './fixture.js';
+
+const requests = Number(arg('requests', '100'));
+const shared = path.resolve(arg('shared', path.join(process.cwd(), '..', 'shared')), 'bench');
+const SIZES = [256, 256, 256, 128];
+const ITEMS = 12_101;
+const LAYERS = 4;
+const D = 128;
+const HEADS = 4;
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return +s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(2);
+};
+
+/** Export a randomly initialised decoder of the Beauty shape with the project's exporter. */
+function exportModel(dir: string, vocab: number): string {
+  const cfg = { vocab_size: vocab, model: { layers: LAYERS, d_model: D, heads: HEADS, d_ff: 4 * D, dropout: 0, max_positions: 128 } };
+  const cfgFile = path.join(dir, 'config.json');
+  writeFileSync(cfgFile, JSON.stringify(cfg));
+  const ckpt = path.join(dir, 'random.pt');
+  const env = { ...process.env, PYTHONPATH: trainerRoot() };
+  execFileSync(pythonPath(), ['-c', `import json,torch\nfrom trainer.train import model_from_config\ntorch.manual_seed(0)\nm=model_from_config(json.load(open(${JSON.stringify(cfgFile)})))\ntorch.save(m.state_dict(), ${JSON.stringify(ckpt)})`], { env });
+  const out = path.join(dir, 'model.onnx');
+  execFileSync(pythonPath(), ['-m', 'trainer', 'export', '--config', cfgFile, '--checkpoint', ckpt, '--out', out], { env, cwd: trainerRoot() });
+  return out;
+}
+
+/** 12,101 distinct random tuples. */
+function randomCodes(): Uint16Array {
+  const rng = new Rng(7);
+  const seen = new Set<string>();
+  const codes = new Uint16Array(ITEMS * SIZES.length);
+  for (let i = 0; i < ITEMS; ) {
+    const t = SIZES.map((k) => rng.int(k));
+    const key = t.join(',');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    codes.set(t, i * SIZES.length);
+    i++;
+  }
+  return codes;
+}
+
+async function semrec(modelFile: string, threads: number, trie: PrefixTrie, layout: TokenLayout, prompts: Int32Array[]) {
+  const model = await OnnxStepModel.load(modelFile, { vocabSize: layout.vocabSize, layers: LAYERS, heads: HEADS, headDim: D / HEADS }, { threads });
+  const one = (p: Int32Array) => beamSearch(model, trie, layout, [{ prompt: p }], { beamWidth: 20, k: 10 });
+  for (let i = 0; i < 5; i++) await one(prompts[i]);
+  const ts: number[] = [];
+  for (const p of prompts) {
+    const t0 = performance.now();
+    await one(p);
+    ts.push(performance.now() - t0);
+  }
+  const throughput: Record<string, number> = {};
+  for (const c of [1, 16, 64]) {
+    const n = Math.max(c, prompts.length);
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: c }, async () => {
+      while (next < n) await one(prompts[next++ % prompts.length]);
+    }));
+    throughput[`c${c}`] = +(n / ((performance.now() - t0) / 1000)).toFixed(1);
+  }
+  await model.close();
+  return { p50: pct(ts, 50), p90: pct(ts, 90), p99: pct(ts, 99), reqPerSec: throughput };
+}
+
+function floor(modelFile: string, threads: number, work: string): { p50: number; p90: number } {
+  // kvbench imports onnxruntime-node: run a copy from inside the project so that it resolves
+  const script = path.join(work, 'kvbench.mjs');
+  const r = JSON.parse(execFileSync(process.execPath, [script, String(threads), modelFile], { encoding: 'utf8' }).trim().split('\n').pop()!);
+  return { p50: +r.p50_ms, p90: +r.p90_ms };
+}
+
+function peer(threads: number): { p50: number; p90: number } {
+  const out = execFileSync(pythonPath(), [path.join(shared, 'torch_beam.py'), String(threads), String(ITEMS), '20', String(Math.min(requests, 50))], { encoding: 'utf8' });
+  const r = JSON.parse(out.trim().split('\n').pop()!.replace(/'/g, '"'));
+  return { p50: r.p50_ms, p90: r.p90_ms };
+}
+
+if (!existsSync(path.join(shared, 'kvbench.mjs'))) throw new Error(`no references at ${shared} (pass --shared DIR)`);
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'semrec-decode-compare-'));
+const work = path.join(process.cwd(), 'node_modules', '.cache', 'semrec-decode-compare');
+mkdirSync(work, { recursive: true });
+copyFileSync(path.join(shared, 'kvbench.mjs'), path.join(work, 'kvbench.mjs'));
+try {
+  const layout = new TokenLayout(SIZES);
+  const codes = randomCodes();
+  const trie = PrefixTrie.build(codes, ITEMS, SIZES);
+  const modelFile = exportModel(tmp, layout.vocabSize);
+  const rng = new Rng(3);
+  const prompts = Array.from({ length: requests }, () => layout.prompt(codes, Array.from({ length: 20 }, () => rng.int(ITEMS)), 20));
+  const result: Record<string, unknown> = { bench: 'decode-compare', items: ITEMS, sizes: SIZES, promptTokens: prompts[0].length, beam: 20, requests };
+  for (const threads of [1, 2]) {
+    const f = floor(modelFile, threads, work);
+    const s = await semrec(modelFile, threads, trie, layout, prompts);
+    const p = peer(threads);
+    result[`threads${threads}`] = {
+      floorMs: f,
+      semrecMs: { p50: s.p50, p90: s.p90, p99: s.p99 },
+      peerMs: p,
+      semrecReqPerSec: s.reqPerSec,
+      floorReqPerSecSingle: +(1000 / f.p50).toFixed(1),
+      ratios: { semrecOverFloorP50: +(s.p50 / f.p50).toFixed(2), semrecOverPeerP50: +(s.p50 / p.p50).toFixed(2), semrecP99OverP50: +(s.p99 / s.p50).toFixed(2) },
+    };
+  }
+  console.log(JSON.stringify(result));
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
+}
