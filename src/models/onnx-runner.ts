@@ -4,8 +4,11 @@
  * present.{i}.key|value; KV tensors [batch, heads, past, head_dim]).
  *
  * Prefill runs left-padded prompts in one batch with an empty past; each step feeds one token per
- * row with the KV cache; reorder gathers cache rows by beam index. One InferenceSession is shared
- * by all callers (onnxruntime sessions are safe for concurrent `run`).
+ * row with the KV cache; reorder gathers cache rows by beam index. When every row keeps its prompt
+ * and the row count stays (beam search after the first level), reorder works in place and copies
+ * only the generated positions — the prompt's part of the cache is identical across a prompt's
+ * rows — so a reorder costs rows × generated tokens, not rows × prompt length. One
+ * InferenceSession is shared by all callers (onnxruntime sessions are safe for concurrent `run`).
  */
 import * as ort from 'onnxruntime-node';
 import type { StepModel, StepOutput } from '../../decoding/index.js';
@@ -22,6 +25,10 @@ export interface OnnxState {
   mask: BigInt64Array;
   /** Next position id per row. */
   nextPos: Int32Array;
+  /** Prompt (request) of each row: rows of one prompt hold identical cache positions [0, shared). */
+  group: Int32Array;
+  /** Cache positions computed by the prefill (identical for rows of the same prompt). */
+  shared: number;
 }
 
 /** Options of {@link OnnxStepModel.load}. */
@@ -120,7 +127,7 @@ export class OnnxStepModel implements StepModel<OnnxState> {
       nextPos[r] = p.length;
     });
     const res = await this.run(ids, R, T, undefined, mask, pos);
-    return { logits: res.logits, seq: T, state: { rows: R, past: res.past, total: res.total, mask, nextPos } };
+    return { logits: res.logits, seq: T, state: { rows: R, past: res.past, total: res.total, mask, nextPos, group: Int32Array.from({ length: R }, (_, i) => i), shared: T } };
   }
 
   async prefill(prompts: readonly Int32Array[]): Promise<StepOutput<OnnxState>> {
@@ -140,10 +147,50 @@ export class OnnxStepModel implements StepModel<OnnxState> {
     const pos = BigInt64Array.from(state.nextPos, (p) => BigInt(p));
     const res = await this.run(BigInt64Array.from(tokens, (t) => BigInt(t)), R, 1, state, mask, pos);
     const nextPos = Int32Array.from(state.nextPos, (p) => p + 1);
-    return { state: { rows: R, past: res.past, total: res.total, mask, nextPos }, logprobs: logSoftmaxRows(res.logits, R, this.vocabSize, this.vocabSize, 0) };
+    return { state: { rows: R, past: res.past, total: res.total, mask, nextPos, group: state.group, shared: state.shared }, logprobs: logSoftmaxRows(res.logits, R, this.vocabSize, this.vocabSize, 0) };
   }
 
   reorder(state: OnnxState, index: Int32Array): OnnxState {
+    const R = index.length;
+    let inPlace = R === state.rows;
+    for (let i = 0; inPlace && i < R; i++) inPlace = state.group[index[i]] === state.group[i];
+    return inPlace ? this.reorderInPlace(state, index) : this.gather(state, index);
+  }
+
+  /**
+   * Same rows, each from its own prompt: positions [0, shared) already hold the right values (a
+   * prompt's rows share them; the mask and next positions too), so only the generated positions
+   * move. Mutates and returns `state` (beam search never reuses a reordered state).
+   */
+  private reorderInPlace(state: OnnxState, index: Int32Array): OnnxState {
+    const gen = state.total - state.shared;
+    if (gen === 0) return state;
+    const R = state.rows;
+    const H = this.heads;
+    const hd = this.headDim;
+    const block = gen * hd; // one (row, head)'s generated positions
+    const tmp = new Float32Array(R * H * block);
+    for (const p of state.past) {
+      for (const buf of [p.key, p.value]) {
+        for (let i = 0; i < R; i++) {
+          for (let h = 0; h < H; h++) {
+            const src = ((index[i] * H + h) * state.total + state.shared) * hd;
+            tmp.set(buf.subarray(src, src + block), (i * H + h) * block);
+          }
+        }
+        for (let i = 0; i < R; i++) {
+          for (let h = 0; h < H; h++) {
+            const dst = ((i * H + h) * state.total + state.shared) * hd;
+            buf.set(tmp.subarray((i * H + h) * block, (i * H + h + 1) * block), dst);
+          }
+        }
+      }
+    }
+    return state;
+  }
+
+  /** General reorder: a new state whose row i is a copy of row index[i]. */
+  private gather(state: OnnxState, index: Int32Array): OnnxState {
     const R = index.length;
     const rowSize = this.heads * state.total * this.headDim;
     const gather = (src: Float32Array) => {
@@ -159,6 +206,8 @@ export class OnnxStepModel implements StepModel<OnnxState> {
       total: state.total,
       mask,
       nextPos: Int32Array.from(index, (i) => state.nextPos[i]),
+      group: Int32Array.from(index, (i) => state.group[i]),
+      shared: state.shared,
     };
   }
 

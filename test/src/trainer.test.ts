@@ -97,6 +97,34 @@ describe('generator: trainer, ONNX export, runner', () => {
     await model.close();
   });
 
+  it('an in-place reorder (rows keep their prompt) moves only generated positions and stays exact', async () => {
+    const { cfg, model } = await runner();
+    const layout = TokenLayout.fromSpec(cfg.tokenLayout);
+    const A = new Int32Array([1, ...layout.tokens([3, 4]), ...layout.tokens([7, 0])]);
+    const B = new Int32Array([1, ...layout.tokens([5, 5])]);
+    const pre = await model.prefill([A, B]);
+    const wide = model.reorder(pre.state, new Int32Array([0, 0, 0, 1, 1, 1])); // expansion: a new state
+    expect(wide).not.toBe(pre.state);
+    const t1 = [0, 1, 2, 3, 4, 5].map((c) => layout.token(0, c));
+    const s1 = await model.step(wide, new Int32Array(t1));
+    const perm = new Int32Array([2, 0, 1, 5, 3, 3]); // within each prompt's rows, one row duplicated
+    const re = model.reorder(s1.state, perm);
+    expect(re).toBe(s1.state); // in place
+    const t2 = [0, 1, 2, 3, 4, 5].map((c) => layout.token(1, c));
+    const s2 = await model.step(re, new Int32Array(t2));
+    const V = layout.vocabSize;
+    for (let r = 0; r < 6; r++) {
+      const prompt = r < 3 ? A : B;
+      const ref = await model.prefill([new Int32Array([...prompt, t1[perm[r]], t2[r]])]);
+      let d = 0;
+      for (let v = 0; v < V; v++) d = Math.max(d, Math.abs(ref.logprobs[v] - s2.logprobs[r * V + v]));
+      expect(d, `row ${r}`).toBeLessThanOrEqual(1e-4);
+    }
+    // rows that change prompt take the general path
+    expect(model.reorder(s2.state, new Int32Array([3, 0, 1, 2, 4, 5]))).not.toBe(s2.state);
+    await model.close();
+  });
+
   it('the tokenizer round-trips every semantic-ID token', () => {
     const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
     const layout = TokenLayout.fromSpec(cfg.tokenLayout);
