@@ -14,7 +14,7 @@ import { loadDataset, type Dataset } from './data/store.js';
 import { InputError, ModelError } from './errors.js';
 import { kindName } from './models/kinds.js';
 import { chooseFusionWeight, type FusionOptions } from './fusion.js';
-import { BigramStepModel, fitBigram, type BigramData, type TransitionShape } from './models/bigram.js';
+import { TransitionStepModel, fitTransition, type TransitionData, type TransitionShape } from './models/transition.js';
 import { chooseTransitionShape, type TransitionChoice, type TransitionSelectOptions } from './transition-select.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, modelConfigOf, writeModelDir, type ModelConfig } from './models/model-dir.js';
 import { OnnxStepModel } from './models/onnx-runner.js';
@@ -103,7 +103,7 @@ function trainRows(ds: Dataset, index: ItemIndex, withValid = false): { seqs: nu
 }
 
 /** Fit the transition model (shape fixed or chosen on validation); returns its data and a summary. */
-async function fitTransition(ds: Dataset, index: ItemIndex, trie: PrefixTrie, layout: TokenLayout, maxHistory: number, opts: TrainOptions, seed: number): Promise<{ data: BigramData; params: Record<string, unknown>; stored: () => { data: BigramData; params: Record<string, unknown> } }> {
+async function fitTransitionPart(ds: Dataset, index: ItemIndex, trie: PrefixTrie, layout: TokenLayout, maxHistory: number, opts: TrainOptions, seed: number): Promise<{ data: TransitionData; params: Record<string, unknown>; stored: () => { data: TransitionData; params: Record<string, unknown> } }> {
   const beta = opts.beta ?? 2;
   const train = trainRows(ds, index);
   const want = opts.transitionShape ?? 'auto';
@@ -113,7 +113,7 @@ async function fitTransition(ds: Dataset, index: ItemIndex, trie: PrefixTrie, la
     selection = await chooseTransitionShape(train.seqs, { index, trie, layout, maxHistory }, ds.valid, { seed, ...opts.transitionSelect, beta, onProgress: opts.onTransitionProgress });
     shape = { window: selection.window, history: selection.history, decay: selection.decay };
   }
-  const summary = (data: BigramData, rows: { seqs: number[][]; unknown: number }, fittedOn: string) => ({
+  const summary = (data: TransitionData, rows: { seqs: number[][]; unknown: number }, fittedOn: string) => ({
     beta: data.beta,
     window: data.window ?? 1,
     history: data.history ?? 1,
@@ -124,7 +124,7 @@ async function fitTransition(ds: Dataset, index: ItemIndex, trie: PrefixTrie, la
     fittedOn,
     ...(selection ? { selection } : {}),
   });
-  const data = fitBigram(train.seqs, index.size, beta, shape);
+  const data = fitTransition(train.seqs, index.size, beta, shape);
   return {
     data,
     params: summary(data, train, 'train'),
@@ -132,7 +132,7 @@ async function fitTransition(ds: Dataset, index: ItemIndex, trie: PrefixTrie, la
     stored: () => {
       if (opts.transitionFit !== 'train+valid') return { data, params: summary(data, train, 'train') };
       const rows = trainRows(ds, index, true);
-      const d = fitBigram(rows.seqs, index.size, beta, shape);
+      const d = fitTransition(rows.seqs, index.size, beta, shape);
       return { data: d, params: summary(d, rows, 'train+valid') };
     },
   };
@@ -173,7 +173,7 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   if (opts.transitionFit !== undefined && opts.transitionFit !== 'train' && !withValid) throw new InputError(`transitionFit must be train or train+valid, got ${JSON.stringify(opts.transitionFit)}`, { param: 'transitionFit' });
   const trie = candidateTrie(index);
   if (kind === 'transition') {
-    const t = (await fitTransition(ds, index, trie, layout, maxHistory, opts, opts.decoder?.seed ?? 0)).stored();
+    const t = (await fitTransitionPart(ds, index, trie, layout, maxHistory, opts, opts.decoder?.seed ?? 0)).stored();
     const config: ModelConfig = { ...base, architecture: 'bigram', params: t.params };
     await writeModelDir(opts.out, config, { 'bigram.json': JSON.stringify(t.data) }, opts);
     return config;
@@ -183,12 +183,12 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
     await writeModelDir(opts.out, dec.config, dec.files, opts);
     return dec.config;
   }
-  const t = await fitTransition(ds, index, trie, layout, maxHistory, opts, opts.decoder?.seed ?? (dec.config.params.seed as number));
+  const t = await fitTransitionPart(ds, index, trie, layout, maxHistory, opts, opts.decoder?.seed ?? (dec.config.params.seed as number));
   const p = dec.config.params as { layers: number; heads: number; headDim: number };
   const tf = await OnnxStepModel.load(dec.files['model.onnx'] as Uint8Array, { vocabSize: layout.vocabSize, layers: p.layers, heads: p.heads, headDim: p.headDim });
   let fusion;
   try {
-    const transition = new BigramStepModel(t.data, trie, layout, { rows: index.size }) as StepModel<unknown>;
+    const transition = new TransitionStepModel(t.data, trie, layout, { rows: index.size }) as StepModel<unknown>;
     fusion = await chooseFusionWeight(tf as StepModel<unknown>, transition, { index, trie, layout, maxHistory }, ds.valid, { seed: dec.config.params.seed as number, ...opts.fusion, onProgress: opts.onFusionProgress });
   } finally {
     await tf.close();

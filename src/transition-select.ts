@@ -12,7 +12,7 @@ import type { ItemIndex } from '../quantizer/index.js';
 import type { EvalExample } from './data/split.js';
 import { InputError } from './errors.js';
 import { scoreExamples } from './fusion.js';
-import { BigramStepModel, fitBigram, type BigramData, type TransitionShape } from './models/bigram.js';
+import { TransitionStepModel, fitTransition, type TransitionData, type TransitionShape } from './models/transition.js';
 import { seededSample } from './eval/sample.js';
 import { TABLE_MAX_BATCH } from './models/kinds.js';
 
@@ -91,10 +91,10 @@ export async function chooseTransitionShape(train: ReadonlyArray<ArrayLike<numbe
   const total = sample.length * windows.length * histories.length;
   const grid: TransitionGridPoint[] = [];
   for (const window of windows) {
-    const counts = fitBigram(train, ctx.index.size, opts.beta ?? 2, { window });
+    const counts = fitTransition(train, ctx.index.size, opts.beta ?? 2, { window });
     for (const h of histories) {
-      const data: BigramData = { ...counts, window, history: h.history, decay: h.decay };
-      const model = new BigramStepModel(data, ctx.trie, ctx.layout, { rows: ctx.index.size }) as StepModel<unknown>;
+      const data: TransitionData = { ...counts, window, history: h.history, decay: h.decay };
+      const model = new TransitionStepModel(data, ctx.trie, ctx.layout, { rows: ctx.index.size }) as StepModel<unknown>;
       const r = await scoreExamples(model, TABLE_MAX_BATCH, ctx, sample, beamWidth, () => opts.onProgress?.(++done, total));
       grid.push({ window, history: h.history, decay: h.decay, recall10: r.recall10, ndcg10: r.ndcg10 });
     }

@@ -13,7 +13,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FusedStepModel, type PrefixTrie, type StepModel, type TokenLayout } from '../../decoding/index.js';
 import { InputError, ModelError } from '../errors.js';
-import { BigramStepModel, checkBigramData } from './bigram.js';
+import { TransitionStepModel, checkTransitionData } from './transition.js';
 import type { ModelConfig } from './model-dir.js';
 import { OnnxStepModel } from './onnx-runner.js';
 
@@ -78,8 +78,8 @@ async function loadTransition(ctx: LoadContext): Promise<StepModel<unknown>> {
   } catch (err) {
     throw new ModelError(`${file}: cannot read the transition model (${(err as Error).message})`);
   }
-  const data = checkBigramData(raw, file);
-  return new BigramStepModel(data, ctx.trie, ctx.layout, { rows: ctx.rows, rowOfCodes: ctx.rowOfCodes }) as StepModel<unknown>;
+  const data = checkTransitionData(raw, file);
+  return new TransitionStepModel(data, ctx.trie, ctx.layout, { rows: ctx.rows, rowOfCodes: ctx.rowOfCodes }) as StepModel<unknown>;
 }
 
 async function loadTransformer(ctx: LoadContext): Promise<OnnxStepModel> {

@@ -7,7 +7,7 @@ import { loadDataset, writeDataset } from '../../src/data/store.js';
 import { buildIndexJob } from '../../src/indexing.js';
 import { trainModel } from '../../src/train.js';
 import { Recommender } from '../../src/recommender.js';
-import { BigramStepModel, fitBigram } from '../../src/models/bigram.js';
+import { TransitionStepModel, fitTransition } from '../../src/models/transition.js';
 import { evaluateRecommender } from '../../src/eval/evaluate.js';
 import { PrefixTrie, TokenLayout, beamSearch } from '../../decoding/index.js';
 import { resealArtifact } from '../../quantizer/index.js';
@@ -25,15 +25,15 @@ async function pipeline(root: string, scheme = 'rqkmeans:2x16') {
   return { data, ds, index: path.join(root, 'index'), model: path.join(root, 'model') };
 }
 
-describe('bigram StepModel', () => {
+describe('transition StepModel, first order', () => {
   it('defines a proper distribution over items equal to the smoothed transition formula', async () => {
     const sizes = [3, 4];
     const codes = new Uint16Array([0, 0, 0, 1, 1, 0, 1, 3, 2, 2, 2, 1]); // 6 items
     const trie = PrefixTrie.build(codes, 6, sizes);
     const layout = new TokenLayout(sizes);
     const seqs = [[0, 1, 2], [0, 1], [3, 1, 0], [5, 4, 0, 1]];
-    const data = fitBigram(seqs, 6, 2);
-    const model = new BigramStepModel(data, trie, layout);
+    const data = fitTransition(seqs, 6, 2);
+    const model = new TransitionStepModel(data, trie, layout);
     const N = 12;
     for (const src of [0, 1, 2, 5]) {
       const prompt = new Int32Array([1, ...layout.tokens([codes[src * 2], codes[src * 2 + 1]])]);
@@ -61,9 +61,9 @@ describe('transition StepModel with a window and a history mixture', () => {
     const seqs = [[0, 1, 2, 4], [0, 1], [3, 1, 0, 2], [5, 4, 0, 1, 3]];
     const beta = 2;
     for (const shape of [{ window: 2, history: 2, decay: 0.5 }, { window: 3, history: 3, decay: 0.3 }, { window: 1, history: 2, decay: 1 }]) {
-      const data = fitBigram(seqs, 6, beta, shape);
+      const data = fitTransition(seqs, 6, beta, shape);
       expect(data).toMatchObject(shape);
-      const model = new BigramStepModel(data, trie, layout);
+      const model = new TransitionStepModel(data, trie, layout);
       const N = seqs.flat().length;
       // brute force: weighted counts c(s→i) = Σ 1/d over occurrences of i d ≤ window after s
       const c = (s: number, i: number) => seqs.reduce((a, q) => a + q.reduce((b, x, p) => b + (x === s ? q.slice(p + 1, p + 1 + shape.window).reduce((z, y, d) => z + (y === i ? 1 / (d + 1) : 0), 0) : 0), 0), 0);
@@ -88,9 +88,9 @@ describe('transition StepModel with a window and a history mixture', () => {
   });
 
   it('refuses a shape it cannot fit', () => {
-    expect(() => fitBigram([[0, 1]], 2, 2, { window: 0 })).toThrow(ModelError);
-    expect(() => fitBigram([[0, 1]], 2, 2, { decay: 1.5 })).toThrow(/decay/);
-    expect(fitBigram([[0, 1]], 2, 2, { window: 1, history: 1, decay: 1 })).not.toHaveProperty('window');
+    expect(() => fitTransition([[0, 1]], 2, 2, { window: 0 })).toThrow(ModelError);
+    expect(() => fitTransition([[0, 1]], 2, 2, { decay: 1.5 })).toThrow(/decay/);
+    expect(fitTransition([[0, 1]], 2, 2, { window: 1, history: 1, decay: 1 })).not.toHaveProperty('window');
   });
 });
 

@@ -1,5 +1,6 @@
 /**
- * The transition StepModel (config `bigram`): the next item's distribution is a mixture of smoothed
+ * The transition StepModel (on disk: config.json `architecture: "bigram"` and bigram.json, the
+ * names kept since format version 1): the next item's distribution is a mixture of smoothed
  * transition distributions from the last `history` items of the prompt,
  *
  *     p(i | h) = Σ_j α_j · (c(h_j→i) + β·π(i)) / (C(h_j) + β),   π(i) = (count(i) + 1) / (N + n),
@@ -20,7 +21,7 @@ import { zodIssues } from '../../quantizer/manifest.js';
 import { ModelError } from '../errors.js';
 
 /** Serialised form (bigram.json). */
-export interface BigramData {
+export interface TransitionData {
   /** Number of items (rows of the index). */
   items: number;
   /** Pseudo-count β of the popularity prior. */
@@ -41,7 +42,7 @@ export interface BigramData {
 }
 
 const nat = z.number().int().min(0);
-const BigramSchema = z
+const TransitionSchema = z
   .object({
     items: nat.max(2 ** 31),
     beta: z.number().positive().finite(),
@@ -56,8 +57,8 @@ const BigramSchema = z
   .strict();
 
 /** Validate bigram.json: schema, then the CSR structure against the item count. Throws E_MODEL. */
-export function checkBigramData(raw: unknown, file: string): BigramData {
-  const p = BigramSchema.safeParse(raw);
+export function checkTransitionData(raw: unknown, file: string): TransitionData {
+  const p = TransitionSchema.safeParse(raw);
   if (!p.success) throw new ModelError(`${file}: invalid transition model: ${zodIssues(p.error)}`);
   const d = p.data;
   const bad = (why: string) => new ModelError(`${file}: invalid transition model: ${why}`);
@@ -84,7 +85,7 @@ export interface TransitionShape {
  * @param beta pseudo-count of the popularity prior
  * @param shape window (fitting) and history/decay (recorded for decoding)
  */
-export function fitBigram(sequences: ReadonlyArray<ArrayLike<number>>, items: number, beta = 2, shape: TransitionShape = {}): BigramData {
+export function fitTransition(sequences: ReadonlyArray<ArrayLike<number>>, items: number, beta = 2, shape: TransitionShape = {}): TransitionData {
   const window = shape.window ?? 1;
   const history = shape.history ?? 1;
   const decay = shape.decay ?? 1;
@@ -127,13 +128,13 @@ interface Context {
 }
 
 /** Per-row decoding state: the row's context (index into `contexts`) and current trie node. */
-export interface BigramState {
+export interface TransitionState {
   ctx: Int32Array;
   node: Int32Array;
   contexts: Context[];
 }
 
-export class BigramStepModel implements StepModel<BigramState> {
+export class TransitionStepModel implements StepModel<TransitionState> {
   readonly vocabSize: number;
   /** β·π(v) summed over the leaves under each node. */
   private readonly prior: Float64Array;
@@ -152,13 +153,13 @@ export class BigramStepModel implements StepModel<BigramState> {
    *   ends a history still conditions the transitions.
    */
   constructor(
-    private readonly data: BigramData,
+    private readonly data: TransitionData,
     private readonly trie: PrefixTrie,
     private readonly layout: TokenLayout,
     opts: { rows?: number; rowOfCodes?: (codes: ArrayLike<number>) => number } = {},
   ) {
     const rows = opts.rows ?? trie.numItems;
-    if (data.items > rows || (opts.rows === undefined && data.items !== rows)) throw new ModelError(`bigram model has ${data.items} items, the index ${rows}`);
+    if (data.items > rows || (opts.rows === undefined && data.items !== rows)) throw new ModelError(`transition model has ${data.items} items, the index ${rows}`);
     this.rowOfCodes = opts.rowOfCodes;
     this.vocabSize = layout.vocabSize;
     const n = trie.numItems;
@@ -241,7 +242,7 @@ export class BigramStepModel implements StepModel<BigramState> {
     return { mass, priorCoef };
   }
 
-  private output(state: BigramState): StepOutput<BigramState> {
+  private output(state: TransitionState): StepOutput<TransitionState> {
     const R = state.node.length;
     const V = this.vocabSize;
     const lp = new Float32Array(R * V).fill(-Infinity);
@@ -284,13 +285,13 @@ export class BigramStepModel implements StepModel<BigramState> {
     return out;
   }
 
-  async prefill(prompts: readonly Int32Array[]): Promise<StepOutput<BigramState>> {
+  async prefill(prompts: readonly Int32Array[]): Promise<StepOutput<TransitionState>> {
     const history = this.data.history ?? 1;
     const contexts = prompts.map((p) => this.context(this.lastItems(p, history)));
     return this.output({ ctx: Int32Array.from(prompts, (_, i) => i), node: new Int32Array(prompts.length), contexts });
   }
 
-  async step(state: BigramState, tokens: Int32Array): Promise<StepOutput<BigramState>> {
+  async step(state: TransitionState, tokens: Int32Array): Promise<StepOutput<TransitionState>> {
     const node = new Int32Array(state.node.length);
     for (let r = 0; r < node.length; r++) {
       const d = this.layout.decode(tokens[r]);
@@ -299,7 +300,7 @@ export class BigramStepModel implements StepModel<BigramState> {
     return this.output({ ctx: state.ctx, node, contexts: state.contexts });
   }
 
-  reorder(state: BigramState, index: Int32Array): BigramState {
+  reorder(state: TransitionState, index: Int32Array): TransitionState {
     return { ctx: Int32Array.from(index, (i) => state.ctx[i]), node: Int32Array.from(index, (i) => state.node[i]), contexts: state.contexts };
   }
 }
