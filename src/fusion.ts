@@ -11,6 +11,7 @@ import type { EvalExample } from './data/split.js';
 import { InputError } from './errors.js';
 import { MetricAccumulator } from './eval/metrics.js';
 import { seededSample } from './eval/sample.js';
+import { ONNX_MAX_BATCH, TABLE_MAX_BATCH } from './models/kinds.js';
 
 /** Default grid of transition weights. */
 export const DEFAULT_FUSION_GRID = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
@@ -50,19 +51,44 @@ export interface FusionOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/**
- * Decode `examples` with `model` under trie-constrained beam search, `batch` requests per search,
- * and return their Recall/NDCG at 5 and 10 (examples whose history has no indexed item count as
- * misses). `tick` is called once per example.
- */
-export async function scoreExamples(model: StepModel<unknown>, batch: number, ctx: FusionContext, examples: readonly EvalExample[], beamWidth: number, tick: () => void): Promise<Omit<FusionGridPoint, 'weight'>> {
-  const acc = new MetricAccumulator([5, 10], ctx.index.size);
-  const reqs = examples.map((e) => {
+/** What validation-split choices (fusion weight, transition shape) decode with. */
+export interface FusionContext {
+  index: ItemIndex;
+  trie: PrefixTrie;
+  layout: TokenLayout;
+  maxHistory: number;
+}
+
+/** A seeded random sample of validation examples with their prompts, built once for every grid point. */
+export interface ValidationSample {
+  examples: readonly EvalExample[];
+  /** The serving prompt of each example (undefined: no history item is in the index — a miss). */
+  requests: ReadonlyArray<{ prompt: Int32Array } | undefined>;
+  seed: number;
+}
+
+/** Draw `users` seeded random validation examples whose target is in the index (typed error if none). */
+export function validationSample(ctx: FusionContext, valid: readonly EvalExample[], users: number, seed: number): ValidationSample {
+  const usable = valid.filter((e) => ctx.index.rowOf(e.target) !== undefined);
+  if (!usable.length) throw new InputError('no validation example has a target in the index');
+  const examples = seededSample(usable, users, seed);
+  const requests = examples.map((e) => {
     const rows = e.history.map((id) => ctx.index.rowOf(id)).filter((r): r is number => r !== undefined);
     return rows.length ? { prompt: ctx.layout.prompt(ctx.index.codes, rows, ctx.maxHistory) } : undefined;
   });
+  return { examples, requests, seed };
+}
+
+/**
+ * Decode a validation sample with `model` under trie-constrained beam search, `batch` requests
+ * per search, and return its Recall/NDCG at 5 and 10 (examples without a prompt count as
+ * misses). `tick` is called once per example.
+ */
+export async function scoreExamples(model: StepModel<unknown>, batch: number, ctx: FusionContext, sample: ValidationSample, beamWidth: number, tick: () => void): Promise<Omit<FusionGridPoint, 'weight'>> {
+  const acc = new MetricAccumulator([5, 10], ctx.index.size);
+  const { examples, requests } = sample;
   for (let s = 0; s < examples.length; s += batch) {
-    const chunk = reqs.slice(s, s + batch);
+    const chunk = requests.slice(s, s + batch);
     const live = chunk.filter((r): r is { prompt: Int32Array } => r !== undefined);
     const hits = live.length ? await beamSearch(model, ctx.trie, ctx.layout, live, { beamWidth, k: 10 }) : [];
     let h = 0;
@@ -76,12 +102,9 @@ export async function scoreExamples(model: StepModel<unknown>, batch: number, ct
   return { recall5: m.recall[5], ndcg5: m.ndcg[5], recall10: m.recall[10], ndcg10: m.ndcg[10] };
 }
 
-/** What weight selection decodes with. */
-export interface FusionContext {
-  index: ItemIndex;
-  trie: PrefixTrie;
-  layout: TokenLayout;
-  maxHistory: number;
+/** The grid point with the best Recall@10; ties: NDCG@10, then the earlier point. */
+export function bestByRecall<T extends { recall10: number; ndcg10: number }>(grid: readonly T[]): T {
+  return grid.reduce((a, b) => (b.recall10 > a.recall10 || (b.recall10 === a.recall10 && b.ndcg10 > a.ndcg10) ? b : a));
 }
 
 /** Choose the transition weight on validation examples (see the file header). */
@@ -96,25 +119,23 @@ export async function chooseFusionWeight(
   if (!grid.length || grid.some((w) => !Number.isFinite(w) || w < 0 || w > 1)) throw new InputError(`fusion grid must be weights in [0, 1], got [${grid.join(', ')}]`);
   const seed = opts.seed ?? 0;
   const beamWidth = opts.beamWidth ?? 20;
-  const usable = valid.filter((e) => ctx.index.rowOf(e.target) !== undefined);
-  if (!usable.length) throw new InputError('no validation example has a target in the index');
-  const sample = seededSample(usable, opts.users ?? DEFAULT_FUSION_USERS, seed);
+  const sample = validationSample(ctx, valid, opts.users ?? DEFAULT_FUSION_USERS, seed);
   const t0 = performance.now();
   let done = 0;
-  const total = sample.length * grid.length;
+  const total = sample.examples.length * grid.length;
   const out: FusionGridPoint[] = [];
   for (const w of grid) {
     const model = w === 0 ? transformer : w === 1 ? transition : new FusedStepModel([{ model: transformer, weight: 1 - w }, { model: transition, weight: w }]);
-    const batch = w === 1 ? 64 : 1; // onnxruntime models decode one request per search (see models/kinds.ts)
+    const batch = w === 1 ? TABLE_MAX_BATCH : ONNX_MAX_BATCH; // see models/kinds.ts
     const r = await scoreExamples(model, batch, ctx, sample, beamWidth, () => opts.onProgress?.(++done, total));
     out.push({ weight: w, ...r });
   }
-  const best = out.reduce((a, b) => (b.recall10 > a.recall10 || (b.recall10 === a.recall10 && b.ndcg10 > a.ndcg10) ? b : a));
+  const best = bestByRecall(out);
   return {
     weight: best.weight,
     criterion: 'valid Recall@10 (ties: NDCG@10, then the smaller weight)',
     split: 'valid',
-    users: sample.length,
+    users: sample.examples.length,
     sampleSeed: seed,
     beamWidth,
     grid: out,

@@ -146,9 +146,9 @@ async function reuseTransformer(dir: string, index: ItemIndex): Promise<{ config
   if (config.indexHash !== index.hash()) throw new ModelError(`${dir} was trained on index ${config.indexHash.slice(0, 12)}…, not this index (${index.hash().slice(0, 12)}…)`);
   const files: Record<string, string | Uint8Array> = {};
   for (const name of art.names) if (name !== 'config.json' && name !== 'bigram.json') files[name] = await art.read(name);
-  const { fusion: _f, transition: _t, ...params } = config.params;
-  void _f;
-  void _t;
+  const params = { ...config.params };
+  delete params.fusion; // a fused source: its transition part and weight are refitted
+  delete params.transition;
   return { config: { ...config, architecture: 'decoder', params: { ...params, transformerFrom: path.resolve(dir) } }, files };
 }
 

@@ -7,13 +7,11 @@
  * than that. The test split is never read. Cost on Beauty (12k items, 5,000 users, 20 points):
  * about half a minute on 2 cores.
  */
-import type { PrefixTrie, StepModel, TokenLayout } from '../decoding/index.js';
-import type { ItemIndex } from '../quantizer/index.js';
+import type { StepModel } from '../decoding/index.js';
 import type { EvalExample } from './data/split.js';
 import { InputError } from './errors.js';
-import { scoreExamples } from './fusion.js';
+import { bestByRecall, scoreExamples, validationSample, type FusionContext } from './fusion.js';
 import { TransitionStepModel, fitTransition, type TransitionData, type TransitionShape } from './models/transition.js';
-import { seededSample } from './eval/sample.js';
 import { TABLE_MAX_BATCH } from './models/kinds.js';
 
 /** Default counting windows tried. */
@@ -64,13 +62,8 @@ export interface TransitionSelectOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** What selection decodes with. */
-export interface TransitionSelectContext {
-  index: ItemIndex;
-  trie: PrefixTrie;
-  layout: TokenLayout;
-  maxHistory: number;
-}
+/** What selection decodes with (the same as the fusion weight's). */
+export type TransitionSelectContext = FusionContext;
 
 /**
  * Choose window, history and decay on validation examples (see the file header).
@@ -83,12 +76,10 @@ export async function chooseTransitionShape(train: ReadonlyArray<ArrayLike<numbe
   if (!histories.length || histories.some((h) => !Number.isInteger(h.history) || h.history < 1 || !(h.decay > 0 && h.decay <= 1))) throw new InputError('transition histories must be integers ≥ 1 with a decay in (0, 1]');
   const seed = opts.seed ?? 0;
   const beamWidth = opts.beamWidth ?? 20;
-  const usable = valid.filter((e) => ctx.index.rowOf(e.target) !== undefined);
-  if (!usable.length) throw new InputError('no validation example has a target in the index');
-  const sample = seededSample(usable, opts.users ?? DEFAULT_TRANSITION_USERS, seed);
+  const sample = validationSample(ctx, valid, opts.users ?? DEFAULT_TRANSITION_USERS, seed);
   const t0 = performance.now();
   let done = 0;
-  const total = sample.length * windows.length * histories.length;
+  const total = sample.examples.length * windows.length * histories.length;
   const grid: TransitionGridPoint[] = [];
   for (const window of windows) {
     const counts = fitTransition(train, ctx.index.size, opts.beta ?? 2, { window });
@@ -99,14 +90,14 @@ export async function chooseTransitionShape(train: ReadonlyArray<ArrayLike<numbe
       grid.push({ window, history: h.history, decay: h.decay, recall10: r.recall10, ndcg10: r.ndcg10 });
     }
   }
-  const best = grid.reduce((a, b) => (b.recall10 > a.recall10 || (b.recall10 === a.recall10 && b.ndcg10 > a.ndcg10) ? b : a));
+  const best = bestByRecall(grid);
   return {
     window: best.window,
     history: best.history,
     decay: best.decay,
     criterion: 'valid Recall@10 (ties: NDCG@10, then the simpler shape)',
     split: 'valid',
-    users: sample.length,
+    users: sample.examples.length,
     sampleSeed: seed,
     beamWidth,
     grid,

@@ -1,12 +1,17 @@
 /** Helpers shared by several schemes. */
 import { tupleKey } from '../collisions.js';
-import { CollisionError } from '../errors.js';
+import { CollisionError, QuantizerInputError } from '../errors.js';
 import { Rng } from '../rng.js';
 import type { AssignContext } from './scheme.js';
 
 /** Capacity of a tuple space. */
 export function capacity(sizes: readonly number[]): number {
   return sizes.reduce((a, b) => a * b, 1);
+}
+
+/** Refuse a tuple space with fewer tuples than items (schemes that give every item its own tuple). */
+export function checkCapacity(factory: string, sizes: readonly number[], n: number): void {
+  if (capacity(sizes) < n) throw new QuantizerInputError(`${factory} has ${capacity(sizes)} tuples, fewer than ${n} items`);
 }
 
 /** Per tuple prefix (all levels but the last): the last-level codes rows [0, rows) use. */

@@ -1,8 +1,7 @@
 /** `random:LxK` — random collision-free tuples (the baseline with no information in the IDs). */
 import { collisionReport } from '../collisions.js';
-import { QuantizerInputError } from '../errors.js';
 import { Rng } from '../rng.js';
-import { assignRandomFree, capacity } from './common.js';
+import { assignRandomFree, checkCapacity } from './common.js';
 import type { IndexingScheme } from './scheme.js';
 
 export const randomScheme: IndexingScheme = {
@@ -11,7 +10,7 @@ export const randomScheme: IndexingScheme = {
   build(input, ctx) {
     const { sizes } = ctx;
     const n = input.ids.length;
-    if (capacity(sizes) < n) throw new QuantizerInputError(`${ctx.factory} has ${capacity(sizes)} tuples, fewer than ${n} items`);
+    checkCapacity(ctx.factory, sizes, n);
     const rng = new Rng(ctx.seed);
     const codes = new Uint16Array(n * sizes.length);
     const used = new Set<string>();

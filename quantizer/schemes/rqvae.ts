@@ -9,7 +9,7 @@
 import { QuantizerInputError } from '../errors.js';
 import { checkVectors, encodeRQ } from '../rq.js';
 import type { IndexingScheme } from './scheme.js';
-import { assignSemantic, rankCodes } from './semantic.js';
+import { assignSemantic, resolveResidual } from './semantic.js';
 
 export const rqvaeScheme: IndexingScheme = {
   name: 'rqvae',
@@ -28,19 +28,7 @@ export const rqvaeScheme: IndexingScheme = {
     if (cbs.length !== L || cbs.some((c, l) => c.length !== sizes[l] * d)) {
       throw new QuantizerInputError(`rqvae codebooks must be ${sizes.map((k) => `${k}×${d}`).join(', ')}, got ${cbs.map((c) => c.length).join(', ')} values`);
     }
-    const enc = encodeRQ(cbs, input.embeddings, n, d, sizes[L - 1]);
-    // residual before the last level, for nearest-free-code re-assignment (`reassign`)
-    const res = Float32Array.from(input.embeddings);
-    for (let i = 0; i < n; i++) {
-      for (let l = 0; l < L - 1; l++) {
-        const co = enc.codes[i * L + l] * d;
-        for (let j = 0; j < d; j++) res[i * d + j] -= cbs[l][co + j];
-      }
-    }
-    const cost = new Float64Array(n);
-    const topk = sizes[L - 1];
-    for (let i = 0; i < n; i++) cost[i] = enc.lastDistances[i * topk];
-    const r = ctx.resolve(enc.codes, { cost, rank: (row) => rankCodes(res, row * d, cbs[L - 1], d) });
+    const r = resolveResidual(ctx, encodeRQ(cbs, input.embeddings, n, d).codes, input.embeddings, n, d, cbs);
     return { codes: r.codes, sizes: r.sizes, collisions: ctx.mode, dim: d, params: { trainedBy: 'python3 -m trainer rqvae' }, report: r.report, codebooks: cbs };
   },
   assign: assignSemantic,

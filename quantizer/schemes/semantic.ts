@@ -15,7 +15,7 @@ import { lastLevelUsage } from './common.js';
 import type { AssignContext, BuildContext, BuildInput, BuiltCodes, IndexingScheme } from './scheme.js';
 
 /** Squared distances from one residual to all K codewords, as an ascending code ranking. */
-export function rankCodes(res: Float32Array, ro: number, cb: Float32Array, d: number): Int32Array {
+function rankCodes(res: Float32Array, ro: number, cb: Float32Array, d: number): Int32Array {
   const k = cb.length / d;
   const dist = new Float64Array(k);
   for (let c = 0; c < k; c++) {
@@ -24,6 +24,32 @@ export function rankCodes(res: Float32Array, ro: number, cb: Float32Array, d: nu
     dist[c] = s;
   }
   return Int32Array.from({ length: k }, (_, i) => i).sort((a, b) => dist[a] - dist[b] || a - b);
+}
+
+/**
+ * Resolve collisions of residual codes (`codes`: n × L from `codebooks` over `x`), giving
+ * `reassign` its hints: each item's distance to its last-level code and its ranking of the
+ * last-level codes, both from the residual before the last level.
+ */
+export function resolveResidual(ctx: BuildContext, codes: Uint16Array, x: Float32Array, n: number, d: number, codebooks: readonly Float32Array[]) {
+  const L = codebooks.length;
+  const res = Float32Array.from(x);
+  for (let i = 0; i < n; i++) {
+    for (let l = 0; l < L - 1; l++) {
+      const cb = codebooks[l];
+      const co = codes[i * L + l] * d;
+      for (let j = 0; j < d; j++) res[i * d + j] -= cb[co + j];
+    }
+  }
+  const last = codebooks[L - 1];
+  const cost = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const co = codes[i * L + L - 1] * d;
+    let s = 0;
+    for (let j = 0; j < d; j++) s += (res[i * d + j] - last[co + j]) ** 2;
+    cost[i] = s;
+  }
+  return ctx.resolve(codes, { cost, rank: (row) => rankCodes(res, row * d, last, d) });
 }
 
 function buildSemantic(hybrid: boolean, input: BuildInput, ctx: BuildContext): BuiltCodes {
@@ -54,25 +80,7 @@ function buildSemantic(hybrid: boolean, input: BuildInput, ctx: BuildContext): B
     balanced: opts.balanced,
     onProgress: (l, it, tot) => opts.onProgress?.(`level ${l + 1}/${sizes.length} k-means`, it, tot),
   });
-  const L = sizes.length;
-  // residual before the last level, for nearest-free-code re-assignment
-  const res = Float32Array.from(x);
-  for (let i = 0; i < n; i++) {
-    for (let l = 0; l < L - 1; l++) {
-      const cb = rq.codebooks[l];
-      const co = rq.codes[i * L + l] * d;
-      for (let j = 0; j < d; j++) res[i * d + j] -= cb[co + j];
-    }
-  }
-  const last = rq.codebooks[L - 1];
-  const cost = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const co = rq.codes[i * L + L - 1] * d;
-    let s = 0;
-    for (let j = 0; j < d; j++) s += (res[i * d + j] - last[co + j]) ** 2;
-    cost[i] = s;
-  }
-  const r = ctx.resolve(rq.codes, { cost, rank: (row) => rankCodes(res, row * d, last, d) });
+  const r = resolveResidual(ctx, rq.codes, x, n, d, rq.codebooks);
   return { codes: r.codes, sizes: r.sizes, collisions: ctx.mode, dim: d, params, report: r.report, mse: rq.mse, codebooks: rq.codebooks };
 }
 

@@ -1,7 +1,7 @@
 /** `sequential:LxK` — items numbered by first appearance in the training sequences, as mixed-radix digits. */
 import { collisionReport } from '../collisions.js';
-import { CollisionError, QuantizerInputError } from '../errors.js';
-import { capacity } from './common.js';
+import { CollisionError } from '../errors.js';
+import { capacity, checkCapacity } from './common.js';
 import type { IndexingScheme } from './scheme.js';
 
 /** Write integer m as digits in the mixed radix `sizes` (most significant first). */
@@ -36,7 +36,7 @@ export const sequentialScheme: IndexingScheme = {
   build(input, ctx) {
     const { sizes } = ctx;
     const n = input.ids.length;
-    if (capacity(sizes) < n) throw new QuantizerInputError(`${ctx.factory} has ${capacity(sizes)} tuples, fewer than ${n} items`);
+    checkCapacity(ctx.factory, sizes, n);
     const order = firstAppearanceOrder(input.ids, ctx.sequences());
     const codes = new Uint16Array(n * sizes.length);
     order.forEach((row, m) => toDigits(m, sizes, codes, row * sizes.length));
