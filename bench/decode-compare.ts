@@ -5,11 +5,15 @@
  *
  * - floor: `../shared/bench/kvbench.mjs` — the model calls of one request alone (prefill, 1 step
  *   at batch 1, the prompt cache copied to 20 rows, 3 steps at batch 20), no beam logic;
- * - semrec: `beamSearch` over `OnnxStepModel` and the prefix trie, end to end;
+ * - semrec: `beamSearch` over `OnnxStepModel` and the prefix trie, end to end, with tree attention
+ *   (the default export: all beams of a request in one sequence over one prompt cache) and with
+ *   the per-beam KV cache (`--mask causal` export, the Hugging Face convention) as the before;
  * - peer: `../shared/bench/torch_beam.py` — PyTorch eager + a Python dict trie (TIGER/LETTER style);
  *
- * each at 1 and 2 intra-op threads (p50/p90/p99 ms of single requests), then semrec's and the
- * floor's throughput at concurrency 1/16/64 (concurrent requests over one session). The model is
+ * each at 1 and 2 intra-op threads (p50/p90/p99 ms of single requests), then semrec's throughput
+ * at concurrency 1/16/64: concurrent requests over one session, one request per beam search
+ * (`reqPerSec`), and the same requests batched 16 / 64 per beam search (`batchedReqPerSec`, what
+ * the Recommender does with concurrent requests). The model is
  * the project's own export of a randomly initialised decoder (latency does not depend on the
  * weights). Prints one JSON line, with ratios semrec / floor and semrec / peer.
  *
@@ -39,15 +43,15 @@ const pct = (xs: number[], p: number) => {
 };
 
 /** Export a randomly initialised decoder of the Beauty shape with the project's exporter. */
-function exportModel(dir: string, vocab: number): string {
+function exportModel(dir: string, vocab: number, mask: 'tree' | 'causal'): string {
   const cfg = { vocab_size: vocab, model: { layers: LAYERS, d_model: D, heads: HEADS, d_ff: 4 * D, dropout: 0, max_positions: 128 } };
   const cfgFile = path.join(dir, 'config.json');
   writeFileSync(cfgFile, JSON.stringify(cfg));
   const ckpt = path.join(dir, 'random.pt');
   const env = { ...process.env, PYTHONPATH: trainerRoot() };
-  execFileSync(pythonPath(), ['-c', `import json,torch\nfrom trainer.train import model_from_config\ntorch.manual_seed(0)\nm=model_from_config(json.load(open(${JSON.stringify(cfgFile)})))\ntorch.save(m.state_dict(), ${JSON.stringify(ckpt)})`], { env });
-  const out = path.join(dir, 'model.onnx');
-  execFileSync(pythonPath(), ['-m', 'trainer', 'export', '--config', cfgFile, '--checkpoint', ckpt, '--out', out], { env, cwd: trainerRoot() });
+  if (!existsSync(ckpt)) execFileSync(pythonPath(), ['-c', `import json,torch\nfrom trainer.train import model_from_config\ntorch.manual_seed(0)\nm=model_from_config(json.load(open(${JSON.stringify(cfgFile)})))\ntorch.save(m.state_dict(), ${JSON.stringify(ckpt)})`], { env });
+  const out = path.join(dir, `model-${mask}.onnx`);
+  execFileSync(pythonPath(), ['-m', 'trainer', 'export', '--config', cfgFile, '--checkpoint', ckpt, '--out', out, '--mask', mask], { env, cwd: trainerRoot() });
   return out;
 }
 
@@ -69,6 +73,7 @@ function randomCodes(): Uint16Array {
 
 async function semrec(modelFile: string, threads: number, trie: PrefixTrie, layout: TokenLayout, prompts: Int32Array[]) {
   const model = await OnnxStepModel.load(modelFile, { vocabSize: layout.vocabSize, layers: LAYERS, heads: HEADS, headDim: D / HEADS }, { threads });
+  const tree = model.tree;
   const one = (p: Int32Array) => beamSearch(model, trie, layout, [{ prompt: p }], { beamWidth: 20, k: 10 });
   for (let i = 0; i < 5; i++) await one(prompts[i]);
   const ts: number[] = [];
@@ -87,8 +92,15 @@ async function semrec(modelFile: string, threads: number, trie: PrefixTrie, layo
     }));
     throughput[`c${c}`] = +(n / ((performance.now() - t0) / 1000)).toFixed(1);
   }
+  const batched: Record<string, number> = {};
+  for (const c of [16, 64]) {
+    const n = Math.max(c, prompts.length);
+    const t0 = performance.now();
+    for (let s = 0; s < n; s += c) await beamSearch(model, trie, layout, Array.from({ length: Math.min(c, n - s) }, (_, i) => ({ prompt: prompts[(s + i) % prompts.length] })), { beamWidth: 20, k: 10 });
+    batched[`c${c}`] = +(n / ((performance.now() - t0) / 1000)).toFixed(1);
+  }
   await model.close();
-  return { p50: pct(ts, 50), p90: pct(ts, 90), p99: pct(ts, 99), reqPerSec: throughput };
+  return { tree, p50: pct(ts, 50), p90: pct(ts, 90), p99: pct(ts, 99), reqPerSec: throughput, batchedReqPerSec: batched };
 }
 
 function floor(modelFile: string, threads: number, work: string): { p50: number; p90: number } {
@@ -113,21 +125,34 @@ try {
   const layout = new TokenLayout(SIZES);
   const codes = randomCodes();
   const trie = PrefixTrie.build(codes, ITEMS, SIZES);
-  const modelFile = exportModel(tmp, layout.vocabSize);
+  const causalFile = exportModel(tmp, layout.vocabSize, 'causal'); // the floor's and the before's graph
+  const treeFile = exportModel(tmp, layout.vocabSize, 'tree'); // same weights, 3-D mask
   const rng = new Rng(3);
   const prompts = Array.from({ length: requests }, () => layout.prompt(codes, Array.from({ length: 20 }, () => rng.int(ITEMS)), 20));
   const result: Record<string, unknown> = { bench: 'decode-compare', items: ITEMS, sizes: SIZES, promptTokens: prompts[0].length, beam: 20, requests };
   for (const threads of [1, 2]) {
-    const f = floor(modelFile, threads, work);
-    const s = await semrec(modelFile, threads, trie, layout, prompts);
+    const f = floor(causalFile, threads, work);
+    const s = await semrec(treeFile, threads, trie, layout, prompts);
+    const before = await semrec(causalFile, threads, trie, layout, prompts);
     const p = peer(threads);
+    if (!s.tree || before.tree) throw new Error('the exports did not give one tree and one per-beam graph');
     result[`threads${threads}`] = {
       floorMs: f,
       semrecMs: { p50: s.p50, p90: s.p90, p99: s.p99 },
+      perBeamCacheMs: { p50: before.p50, p90: before.p90, p99: before.p99 },
       peerMs: p,
       semrecReqPerSec: s.reqPerSec,
+      semrecBatchedReqPerSec: s.batchedReqPerSec,
+      perBeamCacheReqPerSec: before.reqPerSec,
+      perBeamCacheBatchedReqPerSec: before.batchedReqPerSec,
       floorReqPerSecSingle: +(1000 / f.p50).toFixed(1),
-      ratios: { semrecOverFloorP50: +(s.p50 / f.p50).toFixed(2), semrecOverPeerP50: +(s.p50 / p.p50).toFixed(2), semrecP99OverP50: +(s.p99 / s.p50).toFixed(2) },
+      ratios: {
+        semrecOverFloorP50: +(s.p50 / f.p50).toFixed(2),
+        semrecOverPeerP50: +(s.p50 / p.p50).toFixed(2),
+        semrecP99OverP50: +(s.p99 / s.p50).toFixed(2),
+        semrecOverPerBeamCacheP50: +(s.p50 / before.p50).toFixed(2),
+        batched64OverSingleThroughput: +(s.batchedReqPerSec.c64 / s.reqPerSec.c1).toFixed(2),
+      },
     };
   }
   console.log(JSON.stringify(result));

@@ -48,6 +48,8 @@ export interface FusionOptions {
   users?: number;
   seed?: number;
   beamWidth?: number;
+  /** Requests per beam search when the transformer takes part (default: ONNX_MAX_BATCH). */
+  transformerBatch?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -62,8 +64,11 @@ export interface FusionContext {
 /** A seeded random sample of validation examples with their prompts, built once for every grid point. */
 export interface ValidationSample {
   examples: readonly EvalExample[];
-  /** The serving prompt of each example (undefined: no history item is in the index — a miss). */
-  requests: ReadonlyArray<{ prompt: Int32Array } | undefined>;
+  /**
+   * The serving prompt of each example and the index rows of its whole history (undefined: no
+   * history item is in the index — a miss).
+   */
+  requests: ReadonlyArray<{ prompt: Int32Array; seen: number[] } | undefined>;
   seed: number;
 }
 
@@ -74,7 +79,7 @@ export function validationSample(ctx: FusionContext, valid: readonly EvalExample
   const examples = seededSample(usable, users, seed);
   const requests = examples.map((e) => {
     const rows = e.history.map((id) => ctx.index.rowOf(id)).filter((r): r is number => r !== undefined);
-    return rows.length ? { prompt: ctx.layout.prompt(ctx.index.codes, rows, ctx.maxHistory) } : undefined;
+    return rows.length ? { prompt: ctx.layout.prompt(ctx.index.codes, rows, ctx.maxHistory), seen: rows } : undefined;
   });
   return { examples, requests, seed };
 }
@@ -82,14 +87,15 @@ export function validationSample(ctx: FusionContext, valid: readonly EvalExample
 /**
  * Decode a validation sample with `model` under trie-constrained beam search, `batch` requests
  * per search, and return its Recall/NDCG at 5 and 10 (examples without a prompt count as
- * misses). `tick` is called once per example.
+ * misses). `tick` is called once per example. With `excludeSeen`, each user's history items are
+ * never returned (as `Recommender.recommend` with `excludeSeen`).
  */
-export async function scoreExamples(model: StepModel<unknown>, batch: number, ctx: FusionContext, sample: ValidationSample, beamWidth: number, tick: () => void): Promise<Omit<FusionGridPoint, 'weight'>> {
+export async function scoreExamples(model: StepModel<unknown>, batch: number, ctx: FusionContext, sample: ValidationSample, beamWidth: number, tick: () => void, excludeSeen = false): Promise<Omit<FusionGridPoint, 'weight'>> {
   const acc = new MetricAccumulator([5, 10], ctx.index.size);
   const { examples, requests } = sample;
   for (let s = 0; s < examples.length; s += batch) {
     const chunk = requests.slice(s, s + batch);
-    const live = chunk.filter((r): r is { prompt: Int32Array } => r !== undefined);
+    const live = chunk.filter((r): r is { prompt: Int32Array; seen: number[] } => r !== undefined).map((r) => ({ prompt: r.prompt, exclude: excludeSeen ? r.seen : undefined }));
     const hits = live.length ? await beamSearch(model, ctx.trie, ctx.layout, live, { beamWidth, k: 10 }) : [];
     let h = 0;
     chunk.forEach((r, i) => {
@@ -126,7 +132,7 @@ export async function chooseFusionWeight(
   const out: FusionGridPoint[] = [];
   for (const w of grid) {
     const model = w === 0 ? transformer : w === 1 ? transition : new FusedStepModel([{ model: transformer, weight: 1 - w }, { model: transition, weight: w }]);
-    const batch = w === 1 ? TABLE_MAX_BATCH : ONNX_MAX_BATCH; // see models/kinds.ts
+    const batch = w === 1 ? TABLE_MAX_BATCH : (opts.transformerBatch ?? ONNX_MAX_BATCH); // see models/kinds.ts
     const r = await scoreExamples(model, batch, ctx, sample, beamWidth, () => opts.onProgress?.(++done, total));
     out.push({ weight: w, ...r });
   }

@@ -27,6 +27,11 @@ export interface LoadOptions {
   part?: ModelPart;
   /** Override a fused model's transition weight (in [0, 1]). */
   fusionWeight?: number;
+  /**
+   * Override the model's default seen-item policy (`config.params.seen.exclude`, chosen on
+   * validation by `semrec train`; false when absent). A request's `excludeSeen` still wins.
+   */
+  excludeSeen?: boolean;
 }
 
 /** Options of {@link Recommender.recommend}. */
@@ -35,7 +40,10 @@ export interface RecommendOptions {
   k?: number;
   /** Beams per level (k..500, default max(k, 20)). */
   beamWidth?: number;
-  /** Never return items of the history (pruned during decoding, so k results still come back). */
+  /**
+   * Never return items of the history (pruned during decoding, so k results still come back).
+   * Default: the model's policy ({@link Recommender.excludeSeenByDefault}).
+   */
   excludeSeen?: boolean;
   /** Candidate allow-list: return only these items (unknown ids are reported in `unknownCandidates`). */
   allow?: readonly string[];
@@ -94,6 +102,8 @@ export class Recommender {
     private readonly closer: () => Promise<void> = async () => {},
     /** Content hash of the model directory (every file), see `modelDirHash`. */
     readonly modelHash: string = '',
+    /** Whether requests exclude history items unless they say otherwise (see {@link LoadOptions.excludeSeen}). */
+    readonly excludeSeenByDefault = false,
   ) {}
 
   /** Release the model's native resources (onnxruntime session). The instance is unusable afterwards. */
@@ -144,12 +154,13 @@ export class Recommender {
     if (!config) {
       if (opts.part || opts.fusionWeight !== undefined) throw new InputError('Hugging Face-layout models have no parts or fusion weight');
       const m = await loadHfModel(resolved, index.codebookSizes, { threads: opts.threads, serving });
-      return new Recommender(m.config, index, m.model, trie, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt, 'hf-causal-lm', () => m.close(), modelHash);
+      return new Recommender(m.config, index, m.model, trie, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt, 'hf-causal-lm', () => m.close(), modelHash, opts.excludeSeen ?? serving?.excludeSeen === true);
     }
     const layout = TokenLayout.fromSpec(config.tokenLayout);
     if (layout.sizes.join() !== index.codebookSizes.join()) throw new ModelError('model token layout does not match the index codebook sizes');
     const m = await loadModelKind({ dir: resolved, config, trie, layout, rows: index.size, rowOfCodes: (c) => index.rowOfCodes(c) ?? -1, threads: opts.threads, part: opts.part, fusionWeight: opts.fusionWeight });
-    return new Recommender(config, index, m.model, trie, layout, m.maxBatch, undefined, m.name, m.close, modelHash);
+    const seen = (config.params as { seen?: { exclude?: unknown } }).seen?.exclude === true;
+    return new Recommender(config, index, m.model, trie, layout, m.maxBatch, undefined, m.name, m.close, modelHash, opts.excludeSeen ?? seen);
   }
 
   /**
@@ -202,7 +213,7 @@ export class Recommender {
     } catch (err) {
       return Promise.reject(err);
     }
-    const exclude = opts.excludeSeen ? (deny ? [...rows, ...deny] : rows) : deny;
+    const exclude = (opts.excludeSeen ?? this.excludeSeenByDefault) ? (deny ? [...rows, ...deny] : rows) : deny;
     const req: BeamRequest = { prompt: this.promptOf(rows), exclude, include: allow };
     return new Promise<RecommendResult>((resolve, reject) => {
       let q = this.queue.get(checked.beamWidth);

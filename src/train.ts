@@ -7,13 +7,15 @@
  * - `transition` (config `bigram`): the transition model over item tuples (seconds), its window,
  *   history and decay chosen on the validation split (transition-select.ts) unless fixed.
  */
-import { TokenLayout, type PrefixTrie, type StepModel } from '../decoding/index.js';
+import { FusedStepModel, TokenLayout, type PrefixTrie, type StepModel } from '../decoding/index.js';
 import { candidateTrie } from './indexing.js';
 import { checkWritable, loadIndex, openRequired, resolveArtifact, type ItemIndex } from '../quantizer/index.js';
 import { loadDataset, type Dataset } from './data/store.js';
 import { InputError, ModelError } from './errors.js';
-import { kindName } from './models/kinds.js';
-import { chooseFusionWeight, type FusionOptions } from './fusion.js';
+import { kindName, onnxMaxBatch, TABLE_MAX_BATCH } from './models/kinds.js';
+import { chooseFusionWeight, type FusionContext, type FusionOptions } from './fusion.js';
+import { chooseSeenPolicy, type SeenChoice, type SeenSelectOptions } from './seen-select.js';
+import type { EvalExample } from './data/split.js';
 import { TransitionStepModel, fitTransition, type TransitionData, type TransitionShape } from './models/transition.js';
 import { chooseTransitionShape, type TransitionChoice, type TransitionSelectOptions } from './transition-select.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, modelConfigOf, writeModelDir, type ModelConfig } from './models/model-dir.js';
@@ -63,11 +65,33 @@ export interface TrainOptions {
   /** History items kept in prompts (default 20). */
   maxHistory?: number;
   /**
+   * The model's default seen-item policy (`params.seen`): `auto` (default) decides on the
+   * validation split whether excluding history items raises Recall@10 (seen-select.ts); `keep` /
+   * `exclude` fix it. A request's `excludeSeen` overrides the default.
+   */
+  seen?: 'auto' | 'keep' | 'exclude';
+  /** Progress of the seen-item policy choice (decoded validation requests). */
+  onSeenProgress?: (done: number, total: number) => void;
+  /**
    * Kind `fused`: take the transformer of this model directory (transformer or fused, trained on
    * the same index) instead of training one — refit the transition part and choose the weight
    * again, e.g. after a new transition shape or more data. Its trainer settings are kept.
    */
   transformerFrom?: string;
+}
+
+/** A fixed seen-item policy (`params.seen` when not chosen on validation). */
+export interface FixedSeenPolicy {
+  exclude: boolean;
+  criterion: 'fixed by the trainer';
+}
+
+/** Decide (or fix) the seen-item policy of a trained model; see seen-select.ts. */
+async function seenPolicy(model: StepModel<unknown>, batch: number, ctx: FusionContext, valid: readonly EvalExample[], opts: TrainOptions, seed: number, keep?: SeenSelectOptions['keep']): Promise<SeenChoice | FixedSeenPolicy> {
+  const want = opts.seen ?? 'auto';
+  if (want === 'keep' || want === 'exclude') return { exclude: want === 'exclude', criterion: 'fixed by the trainer' };
+  if (want !== 'auto') throw new InputError(`seen must be auto, keep or exclude, got ${JSON.stringify(want)}`, { param: 'seen' });
+  return chooseSeenPolicy(model, batch, ctx, valid, { seed, users: opts.fusion?.users, beamWidth: opts.fusion?.beamWidth, keep, onProgress: opts.onSeenProgress });
 }
 
 /** Resolve a kind name or alias. */
@@ -149,6 +173,7 @@ async function reuseTransformer(dir: string, index: ItemIndex): Promise<{ config
   const params = { ...config.params };
   delete params.fusion; // a fused source: its transition part and weight are refitted
   delete params.transition;
+  delete params.seen; // decided again for the new model
   return { config: { ...config, architecture: 'decoder', params: { ...params, transformerFrom: path.resolve(dir) } }, files };
 }
 
@@ -171,31 +196,51 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   } as const;
   const withValid = opts.transitionFit === 'train+valid';
   if (opts.transitionFit !== undefined && opts.transitionFit !== 'train' && !withValid) throw new InputError(`transitionFit must be train or train+valid, got ${JSON.stringify(opts.transitionFit)}`, { param: 'transitionFit' });
+  if (opts.seen !== undefined && !['auto', 'keep', 'exclude'].includes(opts.seen)) throw new InputError(`seen must be auto, keep or exclude, got ${JSON.stringify(opts.seen)}`, { param: 'seen' });
   const trie = candidateTrie(index);
+  const ctx: FusionContext = { index, trie, layout, maxHistory };
   if (kind === 'transition') {
-    const t = (await fitTransitionPart(ds, index, trie, layout, maxHistory, opts, opts.decoder?.seed ?? 0)).stored();
-    const config: ModelConfig = { ...base, architecture: 'bigram', params: t.params };
+    const seed = opts.decoder?.seed ?? 0;
+    const fit = await fitTransitionPart(ds, index, trie, layout, maxHistory, opts, seed);
+    // the policy is decided with train-only counts, like the shape
+    const seen = await seenPolicy(new TransitionStepModel(fit.data, trie, layout, { rows: index.size }) as StepModel<unknown>, TABLE_MAX_BATCH, ctx, ds.valid, opts, seed);
+    const t = fit.stored();
+    const config: ModelConfig = { ...base, architecture: 'bigram', params: { ...t.params, seen } };
     await writeModelDir(opts.out, config, { 'bigram.json': JSON.stringify(t.data) }, opts);
     return config;
   }
   const dec = opts.transformerFrom !== undefined ? await reuseTransformer(opts.transformerFrom, index) : await trainDecoderFiles(ds, index, { indexDir: opts.index, maxHistory }, opts.decoder);
-  if (kind === 'transformer') {
-    await writeModelDir(opts.out, dec.config, dec.files, opts);
-    return dec.config;
-  }
-  const t = await fitTransitionPart(ds, index, trie, layout, maxHistory, opts, opts.decoder?.seed ?? (dec.config.params.seed as number));
+  const seed = opts.decoder?.seed ?? (dec.config.params.seed as number);
   const p = dec.config.params as { layers: number; heads: number; headDim: number };
   const tf = await OnnxStepModel.load(dec.files['model.onnx'] as Uint8Array, { vocabSize: layout.vocabSize, layers: p.layers, heads: p.heads, headDim: p.headDim });
+  if (kind === 'transformer') {
+    let seen;
+    try {
+      seen = await seenPolicy(tf as StepModel<unknown>, onnxMaxBatch(tf), ctx, ds.valid, opts, seed);
+    } finally {
+      await tf.close();
+    }
+    const config: ModelConfig = { ...dec.config, params: { ...dec.config.params, seen } };
+    await writeModelDir(opts.out, config, dec.files, opts);
+    return config;
+  }
+  const t = await fitTransitionPart(ds, index, trie, layout, maxHistory, opts, seed);
   let fusion;
+  let seen;
   try {
     const transition = new TransitionStepModel(t.data, trie, layout, { rows: index.size }) as StepModel<unknown>;
-    fusion = await chooseFusionWeight(tf as StepModel<unknown>, transition, { index, trie, layout, maxHistory }, ds.valid, { seed: dec.config.params.seed as number, ...opts.fusion, onProgress: opts.onFusionProgress });
+    fusion = await chooseFusionWeight(tf as StepModel<unknown>, transition, ctx, ds.valid, { seed: dec.config.params.seed as number, transformerBatch: onnxMaxBatch(tf), ...opts.fusion, onProgress: opts.onFusionProgress });
+    const w = fusion.weight;
+    const fused = w === 0 ? (tf as StepModel<unknown>) : w === 1 ? transition : new FusedStepModel([{ model: tf as StepModel<unknown>, weight: 1 - w }, { model: transition, weight: w }]);
+    // decoded on the weight grid's sample (same users, seed and beam): its chosen point is the "keep" figure
+    const keep = fusion.grid.find((g) => g.weight === w);
+    seen = await seenPolicy(fused, w === 1 ? TABLE_MAX_BATCH : onnxMaxBatch(tf), ctx, ds.valid, opts, fusion.sampleSeed, keep);
   } finally {
     await tf.close();
   }
-  // the weight was chosen with train-only counts; the stored counts may add the validation targets
+  // the weight and policy were chosen with train-only counts; the stored counts may add the validation targets
   const stored = t.stored();
-  const config: ModelConfig = { ...dec.config, dataDir: base.dataDir, indexDir: base.indexDir, architecture: 'fused', params: { ...dec.config.params, transition: stored.params, fusion } };
+  const config: ModelConfig = { ...dec.config, dataDir: base.dataDir, indexDir: base.indexDir, architecture: 'fused', params: { ...dec.config.params, transition: stored.params, fusion, seen } };
   await writeModelDir(opts.out, config, { ...dec.files, 'bigram.json': JSON.stringify(stored.data) }, opts);
   return config;
 }

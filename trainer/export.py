@@ -1,6 +1,11 @@
 """ONNX export in the Hugging Face / Optimum causal-LM convention: inputs input_ids,
 attention_mask, position_ids, past_key_values.{i}.key|value; outputs logits, present.{i}.key|value;
-dynamic batch / sequence / past lengths (past length 0 = prefill)."""
+dynamic batch / sequence / past lengths (past length 0 = prefill).
+
+By default the attention mask is 3-D, [batch, seq, total] (1 = this query may attend this key),
+which lets the runner decode all beams of a request as one sequence over one shared prompt cache
+(tree attention, no KV copy between steps); `tree=False` exports the 2-D [batch, total] mask of the
+Hugging Face convention (causal order added inside the graph)."""
 import torch
 
 from .train import emit, model_from_config
@@ -20,28 +25,33 @@ class Wrapper(torch.nn.Module):
         return tuple(out)
 
 
-def export(cfg, checkpoint, path):
+def export(cfg, checkpoint, path, tree=True):
     model = model_from_config(cfg)
     model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
     model.eval()
-    export_model(model, cfg["vocab_size"], path)
-    emit({"event": "exported", "path": path, "layers": model.n_layers, "heads": model.n_heads, "head_dim": model.head_dim})
+    export_model(model, cfg["vocab_size"], path, tree=tree)
+    emit({"event": "exported", "path": path, "layers": model.n_layers, "heads": model.n_heads, "head_dim": model.head_dim,
+          "mask": "tree" if tree else "causal"})
 
 
-def export_model(model, vocab_size, path):
+def export_model(model, vocab_size, path, tree=False):
     """Trace `model` (forward(input_ids, attention_mask, position_ids, past) -> (logits, presents),
-    attributes n_layers / n_heads / head_dim) to ONNX at `path`."""
+    attributes n_layers / n_heads / head_dim) to ONNX at `path`; `tree`: a 3-D attention mask."""
     n = model.n_layers
     B, S, P = 2, 3, 2
     ids = torch.randint(4, vocab_size, (B, S))
-    mask = torch.ones(B, P + S, dtype=torch.long)
+    if tree:
+        mask = torch.tril(torch.ones(S, P + S, dtype=torch.long), diagonal=P).unsqueeze(0).repeat(B, 1, 1)
+    else:
+        mask = torch.ones(B, P + S, dtype=torch.long)
     pos = torch.arange(P, P + S).unsqueeze(0).repeat(B, 1)
     past = []
     for _ in range(n):
         past += [torch.randn(B, model.n_heads, P, model.head_dim), torch.randn(B, model.n_heads, P, model.head_dim)]
     names_in = ["input_ids", "attention_mask", "position_ids"]
     names_out = ["logits"]
-    axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "total"},
+    axes = {"input_ids": {0: "batch", 1: "seq"},
+            "attention_mask": {0: "batch", 1: "seq", 2: "total"} if tree else {0: "batch", 1: "total"},
             "position_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}}
     for i in range(n):
         for kv in ("key", "value"):

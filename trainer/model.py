@@ -9,9 +9,16 @@ import torch.nn.functional as F
 
 def causal_mask(attention_mask, S, P, dtype):
     """Additive attention mask [B, 1, S, P+S]: query i (absolute position P+i) may attend key j
-    when j <= P+i and attention_mask[b, j] == 1; -1e9 elsewhere."""
-    T = attention_mask.shape[1]
+    when j <= P+i and attention_mask[b, j] == 1; -1e9 elsewhere.
+
+    A 3-D attention_mask [B, S, P+S] is taken as it is (1 = query i may attend key j): the caller
+    states every query's keys, e.g. tree attention, where the beams of one request are decoded as
+    one sequence and each attends only the prompt, its own ancestors and itself."""
     device = attention_mask.device
+    if attention_mask.dim() == 3:
+        keep = attention_mask[:, None, :, :] > 0
+        return torch.zeros(keep.shape, dtype=dtype, device=device).masked_fill(~keep, -1e9)
+    T = attention_mask.shape[1]
     qpos = torch.arange(S, device=device).unsqueeze(1) + P
     kpos = torch.arange(T, device=device).unsqueeze(0)
     keep = (kpos <= qpos).unsqueeze(0).unsqueeze(0) & (attention_mask[:, None, None, :] > 0)
@@ -57,7 +64,8 @@ class Block(nn.Module):
 class Decoder(nn.Module):
     """forward(input_ids, attention_mask, position_ids, past) -> (logits, presents)
 
-    input_ids, position_ids: [B, S] int64; attention_mask: [B, P+S] (1 = attend);
+    input_ids, position_ids: [B, S] int64; attention_mask: [B, P+S] (1 = attend; causal order
+    added) or [B, S, P+S] (each query's keys, as given — see causal_mask);
     past: list of (key, value) per layer, each [B, H, P, Dh] (P may be 0).
     """
 

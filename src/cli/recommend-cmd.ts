@@ -11,9 +11,19 @@ import { parsePart } from '../models/kinds.js';
 import { startProgress } from '../util/progress.js';
 import { floatOpt, intOpt } from './common.js';
 
-/** `--part` / `--fusion-weight` / `--threads` as Recommender load options. */
-export function loadOptions(flags: { part?: string; fusionWeight?: string; threads?: string }): LoadOptions {
-  return { part: parsePart(flags.part), fusionWeight: floatOpt('--fusion-weight', flags.fusionWeight, 0, 1), threads: intOpt('--threads', flags.threads, 1) };
+/** `--seen exclude|keep` (undefined: the model's policy). */
+function seenOpt(v: string | undefined): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'exclude' && v !== 'keep') throw new InputError(`--seen must be exclude or keep, got ${JSON.stringify(v)}`, { param: 'seen' });
+  return v === 'exclude';
+}
+
+/** Help text of `--seen`. */
+export const SEEN_HELP = "history items: exclude | keep (default: the model's policy, chosen on validation at training time)";
+
+/** `--part` / `--fusion-weight` / `--threads` / `--seen` as Recommender load options. */
+export function loadOptions(flags: { part?: string; fusionWeight?: string; threads?: string; seen?: string }): LoadOptions {
+  return { part: parsePart(flags.part), fusionWeight: floatOpt('--fusion-weight', flags.fusionWeight, 0, 1), threads: intOpt('--threads', flags.threads, 1), excludeSeen: seenOpt(flags.seen) };
 }
 
 /** id → title from the model's dataset (or an explicit items file / dataset dir), if readable. */
@@ -82,15 +92,17 @@ export function registerRecommend(program: Command): void {
     .option('--history-file <file>', 'item ids, oldest first, one per line or comma-separated (for long histories)')
     .option('-k, --k <n>', 'number of results', '10')
     .option('--beam <n>', 'beam width (default max(k, 20))')
-    .option('--exclude-seen', 'never recommend history items')
+    .option('--seen <policy>', SEEN_HELP)
+    .option('--exclude-seen', 'never recommend history items (= --seen exclude)')
     .option('--items <path>', 'items.jsonl or dataset directory for titles (default: the training dataset)')
     .option('--part <kind>', 'serve one part of a fused model: transformer | transition (default: fused)')
     .option('--fusion-weight <w>', "override a fused model's transition weight (0..1)")
     .option('--json', 'machine-readable output')
-    .action(async (flags: { model: string; index?: string; history?: string; historyFile?: string; k: string; beam?: string; excludeSeen?: boolean; items?: string; json?: boolean; part?: string; fusionWeight?: string }) => {
+    .action(async (flags: { model: string; index?: string; history?: string; historyFile?: string; k: string; beam?: string; excludeSeen?: boolean; seen?: string; items?: string; json?: boolean; part?: string; fusionWeight?: string }) => {
       const history = await readHistory(flags);
+      if (flags.excludeSeen && flags.seen === 'keep') throw new InputError('--exclude-seen and --seen keep contradict each other');
       const rec = await Recommender.load(flags.model, flags.index, loadOptions(flags));
-      const res = await rec.recommend(history, { k: intOpt('-k', flags.k, 1), beamWidth: intOpt('--beam', flags.beam, 1), excludeSeen: !!flags.excludeSeen });
+      const res = await rec.recommend(history, { k: intOpt('-k', flags.k, 1), beamWidth: intOpt('--beam', flags.beam, 1), ...(flags.excludeSeen ? { excludeSeen: true } : {}) });
       const t = await titles(rec, flags.items);
       if (flags.json) {
         console.log(JSON.stringify({ ...res, items: res.items.map((i) => ({ ...i, title: t.get(i.itemId) })) }));
@@ -112,8 +124,9 @@ export function registerRecommend(program: Command): void {
     .option('--sample-seed <n>', 'seed of the --limit sample (default 0)')
     .option('--part <kind>', 'evaluate one part of a fused model: transformer | transition (default: fused)')
     .option('--fusion-weight <w>', "override a fused model's transition weight (0..1)")
+    .option('--seen <policy>', SEEN_HELP)
     .option('--json', 'print the report as JSON')
-    .action(async (flags: { model: string; index?: string; data: string; split: string; beam?: string; limit?: string; sampleSeed?: string; json?: boolean; part?: string; fusionWeight?: string }) => {
+    .action(async (flags: { model: string; index?: string; data: string; split: string; beam?: string; limit?: string; sampleSeed?: string; json?: boolean; part?: string; fusionWeight?: string; seen?: string }) => {
       if (flags.split !== 'test' && flags.split !== 'valid') throw new InputError(`--split must be test or valid, got ${JSON.stringify(flags.split)}`);
       const [rec, ds] = await Promise.all([Recommender.load(flags.model, flags.index, loadOptions(flags)), loadDataset(flags.data)]);
       const limit = intOpt('--limit', flags.limit, 1);
@@ -124,6 +137,6 @@ export function registerRecommend(program: Command): void {
       const report = await evaluateRecommender(rec, ds, { split: flags.split, beamWidth: intOpt('--beam', flags.beam, 1), limit, sampleSeed, onProgress: (d) => p.update(d) });
       p.stop();
       await rec.close();
-      console.log(flags.json ? JSON.stringify({ modelDir: path.resolve(flags.model), modelName: rec.modelName, ...report }) : formatReport(report, rec.modelName));
+      console.log(flags.json ? JSON.stringify({ modelDir: path.resolve(flags.model), modelName: rec.modelName, excludeSeen: rec.excludeSeenByDefault, ...report }) : formatReport(report, rec.modelName) + `\n  history items ${rec.excludeSeenByDefault ? 'excluded' : 'kept'} (${flags.seen ? '--seen' : "the model's policy"})`);
     });
 }

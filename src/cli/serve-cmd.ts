@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { InputError } from '../errors.js';
 import { createServer, DEFAULT_LIMITS, type ServeLimits } from '../serve/server.js';
 import { intOpt } from './common.js';
-import { loadOptions } from './recommend-cmd.js';
+import { loadOptions, SEEN_HELP } from './recommend-cmd.js';
 
 interface ServeFlags {
   model: string;
@@ -14,6 +14,7 @@ interface ServeFlags {
   threads?: string;
   part?: string;
   fusionWeight?: string;
+  seen?: string;
   maxInFlight?: string;
   maxQueue?: string;
   timeoutMs?: string;
@@ -34,6 +35,7 @@ export function registerServe(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)')
     .option('--part <kind>', 'serve one part of a fused model: transformer | transition')
     .option('--fusion-weight <w>', "override a fused model's transition weight (0..1)")
+    .option('--seen <policy>', `default for requests without excludeSeen — ${SEEN_HELP}`)
     .option('--max-in-flight <n>', `requests decoded at once (default ${DEFAULT_LIMITS.maxInFlight})`)
     .option('--max-queue <n>', `requests that may wait; beyond that 503 (default ${DEFAULT_LIMITS.maxQueue})`)
     .option('--timeout-ms <n>', `time limit per request, waiting included (default ${DEFAULT_LIMITS.timeoutMs})`)

@@ -34,6 +34,7 @@ export function registerTrain(program: Command): void {
     .option('--transition-fit <data>', 'train (default) | train+valid: store transition counts that include each user\'s validation target (the weight is still chosen with train-only counts; such a model cannot be evaluated on the validation split)')
     .option('--transition-shape <shape>', 'the transition model\'s WINDOW:HISTORY:DECAY (e.g. 3:3:0.3; 1:1:1 = first order) or auto (default: chosen on validation)')
     .option('--transition-users <n>', 'validation users the transition shape is chosen on (seeded random sample; default 5000)')
+    .option('--seen <policy>', 'default for history items at serving: auto (default: exclude them only if that raises validation Recall@10) | keep | exclude')
     .option('--transformer-from <dir>', 'fused: reuse the transformer of this model directory (same index) instead of training one; refit the transition part and choose the weight again')
     .option('--device <name>', 'cpu | cuda | cuda:N (default cpu)')
     .option('--nproc <n>', 'train with N processes (DDP; gloo on CPU; default: one per core on CPU, 1 on CUDA)')
@@ -45,6 +46,7 @@ export function registerTrain(program: Command): void {
       let epoch = 0;
       let fbar: ReturnType<typeof startProgress> | undefined;
       let tbar: ReturnType<typeof startProgress> | undefined;
+      let sbar: ReturnType<typeof startProgress> | undefined;
       const cfg = await trainModel({
         data: flags.data!,
         index: flags.index!,
@@ -60,11 +62,18 @@ export function registerTrain(program: Command): void {
           if (d === t) tbar.stop();
         },
         transformerFrom: flags.transformerFrom,
+        seen: flags.seen as 'auto' | 'keep' | 'exclude' | undefined,
+        onSeenProgress: (d, t) => {
+          sbar ??= startProgress('choosing the seen-item policy on validation', t, ' requests');
+          sbar.update(d);
+          if (d === t) sbar.stop();
+        },
         maxHistory: intOpt('--max-history', flags.maxHistory, 1),
         fusion: { grid: gridOpt(flags.fusionGrid), users: intOpt('--fusion-users', flags.fusionUsers, 1) },
         onFusionProgress: (d, t) => {
           fbar ??= startProgress('choosing the fusion weight on validation', t, ' requests');
           fbar.update(d);
+          if (d === t) fbar.stop();
         },
         decoder: {
           ...decoderOptions(flags),
@@ -101,6 +110,11 @@ export function registerTrain(program: Command): void {
       if (fusion) {
         process.stderr.write(`  fusion weight on ${fusion.users} validation users (transition weight: R@10 / N@10):\n`);
         for (const g of fusion.grid) process.stderr.write(`    ${g.weight.toFixed(2)}: ${g.recall10.toFixed(4)} / ${g.ndcg10.toFixed(4)}${g.weight === fusion.weight ? '  ← chosen' : ''}\n`);
+      }
+      const seen = cfg.params.seen as { exclude: boolean; users?: number; repeatRate?: number; keep?: { recall10: number; ndcg10: number }; excluded?: { recall10: number; ndcg10: number } } | undefined;
+      if (seen?.keep && seen.excluded) {
+        const f = (m: { recall10: number; ndcg10: number }) => `${m.recall10.toFixed(4)} / ${m.ndcg10.toFixed(4)}`;
+        process.stderr.write(`  history items on ${seen.users} validation users (R@10 / N@10; ${(100 * seen.repeatRate!).toFixed(1)} % of targets repeat a history item): kept ${f(seen.keep)}, excluded ${f(seen.excluded)} → ${seen.exclude ? 'excluded' : 'kept'} by default\n`);
       }
       console.log(JSON.stringify({ out: flags.out, architecture: cfg.architecture, indexHash: cfg.indexHash, seconds: (Date.now() - t0) / 1000, ...cfg.params }));
     });

@@ -114,6 +114,7 @@ export async function exportHfModel(logicalDir: string, outDir: string, opts: Hf
       maxHistory: cfg.maxHistory,
       indexDir: relativeTo(outDir, cfg.indexDir),
       dataDir: relativeTo(outDir, cfg.dataDir),
+      ...((cfg.params as { seen?: { exclude?: boolean } }).seen?.exclude === true ? { excludeSeen: true } : {}),
     };
     const tokCfg = { bos_token: '<|endoftext|>', eos_token: '<|eos|>', pad_token: '<|pad|>', sep_token: '<|sep|>', model_max_length: p.maxPositions, tokenizer_class: 'PreTrainedTokenizerFast' };
     await writeDirAtomic(

@@ -45,6 +45,8 @@ export interface HfServingConfig {
   /** Index directory and dataset directory (optional defaults for serving and titles). */
   indexDir?: string;
   dataDir?: string;
+  /** Exclude history items unless a request says otherwise (default false; export-hf copies the source model's policy). */
+  excludeSeen?: boolean;
 }
 
 /** Shapes the runner needs, read from a Hugging Face config.json. */
@@ -139,6 +141,7 @@ export async function readHfServingConfig(dir: string, base = dir): Promise<HfSe
   if (c.format !== HF_SERVING_FORMAT) throw new ModelError(`${file}: format must be ${JSON.stringify(HF_SERVING_FORMAT)}`);
   if (c.formatVersion !== 1) throw new ModelError(`${file}: version ${String(c.formatVersion)} is not supported`);
   if (typeof c.indexHash !== 'string' || typeof c.promptTemplate !== 'string') throw new ModelError(`${file}: needs indexHash and promptTemplate`);
+  if (c.excludeSeen !== undefined && typeof c.excludeSeen !== 'boolean') throw new ModelError(`${file}: excludeSeen must be true or false, got ${JSON.stringify(c.excludeSeen)}`);
   if (!c.promptTemplate.includes('{history}')) throw new ModelError(`${file}: promptTemplate must contain {history}`);
   return { ...c, indexDir: resolveFrom(base, c.indexDir), dataDir: resolveFrom(base, c.dataDir) };
 }

@@ -67,6 +67,17 @@ export interface FusionParams {
  * 16 give 27. Concurrent callers are still safe; they queue.
  */
 export const ONNX_MAX_BATCH = 1;
+/**
+ * Requests per beam search for onnxruntime transformers decoded with tree attention (graphs with a
+ * 3-D attention mask, see onnx-tree.ts): no cache is copied per beam, so several requests in one
+ * model call raise throughput (bench/decode-compare: docs/decoding.md).
+ */
+export const TREE_MAX_BATCH = 16;
+
+/** Requests per beam search for an onnxruntime transformer (by whether it decodes with tree attention). */
+export function onnxMaxBatch(model: { tree: boolean }): number {
+  return model.tree ? TREE_MAX_BATCH : ONNX_MAX_BATCH;
+}
 /** Requests per beam search for the transition model. */
 export const TABLE_MAX_BATCH = 64;
 
@@ -103,7 +114,7 @@ export const MODEL_KINDS: Record<string, { name: ModelKindName; load(ctx: LoadCo
     async load(ctx) {
       partOf(ctx, 'transformer');
       const m = await loadTransformer(ctx);
-      return { model: m as StepModel<unknown>, name: 'transformer', maxBatch: ONNX_MAX_BATCH, close: () => m.close() };
+      return { model: m as StepModel<unknown>, name: 'transformer', maxBatch: onnxMaxBatch(m), close: () => m.close() };
     },
   },
   fused: {
@@ -116,12 +127,12 @@ export const MODEL_KINDS: Record<string, { name: ModelKindName; load(ctx: LoadCo
       if (typeof w !== 'number' || !(w >= 0 && w <= 1)) throw new ModelError(`${ctx.dir}/config.json: params.fusion.weight must be a number in [0, 1], got ${JSON.stringify(w)}`);
       if (part === 'transition' || (part === 'fused' && w === 1)) return { model: await loadTransition(ctx), name: part === 'fused' ? 'fused (transition weight 1)' : 'transition', maxBatch: TABLE_MAX_BATCH, close: noClose };
       const tf = await loadTransformer(ctx);
-      if (part === 'transformer' || w === 0) return { model: tf as StepModel<unknown>, name: part === 'fused' ? 'fused (transition weight 0)' : 'transformer', maxBatch: ONNX_MAX_BATCH, close: () => tf.close() };
+      if (part === 'transformer' || w === 0) return { model: tf as StepModel<unknown>, name: part === 'fused' ? 'fused (transition weight 0)' : 'transformer', maxBatch: onnxMaxBatch(tf), close: () => tf.close() };
       const model = new FusedStepModel([
         { model: tf as StepModel<unknown>, weight: 1 - w },
         { model: await loadTransition(ctx), weight: w },
       ]);
-      return { model: model as StepModel<unknown>, name: `fused (transition weight ${w})`, maxBatch: ONNX_MAX_BATCH, close: () => tf.close() };
+      return { model: model as StepModel<unknown>, name: `fused (transition weight ${w})`, maxBatch: onnxMaxBatch(tf), close: () => tf.close() };
     },
   },
 };

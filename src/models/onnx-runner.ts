@@ -7,12 +7,19 @@
  * row with the KV cache; reorder gathers cache rows by beam index. When every row keeps its prompt
  * and the row count stays (beam search after the first level), reorder works in place and copies
  * only the generated positions — the prompt's part of the cache is identical across a prompt's
- * rows — so a reorder costs rows × generated tokens, not rows × prompt length. One
- * InferenceSession is shared by all callers (onnxruntime sessions are safe for concurrent `run`).
+ * rows — so a reorder costs rows × generated tokens, not rows × prompt length.
+ *
+ * Graphs whose attention_mask is 3-D ([batch, seq, total]: each query's keys, as semrec's own
+ * export writes them) are decoded with **tree attention** instead (onnx-tree.ts): all beams of a
+ * request are one sequence over one shared cache, each beam attending its prompt, its ancestors
+ * and itself; reorder copies no KV at all, and a step's cost grows with the request's tokens,
+ * not with beams × history. Both paths compute the same log-probabilities. One InferenceSession
+ * is shared by all callers (onnxruntime sessions are safe for concurrent `run`).
  */
 import * as ort from 'onnxruntime-node';
 import type { StepModel, StepOutput } from '../../decoding/index.js';
 import { ModelError } from '../errors.js';
+import { logSoftmaxAt, treeFromPrefill, treeReorder, treeStepInputs, type TreeState } from './onnx-tree.js';
 
 /** Cache state of a batch of rows. */
 export interface OnnxState {
@@ -31,30 +38,46 @@ export interface OnnxState {
   shared: number;
 }
 
+export type { TreeState } from './onnx-tree.js';
+
 /** Options of {@link OnnxStepModel.load}. */
 export interface OnnxRunnerOptions {
   /** onnxruntime intra-op threads (default: all cores). */
   threads?: number;
   /** Pad token id for left padding (default 0). */
   padId?: number;
+  /**
+   * Decode with tree attention when the graph allows it (a 3-D attention_mask; default true).
+   * False forces the per-row KV cache path (for comparisons).
+   */
+  tree?: boolean;
 }
 
 function logSoftmaxRows(logits: Float32Array, rows: number, V: number, rowStride: number, rowOffset: number): Float32Array {
-  const out = new Float32Array(rows * V);
+  // strides and offsets are whole rows of V logits
+  return logSoftmaxAt(logits, V, Int32Array.from({ length: rows }, (_, r) => (r * rowStride + rowOffset) / V));
+}
+
+/** rows × total key mask → rows × seq × total causal per-query masks (query i is key total − seq + i). */
+function causal3d(mask: BigInt64Array, rows: number, seq: number, total: number): BigInt64Array {
+  const out = new BigInt64Array(rows * seq * total);
   for (let r = 0; r < rows; r++) {
-    const o = r * rowStride + rowOffset;
-    let m = -Infinity;
-    for (let v = 0; v < V; v++) if (logits[o + v] > m) m = logits[o + v];
-    let s = 0;
-    for (let v = 0; v < V; v++) s += Math.exp(logits[o + v] - m);
-    const lse = m + Math.log(s);
-    for (let v = 0; v < V; v++) out[r * V + v] = logits[o + v] - lse;
+    for (let i = 0; i < seq; i++) {
+      const keys = total - seq + i + 1;
+      out.set(mask.subarray(r * total, r * total + keys), (r * seq + i) * total);
+    }
   }
   return out;
 }
 
+/** A graph's attention-mask rank (2: HF causal-LM convention; 3: per-query masks, tree attention). */
+function maskRank(session: ort.InferenceSession): number {
+  const m = session.inputMetadata?.find((x) => x.name === 'attention_mask');
+  return m && m.isTensor && m.shape.length === 3 ? 3 : 2;
+}
+
 /** StepModel over one onnxruntime session of a causal LM in the Hugging Face convention (see the file header). */
-export class OnnxStepModel implements StepModel<OnnxState> {
+export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly vocabSize: number,
@@ -64,6 +87,10 @@ export class OnnxStepModel implements StepModel<OnnxState> {
     private readonly padId: number,
     /** Whether the graph takes position_ids (some Optimum GPT-2 exports derive them from the mask). */
     private readonly hasPositionIds: boolean,
+    /** Whether the graph's attention_mask is 3-D (per query). */
+    readonly mask3d: boolean,
+    /** Whether beams are decoded with tree attention (needs `mask3d`). */
+    readonly tree: boolean,
   ) {}
 
   /** Load a model.onnx and check its inputs/outputs follow the convention. */
@@ -82,15 +109,20 @@ export class OnnxStepModel implements StepModel<OnnxState> {
     if (session.outputNames[0] !== 'logits' || !session.outputNames.includes(`present.${dims.layers - 1}.value`)) {
       throw new ModelError(`${file}: outputs must be logits, present.{i}.key|value`);
     }
-    return new OnnxStepModel(session, dims.vocabSize, dims.layers, dims.heads, dims.headDim, opts.padId ?? 0, session.inputNames.includes('position_ids'));
+    const mask3d = maskRank(session) === 3;
+    return new OnnxStepModel(session, dims.vocabSize, dims.layers, dims.heads, dims.headDim, opts.padId ?? 0, session.inputNames.includes('position_ids'), mask3d, mask3d && opts.tree !== false);
   }
 
-  private async run(ids: BigInt64Array, rows: number, seq: number, state: OnnxState | undefined, mask: BigInt64Array, pos: BigInt64Array): Promise<{ logits: Float32Array; past: OnnxState['past']; total: number }> {
+  /**
+   * One graph call. `mask` is rows × total keys (the causal-LM convention; expanded to causal
+   * per-query masks for a 3-D graph) or, with `perQuery`, rows × seq × total (3-D graphs only).
+   */
+  private async run(ids: BigInt64Array, rows: number, seq: number, state: { past: OnnxState['past']; total: number } | undefined, mask: BigInt64Array, pos: BigInt64Array, perQuery = false): Promise<{ logits: Float32Array; past: OnnxState['past']; total: number }> {
     const P = state ? state.total : 0;
     const total = P + seq;
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', ids, [rows, seq]),
-      attention_mask: new ort.Tensor('int64', mask, [rows, total]),
+      attention_mask: perQuery || this.mask3d ? new ort.Tensor('int64', perQuery ? mask : causal3d(mask, rows, seq, total), [rows, seq, total]) : new ort.Tensor('int64', mask, [rows, total]),
     };
     if (this.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', pos, [rows, seq]);
     for (let i = 0; i < this.layers; i++) {
@@ -130,13 +162,19 @@ export class OnnxStepModel implements StepModel<OnnxState> {
     return { logits: res.logits, seq: T, state: { rows: R, past: res.past, total: res.total, mask, nextPos, group: Int32Array.from({ length: R }, (_, i) => i), shared: T } };
   }
 
-  async prefill(prompts: readonly Int32Array[]): Promise<StepOutput<OnnxState>> {
+  async prefill(prompts: readonly Int32Array[]): Promise<StepOutput<OnnxState | TreeState>> {
     const { logits, seq, state } = await this.forward(prompts);
     const V = this.vocabSize;
-    return { state, logprobs: logSoftmaxRows(logits, prompts.length, V, seq * V, (seq - 1) * V) };
+    const logprobs = logSoftmaxRows(logits, prompts.length, V, seq * V, (seq - 1) * V);
+    return { state: this.tree ? treeFromPrefill(state) : state, logprobs };
   }
 
-  async step(state: OnnxState, tokens: Int32Array): Promise<StepOutput<OnnxState>> {
+  async step(state: OnnxState | TreeState, tokens: Int32Array): Promise<StepOutput<OnnxState | TreeState>> {
+    if ('requests' in state) {
+      const x = treeStepInputs(state, tokens, this.padId);
+      const res = await this.run(x.ids, state.requests, x.seq, state, x.mask, x.pos, true);
+      return { state: x.next(res.past, res.total), logprobs: logSoftmaxAt(res.logits, this.vocabSize, x.logitRows) };
+    }
     const R = state.rows;
     const T = state.total + 1;
     const mask = new BigInt64Array(R * T);
@@ -150,7 +188,8 @@ export class OnnxStepModel implements StepModel<OnnxState> {
     return { state: { rows: R, past: res.past, total: res.total, mask, nextPos, group: state.group, shared: state.shared }, logprobs: logSoftmaxRows(res.logits, R, this.vocabSize, this.vocabSize, 0) };
   }
 
-  reorder(state: OnnxState, index: Int32Array): OnnxState {
+  reorder(state: OnnxState | TreeState, index: Int32Array): OnnxState | TreeState {
+    if ('requests' in state) return treeReorder(state, index);
     const R = index.length;
     let inPlace = R === state.rows;
     for (let i = 0; inPlace && i < R; i++) inPlace = state.group[index[i]] === state.group[i];

@@ -86,6 +86,7 @@ describe('index directory format', () => {
     const dir = path.join(root, 'idx');
     const first = sample(200, 1);
     await saveIndex(first, dir);
+    const plain = new Set(readdirSync(dir)); // the first write's plain layout
     // A child process rewrites the index in a loop with large indexes; kill it at random moments.
     const script = path.join(root, 'writer.mts');
     writeFileSync(
@@ -111,13 +112,15 @@ describe('index directory format', () => {
       expect([200, 20000]).toContain(loaded.size);
     }
     // leftovers: the killed writers' temporary directories (inside idx, swept by the next
-    // writer) and the pointer's temporary files, never a half-written generation behind CURRENT
+    // writer), the pointer's temporary files and — when a writer died while sweeping — files of
+    // the first, plain layout (no reader looks at them once CURRENT exists); never a half-written
+    // generation behind CURRENT
     expect(readdirSync(root).sort()).toEqual(['idx', 'writer.mts']);
-    for (const f of readdirSync(dir)) expect(f === 'CURRENT' || /^g-\d{6}$/.test(f) || f.startsWith('.tmp-') || f.startsWith('.CURRENT.tmp-')).toBe(true);
+    for (const f of readdirSync(dir)) expect(f === 'CURRENT' || /^g-\d{6}$/.test(f) || f.startsWith('.tmp-') || f.startsWith('.CURRENT.tmp-') || plain.has(f), f).toBe(true);
     expect(existsSync(path.join(await resolveArtifact(dir), 'index.json'))).toBe(true);
-    // the next write sweeps the dead writers' temporary directories
+    // the next write sweeps the dead writers' temporary directories and the plain layout's files
     await saveIndex(first, dir);
-    expect(readdirSync(dir).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
+    expect(readdirSync(dir).filter((f) => f.startsWith('.tmp-') || plain.has(f))).toEqual([]);
     expect((await loadIndex(dir)).size).toBe(200);
   });
 });

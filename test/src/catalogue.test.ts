@@ -38,7 +38,7 @@ describe('catalogue growth without retraining', () => {
     expect(rec.trie.find(child.codeOf('NEW-1')!)).toBeGreaterThanOrEqual(0);
     const hist = p.ds.test[0].history;
     // the whole catalogue ranked: both new items are candidates (they have the unseen-item prior)
-    const all = await rec.recommend(hist, { k: child.size, beamWidth: child.size });
+    const all = await rec.recommend(hist, { k: child.size, beamWidth: child.size, excludeSeen: false });
     expect(all.items).toHaveLength(child.size);
     expect(all.items.map((i) => i.itemId)).toEqual(expect.arrayContaining(['NEW-1', 'NEW-2']));
     // restricted to the new items, they come back with their tuples

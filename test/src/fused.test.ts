@@ -33,6 +33,7 @@ beforeAll(async () => {
   const t = await run(['train', '--data', data, '--index', index, '--out', model, '--layers', '2', '--d-model', '32', '--heads', '2', '--epochs', '4', '--batch-size', '32', '--seed', '1', '--nproc', '1', '--threads', '1', '--fusion-users', '100000']);
   expect(t.code, t.err).toBe(0);
   expect(t.err).toMatch(/← chosen/);
+  expect(t.err).toMatch(/history items on \d+ validation users \(R@10 \/ N@10; 0\.0 % of targets repeat a history item\)/);
   cfg = JSON.parse(readFileSync(path.join(model, 'config.json'), 'utf8'));
   ds = await loadDataset(data);
 }, 240_000);
@@ -64,9 +65,17 @@ describe('fused model (transformer + transition model) on collaborative-semantic
         await rec.close();
       }
     };
-    const fused = await evalValid({});
-    const transformer = await evalValid({ part: 'transformer' });
-    const transition = await evalValid({ part: 'transition' });
+    // the grid's figures keep history items
+    const fused = await evalValid({ excludeSeen: false });
+    const transformer = await evalValid({ part: 'transformer', excludeSeen: false });
+    const transition = await evalValid({ part: 'transition', excludeSeen: false });
+    // served by default, the model follows its seen-item policy, chosen on the same users
+    const seen = cfg.params.seen as { exclude: boolean; users: number; keep: { recall10: number }; excluded: { recall10: number } };
+    expect(seen.users).toBe(f.users);
+    expect(seen.keep.recall10).toBeCloseTo(at(f.weight).recall10, 10);
+    const byDefault = await evalValid({});
+    expect(byDefault.r.model.recall[10]).toBeCloseTo(seen.exclude ? seen.excluded.recall10 : seen.keep.recall10, 10);
+    expect(byDefault.r.model.recall[10]).toBeGreaterThanOrEqual(fused.r.model.recall[10]);
     expect(fused.name).toMatch(/^fused/);
     expect(transformer.name).toBe('transformer');
     expect(fused.r.model.recall[10]).toBeCloseTo(at(f.weight).recall10, 10);
@@ -89,7 +98,7 @@ describe('fused model (transformer + transition model) on collaborative-semantic
     const stored = JSON.parse(readFileSync(path.join(model, 'bigram.json'), 'utf8'));
     expect(stored.window ?? 1).toBe(sel.window);
     // the transition part alone reproduces the chosen grid point on the same users
-    const rec = await Recommender.load(model, index, { part: 'transition' });
+    const rec = await Recommender.load(model, index, { part: 'transition', excludeSeen: false });
     try {
       expect((await evaluateRecommender(rec, ds, { split: 'valid' })).model.recall[10]).toBeCloseTo(best.recall10, 10);
     } finally {

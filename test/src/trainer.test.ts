@@ -12,7 +12,9 @@ import { trainModel } from '../../src/train.js';
 import { Recommender } from '../../src/recommender.js';
 import { OnnxStepModel } from '../../src/models/onnx-runner.js';
 import { loadTokenizer, vocabulary } from '../../src/models/tokenizer.js';
-import { TokenLayout } from '../../decoding/index.js';
+import { TokenLayout, beamSearch } from '../../decoding/index.js';
+import { loadIndex } from '../../quantizer/index.js';
+import { candidateTrie } from '../../src/indexing.js';
 import { ModelError } from '../../src/errors.js';
 import { pythonPath, trainerRoot } from '../../src/models/python.js';
 import { tiny, trainTinyModel } from './tiny-model.js';
@@ -41,11 +43,12 @@ function torchLogits(ids: number[][], mask: number[][], pos: number[][]): Float3
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 }
 
-async function runner() {
+/** The fixture's ONNX model; `tree: false` forces the per-row KV cache path. */
+async function runner(opts: { tree?: boolean } = {}) {
   const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
   return {
     cfg,
-    model: await OnnxStepModel.load(path.join(modelDir, 'model.onnx'), { vocabSize: cfg.tokenLayout.vocabSize, layers: cfg.params.layers, heads: cfg.params.heads, headDim: cfg.params.headDim }),
+    model: await OnnxStepModel.load(path.join(modelDir, 'model.onnx'), { vocabSize: cfg.tokenLayout.vocabSize, layers: cfg.params.layers, heads: cfg.params.heads, headDim: cfg.params.headDim }, opts),
   };
 }
 
@@ -75,7 +78,7 @@ describe('generator: trainer, ONNX export, runner', () => {
   });
 
   it('prefill then steps with the KV cache (and a reorder) equals a full forward pass', async () => {
-    const { cfg, model } = await runner();
+    const { cfg, model } = await runner({ tree: false });
     const layout = TokenLayout.fromSpec(cfg.tokenLayout);
     const full = new Int32Array([1, ...layout.tokens([3, 4]), ...layout.tokens([7, 0]), ...layout.tokens([1, 2])]);
     const other = new Int32Array([1, ...layout.tokens([5, 5])]);
@@ -98,7 +101,7 @@ describe('generator: trainer, ONNX export, runner', () => {
   });
 
   it('an in-place reorder (rows keep their prompt) moves only generated positions and stays exact', async () => {
-    const { cfg, model } = await runner();
+    const { cfg, model } = await runner({ tree: false });
     const layout = TokenLayout.fromSpec(cfg.tokenLayout);
     const A = new Int32Array([1, ...layout.tokens([3, 4]), ...layout.tokens([7, 0])]);
     const B = new Int32Array([1, ...layout.tokens([5, 5])]);
@@ -123,6 +126,55 @@ describe('generator: trainer, ONNX export, runner', () => {
     // rows that change prompt take the general path
     expect(model.reorder(s2.state, new Int32Array([3, 0, 1, 2, 4, 5]))).not.toBe(s2.state);
     await model.close();
+  });
+
+  it('tree attention: beams of a request in one sequence over one cache give the per-beam log-probabilities', async () => {
+    const { cfg, model } = await runner();
+    expect(model.mask3d && model.tree).toBe(true); // semrec's export writes a 3-D mask
+    const layout = TokenLayout.fromSpec(cfg.tokenLayout);
+    const V = layout.vocabSize;
+    const A = new Int32Array([1, ...layout.tokens([3, 4]), ...layout.tokens([7, 0])]);
+    const B = new Int32Array([1, ...layout.tokens([5, 5])]); // shorter: left-padded in the prefill
+    const pre = await model.prefill([A, B]);
+    const rows = [0, 0, 0, 1, 1];
+    const t1 = [0, 1, 2, 3, 4].map((c) => layout.token(0, c));
+    const s1 = await model.step(model.reorder(pre.state, new Int32Array(rows)), new Int32Array(t1));
+    // beam 1 of A dies, beam 0 of A is duplicated, B keeps one beam and gains one
+    const perm = [0, 0, 2, 4, 3];
+    const t2 = [0, 1, 2, 3, 4].map((c) => layout.token(1, c));
+    const s2 = await model.step(model.reorder(s1.state, new Int32Array(perm)), new Int32Array(t2));
+    for (let r = 0; r < perm.length; r++) {
+      const prompt = rows[perm[r]] === 0 ? A : B;
+      const ref = await model.prefill([new Int32Array([...prompt, t1[perm[r]], t2[r]])]);
+      let d = 0;
+      for (let v = 0; v < V; v++) d = Math.max(d, Math.abs(ref.logprobs[v] - s2.logprobs[r * V + v]));
+      expect(d, `row ${r}`).toBeLessThanOrEqual(1e-4);
+    }
+    await model.close();
+  });
+
+  it('tree attention and the per-beam KV cache decode the same items with the same scores (batched requests)', async () => {
+    const { cfg, model: tree } = await runner();
+    const { model: flat } = await runner({ tree: false });
+    const index = await loadIndex(indexDir);
+    const trie = candidateTrie(index);
+    const layout = TokenLayout.fromSpec(cfg.tokenLayout);
+    const reqs = ds.test.slice(0, 12).map((e, i) => ({
+      prompt: layout.prompt(index.codes, e.history.map((id) => index.rowOf(id)!).slice(-(3 + (i % 5))), 20), // different prompt lengths
+      exclude: i % 3 === 0 ? e.history.map((id) => index.rowOf(id)!) : undefined,
+    }));
+    for (const beamWidth of [4, 10]) {
+      const a = await beamSearch(tree, trie, layout, reqs, { beamWidth });
+      const b = await beamSearch(flat, trie, layout, reqs, { beamWidth });
+      a.forEach((hits, r) => {
+        expect(hits.map((h) => h.row), `request ${r}`).toEqual(b[r].map((h) => h.row));
+        hits.forEach((h, j) => expect(Math.abs(h.score - b[r][j].score)).toBeLessThanOrEqual(1e-4));
+      });
+      // one request at a time gives the same answers as the batch
+      for (let r = 0; r < 3; r++) expect((await beamSearch(tree, trie, layout, [reqs[r]], { beamWidth }))[0].map((h) => h.row)).toEqual(a[r].map((h) => h.row));
+    }
+    await tree.close();
+    await flat.close();
   });
 
   it('the tokenizer round-trips every semantic-ID token', () => {

@@ -79,6 +79,31 @@ def test_prefill_then_kv_steps_equal_a_full_forward_pass():
         assert torch.allclose(steps[k], full[:, t], atol=1e-5)
 
 
+def test_tree_mask_siblings_in_one_sequence_equal_their_own_sequences():
+    """3-D masks (tree attention): two continuations of one prompt appended to one row, each
+    attending the prompt and itself only, at the same position id, give each branch's logits."""
+    model = small_decoder(seed=5)
+    prompt = torch.randint(4, 40, (1, 6))
+    a, b = 7, 11
+    P = prompt.shape[1]
+    _, past = model(prompt, torch.ones(1, P, dtype=torch.long), torch.arange(P).unsqueeze(0), model.empty_past(1))
+    mask = torch.zeros(1, 2, P + 2, dtype=torch.long)
+    mask[0, :, :P] = 1
+    mask[0, 0, P] = 1
+    mask[0, 1, P + 1] = 1
+    tree, _ = model(torch.tensor([[a, b]]), mask, torch.tensor([[P, P]]), past)
+    for k, tok in enumerate([a, b]):
+        seq = torch.cat([prompt, torch.tensor([[tok]])], dim=1)
+        ref, _ = model(seq, torch.ones(1, P + 1, dtype=torch.long), torch.arange(P + 1).unsqueeze(0), model.empty_past(1))
+        assert torch.allclose(tree[0, k], ref[0, -1], atol=1e-5)
+    # a 3-D mask that spells out the causal pattern is the 2-D mask
+    am = torch.ones(2, 5, dtype=torch.long)
+    am[0, :2] = 0
+    m2 = causal_mask(am, 5, 0, torch.float32)
+    m3 = causal_mask(torch.tril(torch.ones(5, 5, dtype=torch.long)).unsqueeze(0) * am[:, None, :], 5, 0, torch.float32)
+    assert torch.equal(m2, m3)
+
+
 def test_gpt2_named_export_computes_the_training_model():
     model = small_decoder(seed=3)
     hf = Gpt2LMHead(model, model.tok.weight.detach().clone()).eval()
