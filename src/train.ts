@@ -21,6 +21,9 @@ import { chooseTransitionShape, type TransitionChoice, type TransitionSelectOpti
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, modelConfigOf, writeModelDir, type ModelConfig } from './models/model-dir.js';
 import { OnnxStepModel } from './models/onnx-runner.js';
 import path from 'node:path';
+import os from 'node:os';
+import { promises as fs } from 'node:fs';
+import { runTrainer } from './models/python.js';
 import { trainDecoderFiles, type DecoderTrainOptions } from './train-decoder.js';
 
 /** Model kinds `semrec train` produces, by user-facing name (`decoder` / `bigram` are accepted aliases). */
@@ -170,11 +173,37 @@ async function reuseTransformer(dir: string, index: ItemIndex): Promise<{ config
   if (config.indexHash !== index.hash()) throw new ModelError(`${dir} was trained on index ${config.indexHash.slice(0, 12)}…, not this index (${index.hash().slice(0, 12)}…)`);
   const files: Record<string, string | Uint8Array> = {};
   for (const name of art.names) if (name !== 'config.json' && name !== 'bigram.json') files[name] = await art.read(name);
-  const params = { ...config.params };
+  const params: Record<string, unknown> = { ...config.params };
   delete params.fusion; // a fused source: its transition part and weight are refitted
   delete params.transition;
   delete params.seen; // decided again for the new model
+  if (await upgradeToTreeMask(files, config)) params.reexported = 'model.onnx re-exported from checkpoint.pt with the 3-D (tree attention) mask';
   return { config: { ...config, architecture: 'decoder', params: { ...params, transformerFrom: path.resolve(dir) } }, files };
+}
+
+/**
+ * A transformer exported before tree attention (2-D attention mask) is re-exported from its
+ * checkpoint with the current exporter — same weights, the 3-D mask that decodes all beams of a
+ * request over one cache (models/onnx-tree.ts). Returns whether `files['model.onnx']` was replaced
+ * (false: already 3-D, or no checkpoint.pt / trainer.json to export from).
+ */
+async function upgradeToTreeMask(files: Record<string, string | Uint8Array>, config: ModelConfig): Promise<boolean> {
+  const p = config.params as { layers: number; heads: number; headDim: number };
+  if (!(files['model.onnx'] instanceof Uint8Array) || files['checkpoint.pt'] === undefined || files['trainer.json'] === undefined) return false;
+  const probe = await OnnxStepModel.load(files['model.onnx'], { vocabSize: config.tokenLayout.vocabSize, layers: p.layers, heads: p.heads, headDim: p.headDim }, { threads: 1 });
+  const mask3d = probe.mask3d;
+  await probe.close();
+  if (mask3d) return false;
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'semrec-reexport-'));
+  try {
+    for (const name of ['checkpoint.pt', 'trainer.json']) await fs.writeFile(path.join(work, name), files[name]);
+    const out = path.join(work, 'model.onnx');
+    await runTrainer(['export', '--config', path.join(work, 'trainer.json'), '--checkpoint', path.join(work, 'checkpoint.pt'), '--out', out], () => {});
+    files['model.onnx'] = new Uint8Array(await fs.readFile(out));
+    return true;
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
 }
 
 /** Train a model on a dataset's train split under an index; returns its config. */

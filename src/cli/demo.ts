@@ -19,6 +19,7 @@ import { trainKind, trainModel } from '../train.js';
 import { tupleTokens } from '../models/tokenizer.js';
 import type { FusionChoice } from '../fusion.js';
 import type { TransitionChoice } from '../transition-select.js';
+import type { SeenChoice } from '../seen-select.js';
 import { Recommender } from '../recommender.js';
 import { describeDataset, intOpt } from './common.js';
 import { InputError } from '../errors.js';
@@ -37,6 +38,13 @@ function describeShape(p: unknown): string {
   const first = sel.grid[0];
   const best = sel.grid.find((g) => g.window === sel.window && g.history === sel.history && g.decay === sel.decay)!;
   return `  transition model: window ${sel.window}, last ${sel.history} item(s)${sel.history > 1 ? ` (decay ${sel.decay})` : ''}, chosen on ${sel.users} validation users (R@10 ${first.recall10.toFixed(3)} first order → ${best.recall10.toFixed(3)})`;
+}
+
+/** One line on the seen-item policy and the validation evidence for it. */
+function describeSeen(p: unknown): string {
+  const s = p as SeenChoice | undefined;
+  if (!s?.keep) return '';
+  return `\n  history items ${s.exclude ? 'excluded' : 'kept'} by default, chosen on ${s.users} validation users (R@10 kept ${s.keep.recall10.toFixed(3)}, excluded ${s.excluded.recall10.toFixed(3)}; ${(100 * s.repeatRate).toFixed(1)} % of targets repeat a history item)`;
 }
 
 /** The first-order Markov ranker (not ID-constrained), labelled for the table. */
@@ -125,6 +133,7 @@ export function registerDemo(program: Command): void {
           fusion: DEMO_FUSION,
           onFusionProgress: (d, t) => train.cb('choosing the fusion weight on validation', d, t),
           onTransitionProgress: (d, t) => train.cb('choosing the transition shape on validation', d, t),
+          onSeenProgress: (d, t) => train.cb('choosing the seen-item policy on validation', d, t),
           decoder: {
             ...DEMO_TRANSFORMER,
             epochs,
@@ -138,13 +147,13 @@ export function registerDemo(program: Command): void {
         const fw = cfg.params.fusion as FusionChoice;
         console.log(`  transformer: best epoch ${String(cfg.params.bestEpoch)} of ${String(cfg.params.epochsRun)}, validation loss ${(cfg.params.validLoss as number).toFixed(3)}, ${(cfg.params.trainSeconds as number).toFixed(0)} s`);
         console.log(describeShape(cfg.params.transition));
-        console.log(`  fusion weight of the transition model chosen on ${fw.users} validation users: ${fw.weight}  (R@10 by weight: ${fw.grid.map((g) => `${g.weight} → ${g.recall10.toFixed(3)}`).join(', ')})`);
+        console.log(`  fusion weight of the transition model chosen on ${fw.users} validation users: ${fw.weight}  (R@10 by weight: ${fw.grid.map((g) => `${g.weight} → ${g.recall10.toFixed(3)}`).join(', ')})${describeSeen(cfg.params.seen)}`);
         rec = await Recommender.load(modelDir, indexDir);
       } else {
         console.log(`\n[3/4] generator: transition model over ID tuples → ${modelDir}`);
         const bcfg = await trainModel({ data: dataDir, index: indexDir, out: modelDir, arch: 'transition' });
         console.log(`  ${String(bcfg.params.transitions)} transitions`);
-        console.log(describeShape(bcfg.params));
+        console.log(describeShape(bcfg.params) + describeSeen(bcfg.params.seen));
         rec = await Recommender.load(modelDir, indexDir);
       }
 

@@ -4,7 +4,8 @@
  * model, weight chosen on validation), served by the Recommender as a whole and part by part.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from './cli-helpers.js';
@@ -12,6 +13,9 @@ import { loadDataset, type Dataset } from '../../src/data/store.js';
 import { evaluateRecommender } from '../../src/eval/evaluate.js';
 import { Recommender } from '../../src/recommender.js';
 import { InputError } from '../../src/errors.js';
+import { OnnxStepModel } from '../../src/models/onnx-runner.js';
+import { pythonPath, trainerRoot } from '../../src/models/python.js';
+import { resealArtifact } from '../../quantizer/index.js';
 import type { FusionChoice } from '../../src/fusion.js';
 import type { TransitionChoice } from '../../src/transition-select.js';
 
@@ -125,6 +129,33 @@ describe('fused model (transformer + transition model) on collaborative-semantic
     } finally {
       await a.close();
       await b.close();
+    }
+    expect(c2.params.reexported).toBeUndefined(); // already a tree-attention graph
+    // a transformer exported before tree attention (2-D mask) is re-exported from its checkpoint
+    const old = path.join(root, 'old-export');
+    cpSync(model, old, { recursive: true });
+    execFileSync(pythonPath(), ['-m', 'trainer', 'export', '--config', path.join(old, 'trainer.json'), '--checkpoint', path.join(old, 'checkpoint.pt'), '--out', path.join(old, 'model.onnx'), '--mask', 'causal'], { cwd: trainerRoot(), env: { ...process.env, PYTHONPATH: trainerRoot() } });
+    await resealArtifact(old);
+    const dims = { vocabSize: cfg.params.vocabSize as number, layers: cfg.params.layers as number, heads: cfg.params.heads as number, headDim: cfg.params.headDim as number };
+    const before = await OnnxStepModel.load(path.join(old, 'model.onnx'), dims);
+    expect(before.mask3d).toBe(false);
+    await before.close();
+    const up = path.join(root, 'upgraded');
+    const t2 = await run(['train', '--data', data, '--index', index, '--out', up, '--transformer-from', old, '--transition-shape', '1:1:1', '--fusion-users', '100000']);
+    expect(t2.code, t2.err).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(up, 'config.json'), 'utf8')).params.reexported).toMatch(/tree attention/);
+    const after = await OnnxStepModel.load(path.join(up, 'model.onnx'), dims);
+    expect(after.mask3d && after.tree).toBe(true);
+    await after.close();
+    const [o, u] = [await Recommender.load(old, index, { part: 'transformer' }), await Recommender.load(up, index, { part: 'transformer' })];
+    try {
+      const x = (await o.recommend(h, { excludeSeen: false })).items;
+      const y = (await u.recommend(h, { excludeSeen: false })).items;
+      expect(y.map((i) => i.itemId)).toEqual(x.map((i) => i.itemId));
+      y.forEach((it, i) => expect(Math.abs(it.score - x[i].score)).toBeLessThanOrEqual(1e-4));
+    } finally {
+      await o.close();
+      await u.close();
     }
     const noKind = await run(['train', '--data', data, '--index', index, '--out', path.join(root, 'x1'), '--arch', 'transition', '--transformer-from', model]);
     expect(noKind.code).toBe(2);
