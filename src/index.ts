@@ -49,6 +49,8 @@ export type { TrainOptions, TrainKind } from './train.js';
 export type { DecoderTrainOptions } from './train-decoder.js';
 export type { FusionChoice, FusionOptions } from './fusion.js';
 export type { TransitionChoice, TransitionSelectOptions } from './transition-select.js';
+export type { SeenChoice } from './seen-select.js';
+export type { FixedSeenPolicy } from './train.js';
 export type { TransitionShape } from './models/transition.js';
 export type { RqvaeOptions, RqvaeReport } from './models/rqvae.js';
 export { readModelConfig, MODEL_FORMAT } from './models/model-dir.js';
