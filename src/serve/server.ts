@@ -91,7 +91,7 @@ function sendError(reply: FastifyReply, status: number, code: string, message: s
 
 function describe(gen: Generation) {
   const r = gen.recommender;
-  return { generation: gen.id, model: r.modelName, modelHash: r.modelHash, indexHash: r.index.hash(), items: r.trie.numItems, loadedAt: gen.loadedAt.toISOString() };
+  return { generation: gen.id, model: r.modelName, modelHash: r.modelHash, indexHash: r.index.hash(), items: r.trie.numItems, excludeSeenByDefault: r.excludeSeenByDefault, loadedAt: gen.loadedAt.toISOString() };
 }
 
 /** Settle `p` or reject with E_TIMEOUT after `ms` (the work itself runs on; its result is dropped). */

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { addItemsJob, buildIndexJob } from '../../src/indexing.js';
 import { loadIndex } from '../../quantizer/index.js';
 import { createServer, type SemrecServer } from '../../src/serve/server.js';
@@ -86,7 +87,8 @@ describe('semrec serve (HTTP)', () => {
     expect(((await nf.json()) as Answer).error.code).toBe('E_NOT_FOUND');
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     const ready = await (await fetch(`${url}/readyz`)).json();
-    expect(ready).toMatchObject({ ready: true, generation: 1, indexHash: idx.hash(), items: idx.size });
+    const seen = (JSON.parse(readFileSync(path.join(f.model, 'config.json'), 'utf8')) as { params: { seen: { exclude: boolean } } }).params.seen.exclude;
+    expect(ready).toMatchObject({ ready: true, generation: 1, indexHash: idx.hash(), items: idx.size, excludeSeenByDefault: seen });
   });
 
   it('overload answers 503 with Retry-After at once; queued requests still complete', async () => {
