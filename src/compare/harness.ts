@@ -73,6 +73,8 @@ export interface RunResult {
   index: { seconds: number; hash: string; stats: IndexStats };
   train: { seconds: number; params: Record<string, unknown> };
   eval: EvalReport;
+  /** Kind fused: its transformer part alone, on the same users (the unfused figures). */
+  parts?: { transformer?: EvalReport };
   finishedAt: string;
 }
 
@@ -200,9 +202,20 @@ async function oneRun(ds: Dataset, settings: RunSettings, dir: string, onEvent: 
     },
   });
   const trainSeconds = (Date.now() - t0) / 1000;
+  const evalOpts = { split: settings.split, beamWidth: settings.beamWidth, limit: settings.limit ?? undefined, perUser: true };
   const rec = await Recommender.load(modelDir, indexDir);
-  const report = await evaluateRecommender(rec, ds, { split: settings.split, beamWidth: settings.beamWidth, limit: settings.limit ?? undefined, perUser: true, onProgress: (d, t) => ev('eval', 'evaluate', d, t) });
+  const report = await evaluateRecommender(rec, ds, { ...evalOpts, onProgress: (d, t) => ev('eval', 'evaluate', d, t) });
   await rec.close();
+  // a fused model's transformer alone, on the same users: fused and unfused from one training
+  let parts: RunResult['parts'];
+  if (settings.arch === 'fused') {
+    const tf = await Recommender.load(modelDir, indexDir, { part: 'transformer' });
+    try {
+      parts = { transformer: await evaluateRecommender(tf, ds, { ...evalOpts, onProgress: (d, t) => ev('eval', 'evaluate the transformer part', d, t) }) };
+    } finally {
+      await tf.close();
+    }
+  }
   return {
     run,
     scheme,
@@ -211,6 +224,7 @@ async function oneRun(ds: Dataset, settings: RunSettings, dir: string, onEvent: 
     index: { seconds: indexSeconds, hash: index.hash(), stats: index.stats() },
     train: { seconds: trainSeconds, params: cfg.params },
     eval: report,
+    ...(parts ? { parts } : {}),
     finishedAt: new Date().toISOString(),
   };
 }

@@ -26,6 +26,15 @@ export const METRICS: { key: string; label: string; get: (r: RunResult) => numbe
   { key: 'coverage10', label: 'coverage@10', get: (r) => r.eval.model.coverage },
 ];
 
+/** The unfused figures of fused runs: per scheme, each metric of the transformer part alone (mean ± std over the runs that have it). */
+export function unfusedSummary(results: CompareResults): { scheme: string; runs: number; metrics: Record<string, { mean: number; std: number }> }[] | undefined {
+  if (!results.runs.some((r) => r.parts?.transformer)) return undefined;
+  return results.config.schemes.map((scheme) => {
+    const rs = results.runs.filter((r) => r.scheme === scheme && r.parts?.transformer).map((r) => ({ ...r, eval: r.parts!.transformer! }));
+    return { scheme, runs: rs.length, metrics: Object.fromEntries(METRICS.map((m) => [m.key, meanStd(rs.map(m.get))])) };
+  });
+}
+
 /** Per-scheme aggregate. */
 export interface SchemeSummary {
   scheme: string;
@@ -173,6 +182,11 @@ export function markdownReport(results: CompareResults): string {
     lines.push('', `Paired with the best scheme (${best?.scheme}) on the same users: mean per-user difference and 95 % bootstrap interval (1,000 resamples over users; each user's value averaged over seeds). An interval that excludes 0 is a difference the data supports.`, '', '| scheme | Δ Recall@10 | Δ NDCG@10 |', '|---|---|---|');
     for (const s of sum) if (s.vsBest) lines.push(`| ${s.scheme} | ${iv(s.vsBest.recall10)} | ${iv(s.vsBest.ndcg10)} |`);
   }
+  const unfused = unfusedSummary(results);
+  if (unfused) {
+    lines.push('', 'Unfused: the transformer part of each fused model alone, on the same users (mean ± sample std over seeds).', '', `| scheme | runs | ${METRICS.map((m) => m.label).join(' | ')} |`, `|---|---|${METRICS.map(() => '---').join('|')}|`);
+    for (const u of unfused) lines.push(`| ${u.scheme} | ${u.runs} | ${METRICS.map((m) => (u.runs ? pm(u.metrics[m.key], u.runs) : '—')).join(' | ')} |`);
+  }
   lines.push('', `Codebooks per level: utilisation (share of codes used) and normalised entropy (1 = codes used uniformly); collisions resolved are in the table above.`, '', '| scheme | utilisation by level | entropy by level |', '|---|---|---|');
   for (const s of sum) lines.push(`| ${s.scheme} | ${s.utilisation.map((u) => u.toFixed(2)).join(' / ')} | ${s.entropy.map((u) => u.toFixed(2)).join(' / ')} |`);
   return lines.join('\n') + '\n';
@@ -229,6 +243,16 @@ ${
 ${sum
   .filter((s) => s.vsBest)
   .map((s) => `<tr><td>${esc(s.scheme)}</td><td>${iv(s.vsBest!.recall10)}</td><td>${iv(s.vsBest!.ndcg10)}</td></tr>`)
+  .join('\n')}
+</tbody></table>`
+      : ''
+  }
+${
+    unfusedSummary(results)
+      ? `<h2>Unfused: the transformer part alone (same users)</h2>
+<table id="unfused"><thead><tr><th>scheme</th><th>runs</th>${METRICS.map((m) => `<th>${m.label}</th>`).join('')}</tr></thead><tbody>
+${unfusedSummary(results)!
+  .map((u) => `<tr><td>${esc(u.scheme)}</td><td>${u.runs}</td>${METRICS.map((m) => `<td>${u.runs ? pm(u.metrics[m.key], u.runs) : '—'}</td>`).join('')}</tr>`)
   .join('\n')}
 </tbody></table>`
       : ''

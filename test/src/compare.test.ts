@@ -63,8 +63,17 @@ describe('semrec compare', () => {
       expect(x.eval.users).toBe(800);
       expect(x.train.params.layers).toBe(1);
       expect(x.eval.model.recall[10]).toBeGreaterThanOrEqual(x.eval.model.recall[5]);
+      // fused runs also score their transformer part alone, on the same users
+      const tf = x.parts!.transformer!;
+      expect(tf.users).toBe(800);
+      expect(tf.invalidRate).toBe(0);
+      expect(tf.ranks).toHaveLength(800);
+      expect(tf.popularity.recall[10]).toBeCloseTo(x.eval.popularity.recall[10], 12);
     }
     expect(res.summary).toHaveLength(2);
+    const unfused = readFileSync(path.join(out, 'results.md'), 'utf8').split('Unfused: the transformer part')[1];
+    const tfR5 = meanStd(res.runs.filter((x) => x.scheme === 'rqkmeans:2x16').map((x) => x.parts!.transformer!.model.recall[5]));
+    expect(unfused).toContain(`| rqkmeans:2x16 | 2 | ${tfR5.mean.toFixed(4)} ± ${tfR5.std.toFixed(4)} |`);
     const md = readFileSync(path.join(out, 'results.md'), 'utf8');
     expect(md).toMatch(/\| rqkmeans:2x16 \| 2 \| \d\.\d{4} ± \d\.\d{4}/);
     expect(md).toMatch(/\| random:3x16 \| 2 \|/);
@@ -79,6 +88,7 @@ describe('semrec compare', () => {
     const page = openInChromium(path.join(out, 'report.html'));
     expect(page.dom).toContain('id="baselines"');
     expect(page.dom).toContain('id="paired"');
+    expect(page.dom).toContain('id="unfused"');
     expect(page.dom).toContain('data-rendered="ok"');
     expect(page.dom.match(/<svg[^>]*class="chart"/g)).toHaveLength(4);
     expect(page.dom.match(/<circle class="dot"/g)!.length).toBe(4); // 2 schemes × 2 dot plots
