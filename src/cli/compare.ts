@@ -16,11 +16,12 @@ export function registerCompare(program: Command): void {
     .option('--seeds <n>', 'seeds per scheme', '3')
     .requiredOption('--out <dir>', 'report directory (finished runs in it are reused)')
     .option('--arch <kind>', 'generator: fused (transformer + transition model, weight chosen on validation) | transformer | transition', 'fused')
+    .option('--embed <kind>', 'item embeddings of the indexes: text (default) | cf | text+cf (as index build --embed)')
     .option('--train-args <flags>', 'transformer flags of `semrec train`, e.g. "--epochs 5 --layers 2"')
     .option('--beam <n>', 'beam width for evaluation', '20')
     .option('--split <name>', 'test | valid', 'test')
     .option('--limit <n>', 'evaluate a seeded random sample of N users (seed 0)')
-    .action(async (flags: { data: string; schemes: string; seeds: string; out: string; arch: string; trainArgs?: string; beam: string; split: string; limit?: string }) => {
+    .action(async (flags: { data: string; schemes: string; seeds: string; out: string; arch: string; embed?: string; trainArgs?: string; beam: string; split: string; limit?: string }) => {
       if (flags.split !== 'test' && flags.split !== 'valid') throw new InputError(`--split must be test or valid, got ${JSON.stringify(flags.split)}`);
       const schemes = flags.schemes.split(',').map((s) => s.trim()).filter(Boolean);
       let progress: ReturnType<typeof stagedProgress> | undefined;
@@ -30,6 +31,7 @@ export function registerCompare(program: Command): void {
         seeds: intOpt('--seeds', flags.seeds, 1),
         out: flags.out,
         arch: flags.arch,
+        embed: flags.embed as 'text' | 'cf' | 'text+cf' | undefined,
         train: parseTrainArgs(flags.trainArgs),
         beamWidth: intOpt('--beam', flags.beam, 1),
         split: flags.split,

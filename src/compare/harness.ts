@@ -37,6 +37,12 @@ export interface CompareOptions {
   out: string;
   /** Model kind trained per run: fused (default), transformer or transition (aliases decoder, bigram). */
   arch?: string;
+  /**
+   * Item embeddings the indexes are built on (schemes that use embeddings): `text` (default,
+   * TF-IDF + SVD), `cf` or `text+cf` (collaborative, from the training sequences; as `index build
+   * --embed`).
+   */
+  embed?: 'text' | 'cf' | 'text+cf';
   /** Transformer settings shared by every run (the seed is set per run). */
   train?: Omit<DecoderTrainOptions, 'seed' | 'onEvent'>;
   /** Beam width for evaluation (default 20). */
@@ -83,7 +89,7 @@ export interface CompareResults {
   format: 'semrec-compare';
   formatVersion: 1;
   data: { dir: string; users: number; items: number; interactions: number };
-  config: { schemes: string[]; seeds: number; arch: string; train: Record<string, unknown>; beamWidth: number; limit?: number; split: string };
+  config: { schemes: string[]; seeds: number; arch: string; train: Record<string, unknown>; beamWidth: number; limit?: number; split: string; embed?: string };
   runs: RunResult[];
   /**
    * Reference rankers on the same users (popularity; first-order Markov over item ids, not
@@ -169,6 +175,8 @@ export interface RunSettings {
   counts: Dataset['meta']['counts'];
   scheme: string;
   seed: number;
+  /** Collaborative item embeddings (absent: text, as before this setting existed). */
+  embed?: 'cf' | 'text+cf';
 }
 
 async function oneRun(ds: Dataset, settings: RunSettings, dir: string, onEvent: CompareOptions['onEvent']): Promise<RunResult> {
@@ -178,9 +186,11 @@ async function oneRun(ds: Dataset, settings: RunSettings, dir: string, onEvent: 
   const indexDir = path.join(dir, 'index');
   const modelDir = path.join(dir, 'model');
   let t0 = Date.now();
+  const sequences = ds.train.map((s) => s.items);
   const { index } = await buildIndexJob({
     items: ds.items,
-    sequences: ds.train.map((s) => s.items),
+    sequences,
+    embeddings: settings.embed ? { kind: settings.embed, sequences, seed } : undefined,
     scheme,
     seed,
     out: indexDir,
@@ -240,6 +250,8 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
   const ds = await loadDataset(opts.data);
   const blind = schemeBlindness(trainKind(opts.arch));
   if (blind) opts.onEvent?.({ kind: 'warning', message: blind });
+  const embed = opts.embed ?? 'text';
+  if (embed !== 'text' && embed !== 'cf' && embed !== 'text+cf') throw new InputError(`embed must be text, cf or text+cf, got ${JSON.stringify(opts.embed)}`, { param: 'embed' });
   const common: Omit<RunSettings, 'scheme' | 'seed'> = { arch: trainKind(opts.arch), train: opts.train ?? {}, beamWidth: opts.beamWidth ?? 20, limit: opts.limit ?? null, split: opts.split ?? 'test', data: path.resolve(ds.dir), counts: ds.meta.counts };
   await fs.mkdir(path.join(opts.out, 'runs'), { recursive: true });
   const runs: RunResult[] = [];
@@ -249,7 +261,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
     for (let seed = 0; seed < seeds; seed++) {
       const dir = path.join(opts.out, 'runs', runName(scheme, seed));
       const file = path.join(dir, 'result.json');
-      const settings: RunSettings = { ...common, scheme, seed };
+      const settings: RunSettings = { ...common, scheme, seed, ...(embed !== 'text' ? { embed } : {}) };
       const found = await readRun(file);
       if (found && 'damaged' in found) opts.onEvent?.({ kind: 'run-damaged', run: path.basename(dir), reason: found.damaged });
       const prev = found && !('damaged' in found) ? found : undefined;
@@ -270,7 +282,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
     format: 'semrec-compare',
     formatVersion: 1,
     data: { dir: common.data, users: common.counts.users, items: common.counts.items, interactions: common.counts.interactions },
-    config: { schemes, seeds, arch: common.arch, train: common.train as Record<string, unknown>, beamWidth: common.beamWidth, limit: opts.limit, split: common.split },
+    config: { schemes, seeds, arch: common.arch, train: common.train as Record<string, unknown>, beamWidth: common.beamWidth, limit: opts.limit, split: common.split, embed },
     runs,
     baselines: (await evaluateRankers([new PopularityRanker(ds.train), new MarkovRanker(ds.train)], ds, { split: common.split, limit: opts.limit, sampleSeed: 0, perUser: true })).rankers,
     meta: {

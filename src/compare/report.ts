@@ -162,7 +162,7 @@ export function markdownReport(results: CompareResults): string {
     `# Indexing schemes compared`,
     ``,
     `Data: ${results.data.dir} (${results.data.users} users, ${results.data.items} items, ${results.data.interactions} interactions). ` +
-      `Generator: ${results.config.arch}; ${results.config.seeds} seed(s) per scheme; ${results.config.split} split${results.config.limit ? `, a seeded random sample of ${results.config.limit} users (seed 0, the same users in every run)` : ''}; beam ${results.config.beamWidth}. Mean ± sample std over seeds.`,
+      `Generator: ${results.config.arch}; item embeddings: ${results.config.embed ?? 'text'}; ${results.config.seeds} seed(s) per scheme; ${results.config.split} split${results.config.limit ? `, a seeded random sample of ${results.config.limit} users (seed 0, the same users in every run)` : ''}; beam ${results.config.beamWidth}. Mean ± sample std over seeds.`,
     ``,
     `| scheme | runs | ${METRICS.map((m) => m.label).join(' | ')} | invalid | collisions | index s | train s |`,
     `|---|---|${METRICS.map(() => '---').join('|')}|---|---|---|---|`,
@@ -224,7 +224,7 @@ export function htmlReport(results: CompareResults): string {
 ${head.warnings.map((w) => `<p class="warning" role="alert"><strong>Warning:</strong> ${esc(w)}</p>`).join('\n')}
 ${head.provenance ? `<p class="meta">Made by ${esc(head.provenance)}</p>` : ''}
 <p>Data: ${esc(results.data.dir)} — ${results.data.users} users, ${results.data.items} items, ${results.data.interactions} interactions.
-Generator: ${esc(results.config.arch)}; ${results.config.seeds} seed(s) per scheme; ${esc(results.config.split)} split; beam ${results.config.beamWidth}.</p>
+Generator: ${esc(results.config.arch)}; item embeddings: ${esc(results.config.embed ?? 'text')}; ${results.config.seeds} seed(s) per scheme; ${esc(results.config.split)} split; beam ${results.config.beamWidth}.</p>
 ${metricChart}
 ${coverageChart}
 ${utilChart}

@@ -157,6 +157,20 @@ describe('semrec compare', () => {
     expect(readFileSync(path.join(out, 'report.html'), 'utf8')).toMatch(/class="warning" role="alert"/);
   }, 120_000);
 
+  it('--embed builds every index on the chosen item embeddings (here text+cf) and says so in the report', async () => {
+    const out = path.join(root, 'embed');
+    const r = await run(['compare', '--data', data, '--schemes', 'rqkmeans:2x16', '--seeds', '1', '--arch', 'transition', '--limit', '50', '--embed', 'text+cf', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    const res = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as CompareResults;
+    expect(res.runs[0].settings.embed).toBe('text+cf');
+    const st = JSON.parse((await run(['index', 'stats', path.join(out, 'runs', 'rqkmeans_2x16-seed0', 'index')])).out);
+    expect(st.params.encoder).toMatch(/^tfidf-svd:\d+\+cf-ppmi-svd:\d+$/);
+    expect(readFileSync(path.join(out, 'results.md'), 'utf8')).toMatch(/item embeddings: text\+cf/);
+    const bad = await run(['compare', '--data', data, '--schemes', 'rqkmeans:2x16', '--seeds', '1', '--arch', 'transition', '--embed', 'images', '--out', path.join(root, 'embed-bad')]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/embed must be text, cf or text\+cf, got "images"/);
+  }, 120_000);
+
   it('rejects unknown --train-args flags and duplicate schemes', async () => {
     const bad = await run(['compare', '--data', data, '--schemes', 'random:3x16', '--out', path.join(root, 'x'), '--train-args', '--bogus 3']);
     expect(bad.code).toBe(2);
