@@ -113,6 +113,16 @@ export function bestByRecall<T extends { recall10: number; ndcg10: number }>(gri
   return grid.reduce((a, b) => (b.recall10 > a.recall10 || (b.recall10 === a.recall10 && b.ndcg10 > a.ndcg10) ? b : a));
 }
 
+/**
+ * The model served at transition weight `w` — the transformer alone at 0, the transition model
+ * alone at 1, their fusion in between — and how many requests to decode per beam search with it.
+ */
+export function fusedAt(transformer: StepModel<unknown>, transition: StepModel<unknown>, w: number, transformerBatch = ONNX_MAX_BATCH): { model: StepModel<unknown>; batch: number } {
+  if (w === 1) return { model: transition, batch: TABLE_MAX_BATCH };
+  const model = w === 0 ? transformer : new FusedStepModel([{ model: transformer, weight: 1 - w }, { model: transition, weight: w }]);
+  return { model, batch: transformerBatch }; // see models/kinds.ts
+}
+
 /** Choose the transition weight on validation examples (see the file header). */
 export async function chooseFusionWeight(
   transformer: StepModel<unknown>,
@@ -131,8 +141,7 @@ export async function chooseFusionWeight(
   const total = sample.examples.length * grid.length;
   const out: FusionGridPoint[] = [];
   for (const w of grid) {
-    const model = w === 0 ? transformer : w === 1 ? transition : new FusedStepModel([{ model: transformer, weight: 1 - w }, { model: transition, weight: w }]);
-    const batch = w === 1 ? TABLE_MAX_BATCH : (opts.transformerBatch ?? ONNX_MAX_BATCH); // see models/kinds.ts
+    const { model, batch } = fusedAt(transformer, transition, w, opts.transformerBatch);
     const r = await scoreExamples(model, batch, ctx, sample, beamWidth, () => opts.onProgress?.(++done, total));
     out.push({ weight: w, ...r });
   }

@@ -7,13 +7,13 @@
  * - `transition` (config `bigram`): the transition model over item tuples (seconds), its window,
  *   history and decay chosen on the validation split (transition-select.ts) unless fixed.
  */
-import { FusedStepModel, TokenLayout, type PrefixTrie, type StepModel } from '../decoding/index.js';
+import { TokenLayout, type PrefixTrie, type StepModel } from '../decoding/index.js';
 import { candidateTrie } from './indexing.js';
 import { checkWritable, loadIndex, openRequired, resolveArtifact, type ItemIndex } from '../quantizer/index.js';
 import { loadDataset, type Dataset } from './data/store.js';
 import { InputError, ModelError } from './errors.js';
 import { kindName, onnxMaxBatch, TABLE_MAX_BATCH } from './models/kinds.js';
-import { chooseFusionWeight, type FusionContext, type FusionOptions } from './fusion.js';
+import { chooseFusionWeight, fusedAt, type FusionContext, type FusionOptions } from './fusion.js';
 import { chooseSeenPolicy, type SeenChoice, type SeenSelectOptions } from './seen-select.js';
 import type { EvalExample } from './data/split.js';
 import { TransitionStepModel, fitTransition, type TransitionData, type TransitionShape } from './models/transition.js';
@@ -89,11 +89,9 @@ export interface FixedSeenPolicy {
   criterion: 'fixed by the trainer';
 }
 
-/** Decide (or fix) the seen-item policy of a trained model; see seen-select.ts. */
+/** Decide (or fix) the seen-item policy of a trained model (`opts.seen` checked by trainModel); see seen-select.ts. */
 async function seenPolicy(model: StepModel<unknown>, batch: number, ctx: FusionContext, valid: readonly EvalExample[], opts: TrainOptions, seed: number, keep?: SeenSelectOptions['keep']): Promise<SeenChoice | FixedSeenPolicy> {
-  const want = opts.seen ?? 'auto';
-  if (want === 'keep' || want === 'exclude') return { exclude: want === 'exclude', criterion: 'fixed by the trainer' };
-  if (want !== 'auto') throw new InputError(`seen must be auto, keep or exclude, got ${JSON.stringify(want)}`, { param: 'seen' });
+  if (opts.seen === 'keep' || opts.seen === 'exclude') return { exclude: opts.seen === 'exclude', criterion: 'fixed by the trainer' };
   return chooseSeenPolicy(model, batch, ctx, valid, { seed, users: opts.fusion?.users, beamWidth: opts.fusion?.beamWidth, keep, onProgress: opts.onSeenProgress });
 }
 
@@ -260,10 +258,10 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
     const transition = new TransitionStepModel(t.data, trie, layout, { rows: index.size }) as StepModel<unknown>;
     fusion = await chooseFusionWeight(tf as StepModel<unknown>, transition, ctx, ds.valid, { seed: dec.config.params.seed as number, transformerBatch: onnxMaxBatch(tf), ...opts.fusion, onProgress: opts.onFusionProgress });
     const w = fusion.weight;
-    const fused = w === 0 ? (tf as StepModel<unknown>) : w === 1 ? transition : new FusedStepModel([{ model: tf as StepModel<unknown>, weight: 1 - w }, { model: transition, weight: w }]);
+    const chosen = fusedAt(tf as StepModel<unknown>, transition, w, onnxMaxBatch(tf));
     // decoded on the weight grid's sample (same users, seed and beam): its chosen point is the "keep" figure
     const keep = fusion.grid.find((g) => g.weight === w);
-    seen = await seenPolicy(fused, w === 1 ? TABLE_MAX_BATCH : onnxMaxBatch(tf), ctx, ds.valid, opts, fusion.sampleSeed, keep);
+    seen = await seenPolicy(chosen.model, chosen.batch, ctx, ds.valid, opts, fusion.sampleSeed, keep);
   } finally {
     await tf.close();
   }

@@ -101,8 +101,8 @@ export function registerRecommend(program: Command): void {
     .action(async (flags: { model: string; index?: string; history?: string; historyFile?: string; k: string; beam?: string; excludeSeen?: boolean; seen?: string; items?: string; json?: boolean; part?: string; fusionWeight?: string }) => {
       const history = await readHistory(flags);
       if (flags.excludeSeen && flags.seen === 'keep') throw new InputError('--exclude-seen and --seen keep contradict each other');
-      const rec = await Recommender.load(flags.model, flags.index, loadOptions(flags));
-      const res = await rec.recommend(history, { k: intOpt('-k', flags.k, 1), beamWidth: intOpt('--beam', flags.beam, 1), ...(flags.excludeSeen ? { excludeSeen: true } : {}) });
+      const rec = await Recommender.load(flags.model, flags.index, loadOptions({ ...flags, seen: flags.excludeSeen ? 'exclude' : flags.seen }));
+      const res = await rec.recommend(history, { k: intOpt('-k', flags.k, 1), beamWidth: intOpt('--beam', flags.beam, 1) });
       const t = await titles(rec, flags.items);
       if (flags.json) {
         console.log(JSON.stringify({ ...res, items: res.items.map((i) => ({ ...i, title: t.get(i.itemId) })) }));

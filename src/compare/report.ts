@@ -196,6 +196,7 @@ export function markdownReport(results: CompareResults): string {
 export function htmlReport(results: CompareResults): string {
   const head = header(results);
   const sum = summarize(results);
+  const unfused = unfusedSummary(results);
   const names = sum.map((s) => s.scheme);
   // dot plots with 95 % intervals over seeds, on axes that do not start at zero, baselines marked
   const base = results.baselines ?? [];
@@ -248,10 +249,10 @@ ${sum
       : ''
   }
 ${
-    unfusedSummary(results)
+    unfused
       ? `<h2>Unfused: the transformer part alone (same users)</h2>
 <table id="unfused"><thead><tr><th>scheme</th><th>runs</th>${METRICS.map((m) => `<th>${m.label}</th>`).join('')}</tr></thead><tbody>
-${unfusedSummary(results)!
+${unfused
   .map((u) => `<tr><td>${esc(u.scheme)}</td><td>${u.runs}</td>${METRICS.map((m) => `<td>${u.runs ? pm(u.metrics[m.key], u.runs) : '—'}</td>`).join('')}</tr>`)
   .join('\n')}
 </tbody></table>`

@@ -120,9 +120,10 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
   private async run(ids: BigInt64Array, rows: number, seq: number, state: { past: OnnxState['past']; total: number } | undefined, mask: BigInt64Array, pos: BigInt64Array, perQuery = false): Promise<{ logits: Float32Array; past: OnnxState['past']; total: number }> {
     const P = state ? state.total : 0;
     const total = P + seq;
+    const perQueryMask = perQuery ? mask : this.mask3d ? causal3d(mask, rows, seq, total) : undefined;
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', ids, [rows, seq]),
-      attention_mask: perQuery || this.mask3d ? new ort.Tensor('int64', perQuery ? mask : causal3d(mask, rows, seq, total), [rows, seq, total]) : new ort.Tensor('int64', mask, [rows, total]),
+      attention_mask: perQueryMask ? new ort.Tensor('int64', perQueryMask, [rows, seq, total]) : new ort.Tensor('int64', mask, [rows, total]),
     };
     if (this.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', pos, [rows, seq]);
     for (let i = 0; i < this.layers; i++) {
