@@ -100,13 +100,15 @@ describe('semrec compare', () => {
     for (let i = 0; i < png.rgba.length; i += 4) if (Math.abs(png.rgba[i] - 0x4e) < 12 && Math.abs(png.rgba[i + 1] - 0x79) < 12 && Math.abs(png.rgba[i + 2] - 0xa7) < 12) blue++;
     expect(blue).toBeGreaterThan(200);
     expect(page.console).toEqual([]);
-  }, 240_000);
+  }, 360_000);
 
   it('resumes after the process is killed mid-comparison, without redoing finished runs', async () => {
     const out = path.join(root, 'resume');
-    const tsx = path.resolve('node_modules/.bin/tsx');
     const first = path.join(out, 'runs', 'rqkmeans_2x16-seed0', 'result.json');
-    const child = spawn(tsx, ['src/cli.ts', ...args(out)], { stdio: 'ignore', env: { ...process.env, SEMREC_QUIET: '1' } });
+    // node itself with tsx's loader, not node_modules/.bin/tsx: that wrapper runs the CLI in a child
+    // process, and SIGKILL on the wrapper would leave the comparison running on as an orphan
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args(out)], { stdio: 'ignore', env: { ...process.env, SEMREC_QUIET: '1' } });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     await new Promise<void>((resolve, reject) => {
       const t = setInterval(() => {
         if (existsSync(first)) {
@@ -121,7 +123,7 @@ describe('semrec compare', () => {
         else resolve();
       });
     });
-    await new Promise((r) => setTimeout(r, 200));
+    await exited; // the killed process is gone before the resumed one starts
     const firstDone = readFileSync(first, 'utf8');
     expect(existsSync(path.join(out, 'results.json'))).toBe(false); // it was killed before the end
     const r = await run(args(out));
@@ -146,7 +148,7 @@ describe('semrec compare', () => {
     expect(changed.code, changed.err).toBe(0);
     expect(changed.err).toMatch(/\[1\/1\] random_3x16-seed0\n/);
     expect(changed.err).not.toMatch(/reused/);
-  }, 240_000);
+  }, 360_000);
 
   it('warns loudly, in the terminal and the report, when the model cannot tell schemes apart', async () => {
     const out = path.join(root, 'blind');
