@@ -29,7 +29,10 @@ import { writeReports } from './report.js';
 export interface CompareOptions {
   /** Dataset directory (`semrec data prepare` / `data synth`). */
   data: string;
-  /** Factory strings, e.g. `rqkmeans:3x256`, `random:3x256`. */
+  /**
+   * Factory strings, e.g. `rqkmeans:3x256`, `random:3x256`; a suffix `@text`, `@cf` or `@text+cf`
+   * sets that scheme's item embeddings (`rqkmeans:3x256@text+cf`; the report labels it so).
+   */
   schemes: string[];
   /** Seeds per scheme (seeds 0..seeds−1; default 3). */
   seeds?: number;
@@ -72,6 +75,7 @@ export type CompareEvent =
 /** One finished run (scheme × seed). */
 export interface RunResult {
   run: string;
+  /** The scheme's label in the report: its factory string, with `@embed` when it has its own embeddings. */
   scheme: string;
   seed: number;
   /** The settings this run was made with (a run is reused only when they are equal). */
@@ -179,6 +183,26 @@ export interface RunSettings {
   embed?: 'cf' | 'text+cf';
 }
 
+type Embed = NonNullable<CompareOptions['embed']>;
+
+function checkEmbed(embed: string, param: string): asserts embed is Embed {
+  if (embed !== 'text' && embed !== 'cf' && embed !== 'text+cf') throw new InputError(`${param} must be text, cf or text+cf, got ${JSON.stringify(embed)}`, { param });
+}
+
+/**
+ * One entry of the scheme list: a factory string with an optional `@embed` suffix
+ * (`rqkmeans:3x256@text+cf`) that overrides the comparison's item embeddings for that scheme, so
+ * one report can hold the same scheme on two embedding sources. The label is the canonical
+ * factory string, plus the suffix when it differs from the comparison's default.
+ */
+function schemeEntry(spec: string, embed: Embed): { label: string; factory: string; embed: Embed } {
+  const at = spec.lastIndexOf('@');
+  const own = at >= 0 ? spec.slice(at + 1) : embed;
+  checkEmbed(own, `the embeddings of scheme ${JSON.stringify(spec)}`);
+  const factory = parseFactory(at >= 0 ? spec.slice(0, at) : spec).factory;
+  return { label: own === embed ? factory : `${factory}@${own}`, factory, embed: own };
+}
+
 async function oneRun(ds: Dataset, settings: RunSettings, dir: string, onEvent: CompareOptions['onEvent']): Promise<RunResult> {
   const { scheme, seed } = settings;
   const run = path.basename(dir);
@@ -243,25 +267,26 @@ async function oneRun(ds: Dataset, settings: RunSettings, dir: string, onEvent: 
 export async function runCompare(opts: CompareOptions): Promise<CompareResults> {
   const t0 = Date.now();
   if (!opts.schemes.length) throw new InputError('schemes is empty', { param: 'schemes' });
-  const schemes = opts.schemes.map((s) => parseFactory(s).factory);
-  if (new Set(schemes).size !== schemes.length) throw new InputError(`schemes lists a scheme twice: ${schemes.join(', ')}`, { param: 'schemes' });
   const seeds = opts.seeds ?? 3;
   if (!Number.isInteger(seeds) || seeds < 1) throw new InputError(`seeds must be a positive integer, got ${seeds}`, { param: 'seeds' });
+  const embed = opts.embed ?? 'text';
+  checkEmbed(embed, 'embed');
+  const entries = opts.schemes.map((s) => schemeEntry(s, embed));
+  const schemes = entries.map((e) => e.label);
+  if (new Set(schemes).size !== schemes.length) throw new InputError(`schemes lists a scheme twice: ${schemes.join(', ')}`, { param: 'schemes' });
   const ds = await loadDataset(opts.data);
   const blind = schemeBlindness(trainKind(opts.arch));
   if (blind) opts.onEvent?.({ kind: 'warning', message: blind });
-  const embed = opts.embed ?? 'text';
-  if (embed !== 'text' && embed !== 'cf' && embed !== 'text+cf') throw new InputError(`embed must be text, cf or text+cf, got ${JSON.stringify(opts.embed)}`, { param: 'embed' });
   const common: Omit<RunSettings, 'scheme' | 'seed'> = { arch: trainKind(opts.arch), train: opts.train ?? {}, beamWidth: opts.beamWidth ?? 20, limit: opts.limit ?? null, split: opts.split ?? 'test', data: path.resolve(ds.dir), counts: ds.meta.counts };
   await fs.mkdir(path.join(opts.out, 'runs'), { recursive: true });
   const runs: RunResult[] = [];
   const total = schemes.length * seeds;
   let i = 0;
-  for (const scheme of schemes) {
+  for (const entry of entries) {
     for (let seed = 0; seed < seeds; seed++) {
-      const dir = path.join(opts.out, 'runs', runName(scheme, seed));
+      const dir = path.join(opts.out, 'runs', runName(entry.label, seed));
       const file = path.join(dir, 'result.json');
-      const settings: RunSettings = { ...common, scheme, seed, ...(embed !== 'text' ? { embed } : {}) };
+      const settings: RunSettings = { ...common, scheme: entry.factory, seed, ...(entry.embed !== 'text' ? { embed: entry.embed } : {}) };
       const found = await readRun(file);
       if (found && 'damaged' in found) opts.onEvent?.({ kind: 'run-damaged', run: path.basename(dir), reason: found.damaged });
       const prev = found && !('damaged' in found) ? found : undefined;
@@ -272,7 +297,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       }
       opts.onEvent?.({ kind: 'run-start', run: path.basename(dir), index: i++, total });
       await fs.mkdir(dir, { recursive: true });
-      const result = await oneRun(ds, settings, dir, opts.onEvent);
+      const result = { ...(await oneRun(ds, settings, dir, opts.onEvent)), scheme: entry.label };
       await writeFileAtomic(file, runFile(result));
       opts.onEvent?.({ kind: 'run-done', run: result.run, result });
       runs.push(result);

@@ -168,6 +168,20 @@ describe('semrec compare', () => {
     const st = JSON.parse((await run(['index', 'stats', path.join(out, 'runs', 'rqkmeans_2x16-seed0', 'index')])).out);
     expect(st.params.encoder).toMatch(/^tfidf-svd:\d+\+cf-ppmi-svd:\d+$/);
     expect(readFileSync(path.join(out, 'results.md'), 'utf8')).toMatch(/item embeddings: text\+cf/);
+    // a per-scheme suffix: the same scheme on two embedding sources, in one report
+    const both = path.join(root, 'embed-both');
+    const r2 = await run(['compare', '--data', data, '--schemes', 'rqkmeans:2x16,rqkmeans:2x16@text+cf', '--seeds', '1', '--arch', 'transition', '--limit', '50', '--out', both]);
+    expect(r2.code, r2.err).toBe(0);
+    const res2 = JSON.parse(readFileSync(path.join(both, 'results.json'), 'utf8')) as CompareResults;
+    expect(res2.config.schemes).toEqual(['rqkmeans:2x16', 'rqkmeans:2x16@text+cf']);
+    expect(res2.runs.map((x) => [x.scheme, x.settings.scheme, x.settings.embed])).toEqual([['rqkmeans:2x16', 'rqkmeans:2x16', undefined], ['rqkmeans:2x16@text+cf', 'rqkmeans:2x16', 'text+cf']]);
+    const enc = async (name: string) => (JSON.parse((await run(['index', 'stats', path.join(both, 'runs', name, 'index')])).out) as { params: { encoder: string } }).params.encoder;
+    expect(await enc('rqkmeans_2x16-seed0')).toMatch(/^tfidf-svd:\d+$/);
+    expect(await enc('rqkmeans_2x16_text+cf-seed0')).toMatch(/^tfidf-svd:\d+\+cf-ppmi-svd:\d+$/);
+    expect(readFileSync(path.join(both, 'results.md'), 'utf8')).toMatch(/\| rqkmeans:2x16@text\+cf \| 1 \|/);
+    const badSuffix = await run(['compare', '--data', data, '--schemes', 'rqkmeans:2x16@pixels', '--out', path.join(root, 'embed-bad2')]);
+    expect(badSuffix.code).toBe(2);
+    expect(badSuffix.err).toMatch(/the embeddings of scheme "rqkmeans:2x16@pixels" must be text, cf or text\+cf, got "pixels"/);
     const bad = await run(['compare', '--data', data, '--schemes', 'rqkmeans:2x16', '--seeds', '1', '--arch', 'transition', '--embed', 'images', '--out', path.join(root, 'embed-bad')]);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/embed must be text, cf or text\+cf, got "images"/);
