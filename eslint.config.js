@@ -14,6 +14,28 @@ export default tseslint.config(
     },
   },
   {
+    // the cores are used through their entry points: quantizer/index.js, quantizer/core/index.js
+    // and decoding/index.js (their own files and the tests may reach inside)
+    files: ['src/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{
+          regex: '(^|/)(quantizer|decoding)/(?!index\\.js$)(?!core/index\\.js$)',
+          message: 'import the cores through quantizer/index.js, quantizer/core/index.js or decoding/index.js',
+        }],
+      }],
+    },
+  },
+  {
+    // quantizer/core is self-contained: Node, zod and the error family only
+    files: ['quantizer/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ regex: '^\\.\\./(?!errors\\.js$)', message: 'quantizer/core imports nothing from the quantizer proper, decoding/ or src/' }],
+      }],
+    },
+  },
+  {
     files: ['scripts/**/*.{js,mjs}', 'bench/**/*.{js,mjs}'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

@@ -20,11 +20,12 @@
  *   npx tsx bench/decode-compare.ts [--requests 300] [--shared ../shared]
  */
 import { execFileSync } from 'node:child_process';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PrefixTrie, TokenLayout, beamSearch } from '../decoding/index.js';
-import { Rng } from '../quantizer/index.js';
+import { PrefixTrie, TokenLayout, beamSearch, type StepModel } from '../decoding/index.js';
+import { Rng } from '../quantizer/core/index.js';
 import { OnnxStepModel } from '../src/models/onnx-runner.js';
 import { pythonPath, trainerRoot } from '../src/models/python.js';
 import { arg } from './fixture.js';
@@ -71,17 +72,51 @@ function randomCodes(): Uint16Array {
   return codes;
 }
 
+/** A StepModel that adds the wall time of every model call (prefill, step: graph run + input building) to `acc.ms`. */
+function timedModel<S>(model: StepModel<S>, acc: { ms: number }): StepModel<S> {
+  const time = async <T>(f: () => Promise<T>) => {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      acc.ms += performance.now() - t0;
+    }
+  };
+  return { vocabSize: model.vocabSize, prefill: (p) => time(() => model.prefill(p)), step: (st, t) => time(() => model.step(st, t)), reorder: (st, i) => model.reorder(st, i) };
+}
+
 async function semrec(modelFile: string, threads: number, trie: PrefixTrie, layout: TokenLayout, prompts: Int32Array[]) {
   const model = await OnnxStepModel.load(modelFile, { vocabSize: layout.vocabSize, layers: LAYERS, heads: HEADS, headDim: D / HEADS }, { threads });
   const tree = model.tree;
   const one = (p: Int32Array) => beamSearch(model, trie, layout, [{ prompt: p }], { beamWidth: 20, k: 10 });
   for (let i = 0; i < 5; i++) await one(prompts[i]);
+  // single requests, with where each one's time went: model calls, and GC pauses (node's gc entries)
+  const acc = { ms: 0 };
+  const timed = timedModel(model, acc);
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration;
+  });
+  gc.observe({ entryTypes: ['gc'] });
   const ts: number[] = [];
+  const modelTs: number[] = [];
+  const gcTs: number[] = [];
   for (const p of prompts) {
+    acc.ms = 0;
+    const gc0 = gcMs;
     const t0 = performance.now();
-    await one(p);
+    await beamSearch(timed, trie, layout, [{ prompt: p }], { beamWidth: 20, k: 10 });
     ts.push(performance.now() - t0);
+    modelTs.push(acc.ms);
+    await new Promise((r) => setImmediate(r)); // let the gc observer report this request's pauses
+    gcTs.push(gcMs - gc0);
   }
+  gc.disconnect();
+  // the slowest 1 % of requests: how much of their time was model calls and GC
+  const order = ts.map((_, i) => i).sort((a, b) => ts[b] - ts[a]).slice(0, Math.max(1, Math.round(ts.length / 100)));
+  const mean = (xs: number[]) => +(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2);
+  const tail = { ms: mean(order.map((i) => ts[i])), modelMs: mean(order.map((i) => modelTs[i])), gcMs: mean(order.map((i) => gcTs[i])) };
+  const calls = { p50: pct(modelTs, 50), p90: pct(modelTs, 90), p99: pct(modelTs, 99) };
   const throughput: Record<string, number> = {};
   for (const c of [1, 16, 64]) {
     const n = Math.max(c, prompts.length);
@@ -100,7 +135,7 @@ async function semrec(modelFile: string, threads: number, trie: PrefixTrie, layo
     batched[`c${c}`] = +(n / ((performance.now() - t0) / 1000)).toFixed(1);
   }
   await model.close();
-  return { tree, p50: pct(ts, 50), p90: pct(ts, 90), p99: pct(ts, 99), reqPerSec: throughput, batchedReqPerSec: batched };
+  return { tree, p50: pct(ts, 50), p90: pct(ts, 90), p99: pct(ts, 99), calls, tail, gcMsTotal: +gcMs.toFixed(1), reqPerSec: throughput, batchedReqPerSec: batched };
 }
 
 function floor(modelFile: string, threads: number, work: string): { p50: number; p90: number } {
@@ -139,6 +174,11 @@ try {
     result[`threads${threads}`] = {
       floorMs: f,
       semrecMs: { p50: s.p50, p90: s.p90, p99: s.p99 },
+      // the same requests' model calls alone (graph runs + input building, timed inside them),
+      // the slowest 1 %: their mean time, model-call time and GC pauses; GC over all requests
+      semrecModelCallsMs: s.calls,
+      semrecSlowest1pct: s.tail,
+      semrecGcMsTotal: s.gcMsTotal,
       perBeamCacheMs: { p50: before.p50, p90: before.p90, p99: before.p99 },
       peerMs: p,
       semrecReqPerSec: s.reqPerSec,
@@ -150,6 +190,7 @@ try {
         semrecOverFloorP50: +(s.p50 / f.p50).toFixed(2),
         semrecOverPeerP50: +(s.p50 / p.p50).toFixed(2),
         semrecP99OverP50: +(s.p99 / s.p50).toFixed(2),
+        modelCallsP99OverP50: +(s.calls.p99 / s.calls.p50).toFixed(2),
         // the tail of the model calls alone (kvbench reports p50 / p90 of 50 requests)
         semrecP90OverP50: +(s.p90 / s.p50).toFixed(2),
         floorP90OverP50: +(f.p90 / f.p50).toFixed(2),

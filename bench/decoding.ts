@@ -10,7 +10,7 @@
  *   npx tsx bench/decoding.ts [--sizes 1000000,10000000] [--requests 256] [--e2e-requests 64]
  */
 import { PrefixTrie, TokenLayout, beamSearch, type StepModel, type StepOutput } from '../decoding/index.js';
-import { Rng } from '../quantizer/index.js';
+import { Rng } from '../quantizer/core/index.js';
 import { endToEnd } from './e2e.js';
 import { arg } from './fixture.js';
 

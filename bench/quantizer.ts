@@ -9,7 +9,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { Rng, trainRQ, collisionReport, levelStats, faissTakesTypedArrays } from '../quantizer/index.js';
+import { trainRQ, collisionReport, levelStats, faissTakesTypedArrays } from '../quantizer/index.js';
+import { Rng } from '../quantizer/core/index.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {

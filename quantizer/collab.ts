@@ -5,9 +5,8 @@
  * normalised (D^-1/2 A D^-1/2) and embedded with a randomised truncated SVD (spectral embedding);
  * items with no co-occurrence get a random direction. Then k-means is applied recursively: K clusters, then K sub-clusters inside each, and so on.
  */
-import { csrFromRows, normalizeRows, randomizedSvd } from './linalg.js';
+import { csrFromRows, normalizeRows, randomizedSvd, Rng } from './core/index.js';
 import { kmeans } from './kmeans.js';
-import { Rng } from './rng.js';
 
 /**
  * Symmetric item co-occurrence in `sequences` (item ids; unknown ids ignored): for every ordered

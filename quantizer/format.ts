@@ -19,8 +19,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { SemrecError } from '../decoding/errors.js';
-import { readArtifact, writeArtifact } from './artifact.js';
-import { ArtifactFormatError, openRequired as openAny, SAFE_NAME, zodIssues, type Artifact } from './manifest.js';
+import { readArtifact, writeArtifact, ArtifactFormatError, openRequired as openAny, SAFE_NAME, zodIssues, type Artifact } from './core/index.js';
 
 /** Open an index generation's manifest; its failures are index format errors (E_INDEX_FORMAT). */
 async function openRequired(dir: string, kind: string): Promise<Artifact> {

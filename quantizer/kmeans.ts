@@ -6,7 +6,7 @@
  * the final assignment covers all points.
  */
 import { FlatIndex } from './faiss.js';
-import { Rng } from './rng.js';
+import { Rng } from './core/index.js';
 import { QuantizerInputError } from './errors.js';
 
 /** Options for {@link kmeans}. */

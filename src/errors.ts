@@ -4,10 +4,10 @@
  * decoding/errors.ts, which both cores can import) — so callers branch on `err.code`.
  */
 
-import { SemrecError } from '../decoding/errors.js';
+import { SemrecError } from '../decoding/index.js';
 
-export { SemrecError } from '../decoding/errors.js';
-export type { SemrecErrorCode } from '../decoding/errors.js';
+export { SemrecError } from '../decoding/index.js';
+export type { SemrecErrorCode } from '../decoding/index.js';
 
 /** An argument or option has an invalid value. */
 export class InputError extends SemrecError {

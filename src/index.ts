@@ -10,8 +10,8 @@
 // ── errors: one family, stable codes ────────────────────────────────────────────────────────
 export { SemrecError, InputError, FormatError, NotFoundError, DataError, EmptyHistoryError, ModelError, UnavailableError } from './errors.js';
 export type { SemrecErrorCode } from './errors.js';
-export { QuantizerError, IndexFormatError, CollisionError, FaissUnavailableError } from '../quantizer/errors.js';
-export { DecodingError } from '../decoding/errors.js';
+export { QuantizerError, IndexFormatError, CollisionError, FaissUnavailableError } from '../quantizer/index.js';
+export { DecodingError } from '../decoding/index.js';
 
 // ── serving ──────────────────────────────────────────────────────────────────────────────────
 export { Recommender, MAX_K, MAX_BEAM } from './recommender.js';
@@ -41,7 +41,7 @@ export { ItemIndex, buildIndex, loadIndex, saveIndex, parseFactory, registerSche
 export type { IndexInfo, IndexStats, CollisionMode, FactorySpec, SchemeName, BuildInput, BuildOptions, NewItems, IndexingScheme, BuildContext, BuiltCodes, AssignContext } from '../quantizer/index.js';
 
 // ── artifacts (index, model and dataset directories) ─────────────────────────────────────────
-export { resolveArtifact, resealArtifact, MANIFEST_FILE, POINTER_FILE } from '../quantizer/index.js';
+export { resolveArtifact, resealArtifact, MANIFEST_FILE, POINTER_FILE } from '../quantizer/core/index.js';
 
 // ── training and models ──────────────────────────────────────────────────────────────────────
 export { trainModel, trainKind } from './train.js';

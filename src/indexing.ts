@@ -2,7 +2,8 @@
  * Index jobs: catalogue → embeddings → ItemIndex → verified directory (build), and
  * index + new items → new index version (add). The CLI and library users call these.
  */
-import { buildIndex, checkWritable, getScheme, INDEX_FORMAT, loadIndexWith, parseFactory, saveIndex, type CollisionMode, type IndexManifest, type ItemIndex } from '../quantizer/index.js';
+import { buildIndex, getScheme, INDEX_FORMAT, loadIndexWith, parseFactory, saveIndex, type CollisionMode, type IndexManifest, type ItemIndex } from '../quantizer/index.js';
+import { checkWritable } from '../quantizer/core/index.js';
 import { PrefixTrie } from '../decoding/index.js';
 import { DataError, InputError } from './errors.js';
 import type { Item } from './data/types.js';

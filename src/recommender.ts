@@ -9,7 +9,8 @@
  * together in one batched beam search (one model call per code level for all of them).
  */
 import { beamSearch, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel } from '../decoding/index.js';
-import { loadIndex, openArtifact, openRequired, readArtifact, type ItemIndex } from '../quantizer/index.js';
+import { loadIndex, type ItemIndex } from '../quantizer/index.js';
+import { openArtifact, openRequired, readArtifact } from '../quantizer/core/index.js';
 import { EmptyHistoryError, InputError, ModelError, SemrecError } from './errors.js';
 import { MODEL_FORMAT, modelConfigOf, modelDirHash, type ModelConfig } from './models/model-dir.js';
 import { candidateTrie } from './indexing.js';
@@ -123,7 +124,7 @@ export class Recommender {
    * docs/generator.md).
    */
   static async load(modelDir: string, indexDir?: string, opts: LoadOptions = {}): Promise<Recommender> {
-    // every model file comes from one generation of the directory (see quantizer/artifact.ts)
+    // every model file comes from one generation of the directory (see quantizer/core/artifact.ts)
     return readArtifact(modelDir, (resolved) => Recommender.loadAt(resolved, modelDir, indexDir, opts));
   }
 

@@ -9,7 +9,8 @@
  */
 import { TokenLayout, type PrefixTrie, type StepModel } from '../decoding/index.js';
 import { candidateTrie } from './indexing.js';
-import { checkWritable, loadIndex, openRequired, resolveArtifact, type ItemIndex } from '../quantizer/index.js';
+import { loadIndex, type ItemIndex } from '../quantizer/index.js';
+import { checkWritable, openRequired, resolveArtifact } from '../quantizer/core/index.js';
 import { loadDataset, type Dataset } from './data/store.js';
 import { InputError, ModelError } from './errors.js';
 import { kindName, onnxMaxBatch, TABLE_MAX_BATCH } from './models/kinds.js';

@@ -1,7 +1,7 @@
 /** Helpers shared by several schemes. */
 import { tupleKey } from '../collisions.js';
 import { CollisionError, QuantizerInputError } from '../errors.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../core/index.js';
 import type { AssignContext } from './scheme.js';
 
 /** Capacity of a tuple space. */

@@ -1,6 +1,6 @@
 /** `random:LxK` — random collision-free tuples (the baseline with no information in the IDs). */
 import { collisionReport } from '../collisions.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../core/index.js';
 import { assignRandomFree, checkCapacity } from './common.js';
 import type { IndexingScheme } from './scheme.js';
 

@@ -9,7 +9,7 @@
 import { cooccurrenceEmbedding } from '../collab.js';
 import { resolveReassign, tupleKey } from '../collisions.js';
 import { CollisionError, QuantizerInputError } from '../errors.js';
-import { normalizeRows } from '../linalg.js';
+import { normalizeRows } from '../core/index.js';
 import { checkVectors, encodeRQ, trainRQ } from '../rq.js';
 import { lastLevelUsage } from './common.js';
 import type { AssignContext, BuildContext, BuildInput, BuiltCodes, IndexingScheme } from './scheme.js';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { synthesize } from '../data/synth.js';
 import { prepare } from '../data/split.js';
 import { DATASET_FORMAT, loadDataset, writeDataset } from '../data/store.js';
-import { checkWritable } from '../../quantizer/artifact.js';
+import { checkWritable } from '../../quantizer/core/index.js';
 import { FORMATS, loadSource, type SourceFiles } from '../data/sources.js';
 import { describeDataset, floatOpt, intOpt } from './common.js';
 import { startProgress } from '../util/progress.js';

@@ -13,7 +13,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { writeFileAtomic } from '../../quantizer/atomic.js';
+import { writeFileAtomic } from '../../quantizer/core/index.js';
 import { parseFactory, type IndexStats } from '../../quantizer/index.js';
 import { loadDataset, type Dataset } from '../data/store.js';
 import { evaluateRankers, evaluateRecommender, type EvalReport, type RankerReport } from '../eval/evaluate.js';

@@ -4,9 +4,7 @@
  * scheme with ±1 std error bars, and codebook utilisation per level). Written atomically.
  */
 import path from 'node:path';
-import { writeFileAtomic } from '../../quantizer/atomic.js';
-import { writeManifest } from '../../quantizer/manifest.js';
-import { Rng } from '../../quantizer/rng.js';
+import { writeFileAtomic, writeManifest, Rng } from '../../quantizer/core/index.js';
 import type { CompareResults, RunResult } from './harness.js';
 import { barChart, dotPlot, esc, tInterval } from './charts.js';
 

@@ -11,9 +11,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { readArtifact, writeArtifact as writeDirAtomic } from '../../quantizer/artifact.js';
+import { readArtifact, writeArtifact, openRequired, zodIssues } from '../../quantizer/core/index.js';
 import { z } from 'zod';
-import { openRequired, zodIssues } from '../../quantizer/manifest.js';
 import { FormatError, NotFoundError, SemrecError } from '../errors.js';
 import { readLines } from '../util/io.js';
 import type { EvalExample, PreparedDataset, UserSequence, DatasetCounts } from './split.js';
@@ -89,7 +88,7 @@ export async function writeDataset(
     malformed: extra.malformed,
     ...(extra.params ? { params: extra.params } : {}),
   };
-  await writeDirAtomic(
+  await writeArtifact(
     dir,
     async (tmp) => {
       await fs.writeFile(path.join(tmp, 'items.jsonl'), jsonl(ds.items));

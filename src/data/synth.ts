@@ -11,7 +11,7 @@
  *     the same brand — a pattern only a sequence model can exploit.
  * Same seed and sizes → byte-identical output.
  */
-import { Rng } from '../../quantizer/rng.js';
+import { Rng } from '../../quantizer/core/index.js';
 import { InputError } from '../errors.js';
 import { BRAND_SYLLABLES, DEPARTMENTS, TIERS } from './synth-vocab.js';
 import type { Interaction, Item, RawDataset } from './types.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
 import { FormatError, NotFoundError } from '../errors.js';
-import { normalizeRows } from '../../quantizer/linalg.js';
+import { normalizeRows } from '../../quantizer/core/index.js';
 import { readJsonObject, readOptionalJsonObject } from '../util/io.js';
 
 /** Options for {@link OnnxEncoder}. */

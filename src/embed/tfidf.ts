@@ -4,7 +4,7 @@
  * Deterministic for a seed. Cost: one pass over the text plus an SVD of an n × vocab sparse matrix
  * (about a second for 12k Amazon items at dim 64 on 2 cores).
  */
-import { csrFromRows, normalizeRows, randomizedSvd } from '../../quantizer/linalg.js';
+import { csrFromRows, normalizeRows, randomizedSvd } from '../../quantizer/core/index.js';
 import { InputError } from '../errors.js';
 
 const STOP = new Set(

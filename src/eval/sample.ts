@@ -3,7 +3,7 @@
  * (on Beauty the transition model scores R@10 0.031 on the first 3,000-5,000 test users and 0.064
  * on all of them), so every "evaluate N users" option draws a seeded random sample instead.
  */
-import { Rng } from '../../quantizer/rng.js';
+import { Rng } from '../../quantizer/core/index.js';
 
 /**
  * `n` elements of `items` drawn uniformly without replacement with a seeded PRNG, in their

@@ -6,8 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { resolveArtifact, writeArtifact as writeDirAtomic } from '../../quantizer/artifact.js';
-import { Rng } from '../../quantizer/rng.js';
+import { resolveArtifact, writeArtifact, Rng } from '../../quantizer/core/index.js';
 import { NUM_SPECIAL, TokenLayout } from '../../decoding/index.js';
 import { InputError, ModelError } from '../errors.js';
 import { HF_SERVING_FILE, HF_SERVING_FORMAT, readHfServingConfig, type HfServingConfig } from './hf-model.js';
@@ -117,7 +116,7 @@ export async function exportHfModel(logicalDir: string, outDir: string, opts: Hf
       ...((cfg.params as { seen?: { exclude?: boolean } }).seen?.exclude === true ? { excludeSeen: true } : {}),
     };
     const tokCfg = { bos_token: '<|endoftext|>', eos_token: '<|eos|>', pad_token: '<|pad|>', sep_token: '<|sep|>', model_max_length: p.maxPositions, tokenizer_class: 'PreTrainedTokenizerFast' };
-    await writeDirAtomic(
+    await writeArtifact(
       outDir,
       async (tmp) => {
         await fs.copyFile(onnx, path.join(tmp, 'model.onnx'));

@@ -9,8 +9,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { resolveArtifact, writeArtifact as writeDirAtomic } from '../../quantizer/artifact.js';
-import { openRequired, zodIssues, type Artifact } from '../../quantizer/manifest.js';
+import { resolveArtifact, writeArtifact, openRequired, zodIssues, type Artifact } from '../../quantizer/core/index.js';
 import { TokenLayout, type TokenLayoutSpec } from '../../decoding/index.js';
 import { ModelError, NotFoundError, SemrecError } from '../errors.js';
 
@@ -72,7 +71,7 @@ export function resolveFrom(dir: string, p: string | undefined): string | undefi
 /** Write a model directory atomically: config.json (with relative data/index paths) plus `files`. */
 export async function writeModelDir(dir: string, config: ModelConfig, files: Record<string, string | Uint8Array>, opts: { force?: boolean } = {}): Promise<void> {
   const stored: ModelConfig = { ...config, dataDir: relativeTo(dir, config.dataDir), indexDir: relativeTo(dir, config.indexDir) };
-  await writeDirAtomic(
+  await writeArtifact(
     dir,
     async (tmp) => {
       for (const [name, data] of Object.entries(files)) await fs.writeFile(path.join(tmp, name), data);

@@ -17,7 +17,7 @@
  */
 import type { PrefixTrie, StepModel, StepOutput, TokenLayout } from '../../decoding/index.js';
 import { z } from 'zod';
-import { zodIssues } from '../../quantizer/manifest.js';
+import { zodIssues } from '../../quantizer/core/index.js';
 import { ModelError } from '../errors.js';
 
 /** Serialised form (bigram.json). */

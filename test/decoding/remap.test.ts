@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { beamSearch, PrefixTrie, RemappedStepModel, TokenLayout, DecodingInputError } from '../../decoding/index.js';
-import { Rng } from '../../quantizer/index.js';
+import { Rng } from '../../quantizer/core/index.js';
 import { TableModel, distinctTuples, hashedLogits } from './table-model.js';
 
 /**

@@ -3,7 +3,7 @@
  * generated so far; log-probabilities are the log-softmax over the whole vocabulary.
  */
 import type { StepModel, StepOutput } from '../../decoding/index.js';
-import { Rng } from '../../quantizer/index.js';
+import { Rng } from '../../quantizer/core/index.js';
 
 export type Rows = { prompt: Int32Array; gen: number[] }[];
 

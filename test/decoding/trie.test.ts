@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChildStarts, PrefixTrie, DecodingInputError } from '../../decoding/index.js';
-import { ItemIndex, Rng, type IndexInfo } from '../../quantizer/index.js';
+import { ItemIndex, type IndexInfo } from '../../quantizer/index.js';
+import { Rng } from '../../quantizer/core/index.js';
 import { distinctTuples } from './table-model.js';
 
 /** Random distinct tuples; with `extraLevel`, collisions at the base levels get a numbering level. */

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildIndex, loadIndex, readIndexFile, resealArtifact, resolveArtifact, saveIndex, IndexFormatError, Rng } from '../../quantizer/index.js';
+import { buildIndex, loadIndex, readIndexFile, saveIndex, IndexFormatError } from '../../quantizer/index.js';
+import { resealArtifact, resolveArtifact, Rng } from '../../quantizer/core/index.js';
 import { tmp } from '../helpers.js';
 
 function sample(n = 120, seed = 1) {
@@ -91,7 +92,8 @@ describe('index directory format', () => {
     const script = path.join(root, 'writer.mts');
     writeFileSync(
       script,
-      `import { buildIndex, saveIndex, Rng } from ${JSON.stringify(path.resolve('quantizer/index.ts'))};
+      `import { buildIndex, saveIndex } from ${JSON.stringify(path.resolve('quantizer/index.ts'))};
+       import { Rng } from ${JSON.stringify(path.resolve('quantizer/core/index.ts'))};
        const r = new Rng(3); const n = 20000, d = 4;
        const x = Float32Array.from({ length: n * d }, () => r.normal());
        const idx = buildIndex({ ids: Array.from({ length: n }, (_, i) => 'big' + i), embeddings: x, dim: d }, { scheme: 'random:3x64' });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FlatIndex, kmeans, balancedAssign, Rng } from '../../quantizer/index.js';
+import { FlatIndex, kmeans, balancedAssign } from '../../quantizer/index.js';
+import { Rng } from '../../quantizer/core/index.js';
 
 function randn(n: number, d: number, seed: number): Float32Array {
   const r = new Rng(seed);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRQ, encodeRQ, trainRQ, Rng, QuantizerInputError } from '../../quantizer/index.js';
+import { decodeRQ, encodeRQ, trainRQ, QuantizerInputError } from '../../quantizer/index.js';
+import { Rng } from '../../quantizer/core/index.js';
 
 function data(n: number, d: number, seed: number): Float32Array {
   const r = new Rng(seed);

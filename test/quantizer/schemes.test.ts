@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildIndex,
-  collisionReport,
-  firstAppearanceOrder,
-  parseFactory,
-  resolveReassign,
-  Rng,
-  CollisionError,
-  QuantizerInputError,
-  type ItemIndex,
-} from '../../quantizer/index.js';
+import { buildIndex, collisionReport, firstAppearanceOrder, parseFactory, resolveReassign, CollisionError, QuantizerInputError, type ItemIndex } from '../../quantizer/index.js';
+import { Rng } from '../../quantizer/core/index.js';
 
 function randn(n: number, d: number, seed: number): Float32Array {
   const r = new Rng(seed);

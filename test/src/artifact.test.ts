@@ -9,7 +9,8 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } fro
 import path from 'node:path';
 import { trainModel } from '../../src/train.js';
 import { Recommender } from '../../src/recommender.js';
-import { ArtifactExistsError, buildIndex, loadIndex, Rng, saveIndex } from '../../quantizer/index.js';
+import { buildIndex, loadIndex, saveIndex } from '../../quantizer/index.js';
+import { ArtifactExistsError, Rng } from '../../quantizer/core/index.js';
 import { tmp } from '../helpers.js';
 import { transitionPipeline } from './pipeline.js';
 import { run } from './cli-helpers.js';

@@ -12,7 +12,7 @@ import { synthesize } from '../../src/data/synth.js';
 import { prepare } from '../../src/data/split.js';
 import { writeDataset } from '../../src/data/store.js';
 import { markdownReport, meanStd, pairedBootstrap, summarize } from '../../src/compare/report.js';
-import { Rng } from '../../quantizer/index.js';
+import { Rng } from '../../quantizer/core/index.js';
 import type { CompareResults } from '../../src/compare/harness.js';
 import { run } from './cli-helpers.js';
 import { readPng } from './png.js';

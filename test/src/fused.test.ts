@@ -15,7 +15,7 @@ import { Recommender } from '../../src/recommender.js';
 import { InputError } from '../../src/errors.js';
 import { OnnxStepModel } from '../../src/models/onnx-runner.js';
 import { pythonPath, trainerRoot } from '../../src/models/python.js';
-import { resealArtifact } from '../../quantizer/index.js';
+import { resealArtifact } from '../../quantizer/core/index.js';
 import type { FusionChoice } from '../../src/fusion.js';
 import type { TransitionChoice } from '../../src/transition-select.js';
 

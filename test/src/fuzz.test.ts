@@ -14,7 +14,8 @@ import { trainModel } from '../../src/train.js';
 import { Recommender } from '../../src/recommender.js';
 import { transitionPipeline } from './pipeline.js';
 import { SemrecError } from '../../src/errors.js';
-import { loadIndex, resealArtifact, Rng } from '../../quantizer/index.js';
+import { loadIndex } from '../../quantizer/index.js';
+import { resealArtifact, Rng } from '../../quantizer/core/index.js';
 
 type Outcome = 'refused' | 'identical' | 'silent' | 'untyped' | 'hang';
 type Mutate = (dir: string, r: Rng) => void | Promise<void>;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it, beforeAll } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { resealArtifact } from '../../quantizer/index.js';
+import { resealArtifact } from '../../quantizer/core/index.js';
 import path from 'node:path';
 import { Recommender } from '../../src/recommender.js';
 import { exportHfModel } from '../../src/models/hf-export.js';

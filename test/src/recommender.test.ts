@@ -10,7 +10,7 @@ import { Recommender } from '../../src/recommender.js';
 import { TransitionStepModel, fitTransition } from '../../src/models/transition.js';
 import { evaluateRecommender } from '../../src/eval/evaluate.js';
 import { PrefixTrie, TokenLayout, beamSearch } from '../../decoding/index.js';
-import { resealArtifact } from '../../quantizer/index.js';
+import { resealArtifact } from '../../quantizer/core/index.js';
 import { EmptyHistoryError, InputError, ModelError } from '../../src/errors.js';
 import { tmp } from '../helpers.js';
 import { run } from './cli-helpers.js';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveArtifact } from '../../../quantizer/artifact.js';
-import { resealArtifact } from '../../../quantizer/manifest.js';
+import { resolveArtifact, resealArtifact } from '../../../quantizer/core/index.js';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { synthesize } from '../../../src/data/synth.js';

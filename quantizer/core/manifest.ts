@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { QuantizerError } from './errors.js';
+import { QuantizerError } from '../errors.js';
 
 /** File name of the manifest. */
 export const MANIFEST_FILE = 'MANIFEST.json';

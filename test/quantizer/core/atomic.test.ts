@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { writeDirAtomic, writeFileAtomic } from '../../quantizer/atomic.js';
-import { resolveArtifact } from '../../quantizer/artifact.js';
-import { tmp } from '../helpers.js';
+import { writeArtifact, writeFileAtomic, resolveArtifact } from '../../../quantizer/core/index.js';
+import { tmp } from '../../helpers.js';
 
 describe('atomic writes', () => {
   it('a failed fill or verify leaves the old directory untouched and no temp dirs', async () => {
@@ -12,13 +11,13 @@ describe('atomic writes', () => {
     mkdirSync(dir);
     writeFileSync(path.join(dir, 'a.txt'), 'old');
     await expect(
-      writeDirAtomic(dir, async (t) => {
+      writeArtifact(dir, async (t) => {
         writeFileSync(path.join(t, 'a.txt'), 'half');
         throw new Error('interrupted');
       }, undefined, { force: true }),
     ).rejects.toThrow('interrupted');
     await expect(
-      writeDirAtomic(
+      writeArtifact(
         dir,
         async (t) => writeFileSync(path.join(t, 'a.txt'), 'new'),
         async () => {
@@ -31,8 +30,8 @@ describe('atomic writes', () => {
     expect(readdirSync(root)).toEqual(['idx']);
     expect(readdirSync(dir)).toEqual(['a.txt']);
     // a directory that is not an artifact is not replaced unless forced
-    await expect(writeDirAtomic(dir, async (t) => writeFileSync(path.join(t, 'b.txt'), 'new'))).rejects.toThrow(/refusing to replace/);
-    await writeDirAtomic(dir, async (t) => writeFileSync(path.join(t, 'b.txt'), 'new'), undefined, { force: true });
+    await expect(writeArtifact(dir, async (t) => writeFileSync(path.join(t, 'b.txt'), 'new'))).rejects.toThrow(/refusing to replace/);
+    await writeArtifact(dir, async (t) => writeFileSync(path.join(t, 'b.txt'), 'new'), undefined, { force: true });
     expect(readdirSync(dir).sort()).toEqual(['CURRENT', 'g-000001']);
     expect(readFileSync(path.join(await resolveArtifact(dir), 'b.txt'), 'utf8')).toBe('new');
     expect(readdirSync(root)).toEqual(['idx']);
@@ -42,7 +41,7 @@ describe('atomic writes', () => {
     const root = tmp();
     mkdirSync(path.join(root, '.idx.tmp-999999-dead'));
     mkdirSync(path.join(root, `.idx.tmp-${process.pid}-live`));
-    await writeDirAtomic(path.join(root, 'idx'), async (t) => writeFileSync(path.join(t, 'a.txt'), 'x'));
+    await writeArtifact(path.join(root, 'idx'), async (t) => writeFileSync(path.join(t, 'a.txt'), 'x'));
     expect(readdirSync(root).sort()).toEqual([`.idx.tmp-${process.pid}-live`, 'idx']);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csrFromRows, randomizedSvd, symmetricEigen, Rng } from '../../quantizer/index.js';
+import { csrFromRows, randomizedSvd, symmetricEigen, Rng } from '../../../quantizer/core/index.js';
 
 describe('linear algebra', () => {
   it('Jacobi eigen-decomposition reconstructs a symmetric matrix', () => {

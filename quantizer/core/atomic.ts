@@ -29,10 +29,3 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
     throw err;
   }
 }
-
-/**
- * Build a directory atomically (see {@link writeArtifact}: a first write renames a finished
- * temporary directory into place; a replacement publishes a new generation inside `dir` and
- * switches its pointer, so readers never see `dir` missing or mixed).
- */
-export { writeArtifact as writeDirAtomic } from './artifact.js';

@@ -17,7 +17,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { QuantizerError } from './errors.js';
+import { QuantizerError } from '../errors.js';
 import { MANIFEST_FILE, writeManifest } from './manifest.js';
 
 /** Name of the pointer file of a directory with generations. */
