@@ -31,6 +31,8 @@ def main(argv=None):
     ap.add_argument("--map", help="export-hf: JSON {vocab_size, native_to_hf, seed}")
     ap.add_argument("--mask", choices=["tree", "causal"], default="tree",
                     help="export: 3-D attention mask (tree attention; default) or the 2-D causal-LM mask")
+    ap.add_argument("--kv", choices=["new", "present"], default=None,
+                    help="export, tree mask: return only the new positions' keys/values (default) or the whole present cache")
     ap.add_argument("--input", help="logits: JSON {input_ids, attention_mask, position_ids} (no past)")
     ap.add_argument("--steps", type=int, default=30, help="bare: timed steps")
     ap.add_argument("--seq-len", type=int, default=0, help="bare: tokens per row (default: the model's window)")
@@ -50,7 +52,7 @@ def main(argv=None):
         bare(cfg, steps=args.steps, seq_len=args.seq_len or None)
     elif args.command == "export":
         from .export import export
-        export(cfg, args.checkpoint, args.out, tree=args.mask == "tree")
+        export(cfg, args.checkpoint, args.out, tree=args.mask == "tree", new_kv=None if args.kv is None else args.kv == "new")
     elif args.command == "export-hf":
         from .export_hf import export_hf
         export_hf(cfg, args.checkpoint, args.map, args.out)

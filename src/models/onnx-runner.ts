@@ -13,19 +13,31 @@
  * export writes them) are decoded with **tree attention** instead (onnx-tree.ts): all beams of a
  * request are one sequence over one shared cache, each beam attending its prompt, its ancestors
  * and itself; reorder copies no KV at all, and a step's cost grows with the request's tokens,
- * not with beams × history. Both paths compute the same log-probabilities. One InferenceSession
+ * not with beams × history. semrec's export also returns only the new positions' keys/values
+ * (`new_key_values.{i}.key|value` instead of `present.*`): the cache lives in a buffer the
+ * decoding owns and appends to. Every path computes the same log-probabilities. One InferenceSession
  * is shared by all callers (onnxruntime sessions are safe for concurrent `run`).
  */
 import * as ort from 'onnxruntime-node';
 import type { StepModel, StepOutput } from '../../decoding/index.js';
 import { ModelError } from '../errors.js';
-import { logSoftmaxAt, treeFromPrefill, treeReorder, treeStepInputs, type TreeState } from './onnx-tree.js';
+import { copySlots, logSoftmaxAt, treeFromPrefill, treeReorder, treeStepInputs, TREE_EXTRA_SLOTS, type KvLayers, type TreeState } from './onnx-tree.js';
+
+/** One graph call's outputs and shape. */
+interface GraphCall {
+  logits: Float32Array;
+  out: ort.InferenceSession.ReturnType;
+  rows: number;
+  seq: number;
+  /** Past length fed. */
+  P: number;
+}
 
 /** Cache state of a batch of rows. */
 export interface OnnxState {
   rows: number;
   /** Per layer: key and value, each rows × heads × total × headDim. */
-  past: { key: Float32Array; value: Float32Array }[];
+  past: KvLayers;
   /** Tokens attended so far (past length). */
   total: number;
   /** rows × total attention mask (0 for left padding). */
@@ -51,6 +63,8 @@ export interface OnnxRunnerOptions {
    * False forces the per-row KV cache path (for comparisons).
    */
   tree?: boolean;
+  /** Tree attention: cache slots a request's buffer has beyond its prompt at first (default {@link TREE_EXTRA_SLOTS}; grown by doubling). */
+  treeExtraSlots?: number;
 }
 
 function logSoftmaxRows(logits: Float32Array, rows: number, V: number, rowStride: number, rowOffset: number): Float32Array {
@@ -91,6 +105,9 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
     readonly mask3d: boolean,
     /** Whether beams are decoded with tree attention (needs `mask3d`). */
     readonly tree: boolean,
+    /** Whether the graph returns only the new positions' keys/values (`new_key_values.*`) instead of `present.*`. */
+    readonly newKv: boolean,
+    private readonly treeExtraSlots: number,
   ) {}
 
   /** Load a model.onnx and check its inputs/outputs follow the convention. */
@@ -106,19 +123,22 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
     const need = ['input_ids', 'attention_mask', ...Array.from({ length: dims.layers }, (_, i) => [`past_key_values.${i}.key`, `past_key_values.${i}.value`]).flat()];
     const missing = need.filter((n) => !session.inputNames.includes(n));
     if (missing.length) throw new ModelError(`${file}: missing inputs ${missing.join(', ')} (expected the HF causal-LM convention)`);
-    if (session.outputNames[0] !== 'logits' || !session.outputNames.includes(`present.${dims.layers - 1}.value`)) {
-      throw new ModelError(`${file}: outputs must be logits, present.{i}.key|value`);
+    const newKv = session.outputNames.includes(`new_key_values.${dims.layers - 1}.value`);
+    if (session.outputNames[0] !== 'logits' || !(newKv || session.outputNames.includes(`present.${dims.layers - 1}.value`))) {
+      throw new ModelError(`${file}: outputs must be logits, present.{i}.key|value (or new_key_values.{i}.key|value)`);
     }
     const mask3d = maskRank(session) === 3;
-    return new OnnxStepModel(session, dims.vocabSize, dims.layers, dims.heads, dims.headDim, opts.padId ?? 0, session.inputNames.includes('position_ids'), mask3d, mask3d && opts.tree !== false);
+    if (newKv && !mask3d) throw new ModelError(`${file}: a graph that returns only new keys/values (new_key_values.*) needs a 3-D attention_mask`);
+    return new OnnxStepModel(session, dims.vocabSize, dims.layers, dims.heads, dims.headDim, opts.padId ?? 0, session.inputNames.includes('position_ids'), mask3d, mask3d && opts.tree !== false, newKv, opts.treeExtraSlots ?? TREE_EXTRA_SLOTS);
   }
 
   /**
-   * One graph call. `mask` is rows × total keys (the causal-LM convention; expanded to causal
-   * per-query masks for a 3-D graph) or, with `perQuery`, rows × seq × total (3-D graphs only).
+   * One graph call over `past` (per layer rows × heads × past.len × headDim; none = empty). `mask`
+   * is rows × total keys (the causal-LM convention; expanded to causal per-query masks for a 3-D
+   * graph) or, with `perQuery`, rows × seq × total (3-D graphs only).
    */
-  private async run(ids: BigInt64Array, rows: number, seq: number, state: { past: OnnxState['past']; total: number } | undefined, mask: BigInt64Array, pos: BigInt64Array, perQuery = false): Promise<{ logits: Float32Array; past: OnnxState['past']; total: number }> {
-    const P = state ? state.total : 0;
+  private async run(ids: BigInt64Array, rows: number, seq: number, past: { kv: KvLayers; len: number } | undefined, mask: BigInt64Array, pos: BigInt64Array, perQuery = false): Promise<GraphCall> {
+    const P = past ? past.len : 0;
     const total = P + seq;
     const perQueryMask = perQuery ? mask : this.mask3d ? causal3d(mask, rows, seq, total) : undefined;
     const feeds: Record<string, ort.Tensor> = {
@@ -127,19 +147,49 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
     };
     if (this.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', pos, [rows, seq]);
     for (let i = 0; i < this.layers; i++) {
-      const k = state ? state.past[i].key : new Float32Array(0);
-      const v = state ? state.past[i].value : new Float32Array(0);
+      const k = past ? past.kv[i].key : new Float32Array(0);
+      const v = past ? past.kv[i].value : new Float32Array(0);
       feeds[`past_key_values.${i}.key`] = new ort.Tensor('float32', k, [rows, this.heads, P, this.headDim]);
       feeds[`past_key_values.${i}.value`] = new ort.Tensor('float32', v, [rows, this.heads, P, this.headDim]);
     }
     const out = await this.session.run(feeds);
-    const past = Array.from({ length: this.layers }, (_, i) => ({
-      key: out[`present.${i}.key`].data as Float32Array,
-      value: out[`present.${i}.value`].data as Float32Array,
-    }));
     const logits = out.logits;
     if (Number(logits.dims[2]) !== this.vocabSize) throw new ModelError(`model vocabulary ${logits.dims[2]} ≠ expected ${this.vocabSize}`);
-    return { logits: logits.data as Float32Array, past, total };
+    return { logits: logits.data as Float32Array, out, rows, seq, P };
+  }
+
+  /** The whole cache after a call (per layer rows × heads × (P + seq) × headDim): `present.*`, or the past followed by the new positions. */
+  private present(call: GraphCall, past?: KvLayers): KvLayers {
+    const { rows, seq, P, out } = call;
+    const blocks = rows * this.heads;
+    const hd = this.headDim;
+    const cat = (old: Float32Array | undefined, fresh: Float32Array) => {
+      if (P === 0) return fresh;
+      const dst = new Float32Array(blocks * (P + seq) * hd);
+      copySlots(old!, P, 0, dst, P + seq, 0, blocks, P, hd);
+      copySlots(fresh, seq, 0, dst, P + seq, P, blocks, seq, hd);
+      return dst;
+    };
+    return Array.from({ length: this.layers }, (_, i) =>
+      this.newKv
+        ? { key: cat(past?.[i].key, out[`new_key_values.${i}.key`].data as Float32Array), value: cat(past?.[i].value, out[`new_key_values.${i}.value`].data as Float32Array) }
+        : { key: out[`present.${i}.key`].data as Float32Array, value: out[`present.${i}.value`].data as Float32Array },
+    );
+  }
+
+  /** The new positions' keys/values (per layer rows × heads × seq × headDim): `new_key_values.*`, or the last positions of `present.*`. */
+  private fresh(call: GraphCall): KvLayers {
+    const { rows, seq, P, out } = call;
+    const tail = (present: Float32Array) => {
+      const dst = new Float32Array(rows * this.heads * seq * this.headDim);
+      copySlots(present, P + seq, P, dst, seq, 0, rows * this.heads, seq, this.headDim);
+      return dst;
+    };
+    return Array.from({ length: this.layers }, (_, i) =>
+      this.newKv
+        ? { key: out[`new_key_values.${i}.key`].data as Float32Array, value: out[`new_key_values.${i}.value`].data as Float32Array }
+        : { key: tail(out[`present.${i}.key`].data as Float32Array), value: tail(out[`present.${i}.value`].data as Float32Array) },
+    );
   }
 
   /** Full logits for prompts (left-padded), for parity checks: rows × seq × vocab. */
@@ -160,21 +210,21 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
       nextPos[r] = p.length;
     });
     const res = await this.run(ids, R, T, undefined, mask, pos);
-    return { logits: res.logits, seq: T, state: { rows: R, past: res.past, total: res.total, mask, nextPos, group: Int32Array.from({ length: R }, (_, i) => i), shared: T } };
+    return { logits: res.logits, seq: T, state: { rows: R, past: this.present(res), total: T, mask, nextPos, group: Int32Array.from({ length: R }, (_, i) => i), shared: T } };
   }
 
   async prefill(prompts: readonly Int32Array[]): Promise<StepOutput<OnnxState | TreeState>> {
     const { logits, seq, state } = await this.forward(prompts);
     const V = this.vocabSize;
     const logprobs = logSoftmaxRows(logits, prompts.length, V, seq * V, (seq - 1) * V);
-    return { state: this.tree ? treeFromPrefill(state) : state, logprobs };
+    return { state: this.tree ? treeFromPrefill(state, this.heads, this.headDim, this.treeExtraSlots) : state, logprobs };
   }
 
   async step(state: OnnxState | TreeState, tokens: Int32Array): Promise<StepOutput<OnnxState | TreeState>> {
     if ('requests' in state) {
       const x = treeStepInputs(state, tokens, this.padId);
-      const res = await this.run(x.ids, state.requests, x.seq, state, x.mask, x.pos, true);
-      return { state: x.next(res.past, res.total), logprobs: logSoftmaxAt(res.logits, this.vocabSize, x.logitRows) };
+      const res = await this.run(x.ids, state.requests, x.seq, { kv: x.cache, len: x.cap }, x.mask, x.pos, true);
+      return { state: x.next(this.fresh(res)), logprobs: logSoftmaxAt(res.logits, this.vocabSize, x.logitRows) };
     }
     const R = state.rows;
     const T = state.total + 1;
@@ -184,9 +234,9 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
       mask[r * T + T - 1] = 1n;
     }
     const pos = BigInt64Array.from(state.nextPos, (p) => BigInt(p));
-    const res = await this.run(BigInt64Array.from(tokens, (t) => BigInt(t)), R, 1, state, mask, pos);
+    const res = await this.run(BigInt64Array.from(tokens, (t) => BigInt(t)), R, 1, { kv: state.past, len: state.total }, mask, pos);
     const nextPos = Int32Array.from(state.nextPos, (p) => p + 1);
-    return { state: { rows: R, past: res.past, total: res.total, mask, nextPos, group: state.group, shared: state.shared }, logprobs: logSoftmaxRows(res.logits, R, this.vocabSize, this.vocabSize, 0) };
+    return { state: { rows: R, past: this.present(res, state.past), total: T, mask, nextPos, group: state.group, shared: state.shared }, logprobs: logSoftmaxRows(res.logits, R, this.vocabSize, this.vocabSize, 0) };
   }
 
   reorder(state: OnnxState | TreeState, index: Int32Array): OnnxState | TreeState {

@@ -11,17 +11,38 @@
  * - reorder is bookkeeping (which ancestor slots a beam has), no KV copy at all;
  * - the cache per request grows by beams per step instead of being copied beams times.
  * Pruned beams' tokens stay in the cache, masked out (at most beams × (levels − 1) slots).
+ *
+ * The cache is a buffer the decoding owns, with room for the prompt and {@link TREE_EXTRA_SLOTS}
+ * more slots (doubled when a search needs more): the whole buffer is fed as the past, unwritten
+ * slots masked out, and each step appends the new positions in place. Graphs exported by semrec
+ * return only those new positions (`new_key_values.*`), so a step hands back kilobytes instead of
+ * the whole cache; graphs that return `present.*` work too (their last positions are taken).
  */
 import type { OnnxState } from './onnx-runner.js';
+
+/** Per layer: keys and values. */
+export type KvLayers = { key: Float32Array; value: Float32Array }[];
+
+/** Cache slots a request's buffer has beyond its prompt at first (grown by doubling when a search needs more). */
+export const TREE_EXTRA_SLOTS = 64;
 
 /** Decoding state under tree attention. */
 export interface TreeState {
   /** Graph rows: one per request (prompt). */
   requests: number;
-  /** Per layer: key and value, each requests × heads × total × headDim (onnxruntime's outputs, passed back as they are). */
-  past: OnnxState['past'];
-  /** Cache slots per request. */
-  total: number;
+  /**
+   * Per layer: the key and value cache, each requests × heads × cap × headDim — a buffer this
+   * decoding owns: each step appends the new positions in place (slots [used, used + seq)) and
+   * feeds the whole buffer as the past; slots not yet written are masked out. A state is consumed
+   * by `step` (beam search never steps a state twice).
+   */
+  cache: KvLayers;
+  /** Cache slots per request in `cache`. */
+  cap: number;
+  /** Slots written so far (prompt + every step's new tokens). */
+  used: number;
+  heads: number;
+  headDim: number;
   /** requests × promptLen: 1 for a real prompt token, 0 for left padding. */
   promptMask: BigInt64Array;
   promptLen: number;
@@ -35,12 +56,30 @@ export interface TreeState {
   nextPos: Int32Array;
 }
 
-/** The tree state right after a prefill (one beam row per request, nothing generated yet). */
-export function treeFromPrefill(s: OnnxState): TreeState {
+/** Copy `blocks` (rows × heads) runs of `len` positions from slot `srcFrom` of a buffer with `srcCap` slots per block to slot `at` of one with `dstCap`. */
+export function copySlots(src: Float32Array, srcCap: number, srcFrom: number, dst: Float32Array, dstCap: number, at: number, blocks: number, len: number, headDim: number): void {
+  for (let b = 0; b < blocks; b++) {
+    const s0 = (b * srcCap + srcFrom) * headDim;
+    dst.set(src.subarray(s0, s0 + len * headDim), (b * dstCap + at) * headDim);
+  }
+}
+
+/** The tree state right after a prefill (one beam row per request, nothing generated yet); `s.past` is the prompt's cache. */
+export function treeFromPrefill(s: OnnxState, heads: number, headDim: number, extra = TREE_EXTRA_SLOTS): TreeState {
+  const cap = s.total + extra;
+  const blocks = s.rows * heads;
+  const own = (src: Float32Array) => {
+    const dst = new Float32Array(blocks * cap * headDim);
+    copySlots(src, s.total, 0, dst, cap, 0, blocks, s.total, headDim);
+    return dst;
+  };
   return {
     requests: s.rows,
-    past: s.past,
-    total: s.total,
+    cache: s.past.map((p) => ({ key: own(p.key), value: own(p.value) })),
+    cap,
+    used: s.total,
+    heads,
+    headDim,
     promptMask: s.mask,
     promptLen: s.total,
     rows: s.rows,
@@ -65,30 +104,48 @@ export function treeReorder(s: TreeState, index: Int32Array): TreeState {
 export interface TreeStepInputs {
   ids: BigInt64Array;
   pos: BigInt64Array;
-  /** requests × seq × (total + seq). */
+  /** requests × seq × (cap + seq): the cache's slots, then the step's own tokens. */
   mask: BigInt64Array;
   /** New tokens per request row (the most beams any request has; shorter ones are padded). */
   seq: number;
+  /** The past to feed: the whole cache (requests × heads × cap × headDim per layer). */
+  cache: KvLayers;
+  cap: number;
   /** Offset into the logits (requests × seq × V) of each beam row's distribution. */
   logitRows: Int32Array;
-  /** The state after the step, given the graph's new cache. */
-  next(past: OnnxState['past'], total: number): TreeState;
+  /** Append the step's new keys/values (per layer requests × heads × seq × headDim) and return the state after the step. */
+  next(fresh: KvLayers): TreeState;
+}
+
+/** A state whose cache has room for `seq` more slots (a larger copy when it has not). */
+function withRoom(s: TreeState, seq: number): TreeState {
+  if (s.used + seq <= s.cap) return s;
+  const cap = Math.max(2 * s.cap, s.used + seq);
+  const blocks = s.requests * s.heads;
+  const grow = (src: Float32Array) => {
+    const dst = new Float32Array(blocks * cap * s.headDim);
+    copySlots(src, s.cap, 0, dst, cap, 0, blocks, s.used, s.headDim);
+    return dst;
+  };
+  return { ...s, cap, cache: s.cache.map((p) => ({ key: grow(p.key), value: grow(p.value) })) };
 }
 
 /** Build one step's inputs (see {@link TreeStepInputs}). */
-export function treeStepInputs(s: TreeState, tokens: Int32Array, padId: number): TreeStepInputs {
-  const R = s.requests;
-  const slot = new Int32Array(s.rows);
+export function treeStepInputs(state: TreeState, tokens: Int32Array, padId: number): TreeStepInputs {
+  const R = state.requests;
+  const slot = new Int32Array(state.rows);
   const count = new Int32Array(R);
-  for (let i = 0; i < s.rows; i++) slot[i] = count[s.req[i]]++;
+  for (let i = 0; i < state.rows; i++) slot[i] = count[state.req[i]]++;
   let seq = 1;
   for (let r = 0; r < R; r++) if (count[r] > seq) seq = count[r];
-  const T = s.total + seq;
+  const s = withRoom(state, seq);
+  const C = s.cap;
+  const T = C + seq;
   const ids = new BigInt64Array(R * seq).fill(BigInt(padId));
   const pos = new BigInt64Array(R * seq);
   const mask = new BigInt64Array(R * seq * T);
   // padding queries attend only themselves (their outputs are never read)
-  for (let q = 0; q < R * seq; q++) mask[q * T + s.total + (q % seq)] = 1n;
+  for (let q = 0; q < R * seq; q++) mask[q * T + C + (q % seq)] = 1n;
   const logitRows = new Int32Array(s.rows);
   const anc: number[][] = new Array(s.rows);
   const P = s.promptLen;
@@ -100,16 +157,26 @@ export function treeStepInputs(s: TreeState, tokens: Int32Array, padId: number):
     const base = q * T;
     mask.set(s.promptMask.subarray(r * P, (r + 1) * P), base);
     for (const a of s.anc[i]) mask[base + a] = 1n;
+    mask[base + C + slot[i]] = 1n; // itself
     logitRows[i] = q;
-    anc[i] = [...s.anc[i], s.total + slot[i]];
+    anc[i] = [...s.anc[i], s.used + slot[i]];
   }
   return {
     ids,
     pos,
     mask,
     seq,
+    cache: s.cache,
+    cap: C,
     logitRows,
-    next: (past, total) => ({ ...s, past, total, anc, nextPos: Int32Array.from(s.nextPos, (p) => p + 1) }),
+    next: (fresh) => {
+      const blocks = R * s.heads;
+      s.cache.forEach((p, l) => {
+        copySlots(fresh[l].key, seq, 0, p.key, C, s.used, blocks, seq, s.headDim);
+        copySlots(fresh[l].value, seq, 0, p.value, C, s.used, blocks, seq, s.headDim);
+      });
+      return { ...s, used: s.used + seq, anc, nextPos: Int32Array.from(s.nextPos, (p) => p + 1) };
+    },
   };
 }
 

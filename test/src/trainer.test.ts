@@ -43,13 +43,20 @@ function torchLogits(ids: number[][], mask: number[][], pos: number[][]): Float3
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 }
 
-/** The fixture's ONNX model; `tree: false` forces the per-row KV cache path. */
-async function runner(opts: { tree?: boolean } = {}) {
+/** The fixture's ONNX model (or another export of its checkpoint); `tree: false` forces the per-row KV cache path. */
+async function runner(opts: { tree?: boolean; treeExtraSlots?: number } = {}, file = path.join(modelDir, 'model.onnx')) {
   const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
   return {
     cfg,
-    model: await OnnxStepModel.load(path.join(modelDir, 'model.onnx'), { vocabSize: cfg.tokenLayout.vocabSize, layers: cfg.params.layers, heads: cfg.params.heads, headDim: cfg.params.headDim }, opts),
+    model: await OnnxStepModel.load(file, { vocabSize: cfg.tokenLayout.vocabSize, layers: cfg.params.layers, heads: cfg.params.heads, headDim: cfg.params.headDim }, opts),
   };
+}
+
+/** Export the fixture's checkpoint again with trainer flags (e.g. `--kv present`: the whole cache as output, as exports before new_key_values did). */
+function reexport(name: string, flags: string[]): string {
+  const out = path.join(root, name);
+  execFileSync(pythonPath(), ['-m', 'trainer', 'export', '--config', path.join(modelDir, 'trainer.json'), '--checkpoint', path.join(modelDir, 'checkpoint.pt'), '--out', out, ...flags], { cwd: trainerRoot(), env: { ...process.env, PYTHONPATH: trainerRoot() } });
+  return out;
 }
 
 describe('generator: trainer, ONNX export, runner', () => {
@@ -130,7 +137,7 @@ describe('generator: trainer, ONNX export, runner', () => {
 
   it('tree attention: beams of a request in one sequence over one cache give the per-beam log-probabilities', async () => {
     const { cfg, model } = await runner();
-    expect(model.mask3d && model.tree).toBe(true); // semrec's export writes a 3-D mask
+    expect(model.mask3d && model.tree && model.newKv).toBe(true); // semrec's export: a 3-D mask, only the new keys/values back
     const layout = TokenLayout.fromSpec(cfg.tokenLayout);
     const V = layout.vocabSize;
     const A = new Int32Array([1, ...layout.tokens([3, 4]), ...layout.tokens([7, 0])]);
@@ -156,6 +163,11 @@ describe('generator: trainer, ONNX export, runner', () => {
   it('tree attention and the per-beam KV cache decode the same items with the same scores (batched requests)', async () => {
     const { cfg, model: tree } = await runner();
     const { model: flat } = await runner({ tree: false });
+    // the same weights exported with the whole cache as output (graphs before new_key_values), and
+    // a cache that starts with one spare slot, so that it grows at every step
+    const { model: presentKv } = await runner({}, reexport('present-kv.onnx', ['--kv', 'present']));
+    const { model: growing } = await runner({ treeExtraSlots: 1 });
+    expect([presentKv.tree, presentKv.newKv, growing.newKv]).toEqual([true, false, true]);
     const index = await loadIndex(indexDir);
     const trie = candidateTrie(index);
     const layout = TokenLayout.fromSpec(cfg.tokenLayout);
@@ -165,16 +177,17 @@ describe('generator: trainer, ONNX export, runner', () => {
     }));
     for (const beamWidth of [4, 10]) {
       const a = await beamSearch(tree, trie, layout, reqs, { beamWidth });
-      const b = await beamSearch(flat, trie, layout, reqs, { beamWidth });
-      a.forEach((hits, r) => {
-        expect(hits.map((h) => h.row), `request ${r}`).toEqual(b[r].map((h) => h.row));
-        hits.forEach((h, j) => expect(Math.abs(h.score - b[r][j].score)).toBeLessThanOrEqual(1e-4));
-      });
+      for (const other of [flat, presentKv, growing]) {
+        const b = await beamSearch(other, trie, layout, reqs, { beamWidth });
+        a.forEach((hits, r) => {
+          expect(hits.map((h) => h.row), `request ${r}`).toEqual(b[r].map((h) => h.row));
+          hits.forEach((h, j) => expect(Math.abs(h.score - b[r][j].score)).toBeLessThanOrEqual(1e-4));
+        });
+      }
       // one request at a time gives the same answers as the batch
       for (let r = 0; r < 3; r++) expect((await beamSearch(tree, trie, layout, [reqs[r]], { beamWidth }))[0].map((h) => h.row)).toEqual(a[r].map((h) => h.row));
     }
-    await tree.close();
-    await flat.close();
+    await Promise.all([tree, flat, presentKv, growing].map((m) => m.close()));
   });
 
   it('the tokenizer round-trips every semantic-ID token', () => {
