@@ -24,13 +24,44 @@ export const METRICS: { key: string; label: string; get: (r: RunResult) => numbe
   { key: 'coverage10', label: 'coverage@10', get: (r) => r.eval.model.coverage },
 ];
 
-/** The unfused figures of fused runs: per scheme, each metric of the transformer part alone (mean ± std over the runs that have it). */
-export function unfusedSummary(results: CompareResults): { scheme: string; runs: number; metrics: Record<string, { mean: number; std: number }> }[] | undefined {
+/** Per-scheme summary of the unfused (transformer part) figures. */
+export interface UnfusedSummary {
+  scheme: string;
+  runs: number;
+  metrics: Record<string, { mean: number; std: number }>;
+  /** Paired with the best scheme's transformer part on the same users (as {@link SchemeSummary.vsBest}). */
+  vsBest?: { recall10: Interval; ndcg10: Interval };
+}
+
+/** The unfused figures of fused runs: per scheme, each metric of the transformer part alone (mean ± std over the runs that have it), paired with the best. */
+export function unfusedSummary(results: CompareResults): UnfusedSummary[] | undefined {
   if (!results.runs.some((r) => r.parts?.transformer)) return undefined;
-  return results.config.schemes.map((scheme) => {
-    const rs = results.runs.filter((r) => r.scheme === scheme && r.parts?.transformer).map((r) => ({ ...r, eval: r.parts!.transformer! }));
+  const runsOf = (scheme: string) => results.runs.filter((r) => r.scheme === scheme && r.parts?.transformer).map((r) => ({ ...r, eval: r.parts!.transformer! }));
+  const sums = results.config.schemes.map((scheme): UnfusedSummary => {
+    const rs = runsOf(scheme);
     return { scheme, runs: rs.length, metrics: Object.fromEntries(METRICS.map((m) => [m.key, meanStd(rs.map(m.get))])) };
   });
+  pairWithBest(sums, runsOf);
+  return sums;
+}
+
+/**
+ * Paired comparisons with the best of `sums` (highest mean Recall@10) on the same users: sets
+ * `vsBest` of every other summary whose runs have per-user ranks for the same users.
+ */
+function pairWithBest(sums: { scheme: string; runs: number; metrics: Record<string, { mean: number }>; vsBest?: { recall10: Interval; ndcg10: Interval } }[], runsOf: (scheme: string) => RunResult[]): void {
+  const best = sums.reduce<(typeof sums)[number] | undefined>((b, s) => (s.runs && (!b || s.metrics.recall10.mean > b.metrics.recall10.mean) ? s : b), undefined);
+  const bestUsers = best && perUser(runsOf(best.scheme));
+  if (!best || !bestUsers) return;
+  for (const s of sums) {
+    if (s === best) continue;
+    const u = perUser(runsOf(s.scheme));
+    if (!u || u.hit.length !== bestUsers.hit.length) continue;
+    s.vsBest = {
+      recall10: pairedBootstrap(u.hit.map((x, i) => x - bestUsers.hit[i])),
+      ndcg10: pairedBootstrap(u.ndcg.map((x, i) => x - bestUsers.ndcg[i])),
+    };
+  }
 }
 
 /** Per-scheme aggregate. */
@@ -115,19 +146,7 @@ export function summarize(results: CompareResults): SchemeSummary[] {
     };
   });
   // paired comparisons with the best scheme, on the same users
-  const best = sums.reduce<SchemeSummary | undefined>((b, s) => (s.runs && (!b || s.metrics.recall10.mean > b.metrics.recall10.mean) ? s : b), undefined);
-  const bestUsers = best && perUser(results.runs.filter((r) => r.scheme === best.scheme));
-  if (best && bestUsers) {
-    for (const s of sums) {
-      if (s === best) continue;
-      const u = perUser(results.runs.filter((r) => r.scheme === s.scheme));
-      if (!u || u.hit.length !== bestUsers.hit.length) continue;
-      s.vsBest = {
-        recall10: pairedBootstrap(u.hit.map((x, i) => x - bestUsers.hit[i])),
-        ndcg10: pairedBootstrap(u.ndcg.map((x, i) => x - bestUsers.ndcg[i])),
-      };
-    }
-  }
+  pairWithBest(sums, (scheme) => results.runs.filter((r) => r.scheme === scheme));
   return sums;
 }
 
@@ -182,8 +201,9 @@ export function markdownReport(results: CompareResults): string {
   }
   const unfused = unfusedSummary(results);
   if (unfused) {
-    lines.push('', 'Unfused: the transformer part of each fused model alone, on the same users (mean ± sample std over seeds).', '', `| scheme | runs | ${METRICS.map((m) => m.label).join(' | ')} |`, `|---|---|${METRICS.map(() => '---').join('|')}|`);
-    for (const u of unfused) lines.push(`| ${u.scheme} | ${u.runs} | ${METRICS.map((m) => (u.runs ? pm(u.metrics[m.key], u.runs) : '—')).join(' | ')} |`);
+    const bestTf = unfused.find((u) => u.runs && !u.vsBest && unfused.some((o) => o.vsBest));
+    lines.push('', `Unfused: the transformer part of each fused model alone, on the same users (mean ± sample std over seeds)${bestTf ? `; Δ: paired with the best (${bestTf.scheme}), 95 % bootstrap interval over users` : ''}.`, '', `| scheme | runs | ${METRICS.map((m) => m.label).join(' | ')} | Δ Recall@10 | Δ NDCG@10 |`, `|---|---|${METRICS.map(() => '---').join('|')}|---|---|`);
+    for (const u of unfused) lines.push(`| ${u.scheme} | ${u.runs} | ${METRICS.map((m) => (u.runs ? pm(u.metrics[m.key], u.runs) : '—')).join(' | ')} | ${u.vsBest ? iv(u.vsBest.recall10) : '—'} | ${u.vsBest ? iv(u.vsBest.ndcg10) : '—'} |`);
   }
   lines.push('', `Codebooks per level: utilisation (share of codes used) and normalised entropy (1 = codes used uniformly); collisions resolved are in the table above.`, '', '| scheme | utilisation by level | entropy by level |', '|---|---|---|');
   for (const s of sum) lines.push(`| ${s.scheme} | ${s.utilisation.map((u) => u.toFixed(2)).join(' / ')} | ${s.entropy.map((u) => u.toFixed(2)).join(' / ')} |`);
@@ -249,9 +269,9 @@ ${sum
 ${
     unfused
       ? `<h2>Unfused: the transformer part alone (same users)</h2>
-<table id="unfused"><thead><tr><th>scheme</th><th>runs</th>${METRICS.map((m) => `<th>${m.label}</th>`).join('')}</tr></thead><tbody>
+<table id="unfused"><thead><tr><th>scheme</th><th>runs</th>${METRICS.map((m) => `<th>${m.label}</th>`).join('')}<th>Δ Recall@10 vs best</th><th>Δ NDCG@10 vs best</th></tr></thead><tbody>
 ${unfused
-  .map((u) => `<tr><td>${esc(u.scheme)}</td><td>${u.runs}</td>${METRICS.map((m) => `<td>${u.runs ? pm(u.metrics[m.key], u.runs) : '—'}</td>`).join('')}</tr>`)
+  .map((u) => `<tr><td>${esc(u.scheme)}</td><td>${u.runs}</td>${METRICS.map((m) => `<td>${u.runs ? pm(u.metrics[m.key], u.runs) : '—'}</td>`).join('')}<td>${u.vsBest ? iv(u.vsBest.recall10) : '—'}</td><td>${u.vsBest ? iv(u.vsBest.ndcg10) : '—'}</td></tr>`)
   .join('\n')}
 </tbody></table>`
       : ''

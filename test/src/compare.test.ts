@@ -11,7 +11,7 @@ import path from 'node:path';
 import { synthesize } from '../../src/data/synth.js';
 import { prepare } from '../../src/data/split.js';
 import { writeDataset } from '../../src/data/store.js';
-import { markdownReport, meanStd, pairedBootstrap, summarize } from '../../src/compare/report.js';
+import { markdownReport, meanStd, pairedBootstrap, summarize, unfusedSummary } from '../../src/compare/report.js';
 import { Rng } from '../../quantizer/core/index.js';
 import type { CompareResults } from '../../src/compare/harness.js';
 import { run } from './cli-helpers.js';
@@ -251,6 +251,15 @@ describe('report aggregation', () => {
     expect(s[1].vsBest!.recall10.lo).toBeLessThan(s[1].vsBest!.recall10.mean);
     expect(s[2].vsBest!.recall10).toEqual({ mean: 0, lo: 0, hi: 0 }); // identical ranks
     expect(markdownReport(results)).toMatch(/\| worse \| -0\.\d{4} \[-0\.\d{4}, -0\.\d{4}\] \|/);
+    // the unfused parts are paired the same way, among themselves: here the transformer part of
+    // "worse" is the best one and "good"'s part loses the hits "worse" lost
+    const part = (ranks: number[]) => ({ model: { recall: { 5: 0, 10: ranks.filter((k) => k > 0).length / ranks.length }, ndcg: { 5: 0, 10: 0 }, coverage: 0 }, invalidRate: 0, latencyMs: { p50: 1 }, ranks });
+    const withParts = { ...results, runs: results.runs.map((x) => ({ ...x, parts: { transformer: part(x.scheme === 'worse' ? good : x.scheme === 'good' ? worse : same.map(() => 0)) } })) } as unknown as CompareResults;
+    const u = unfusedSummary(withParts)!;
+    expect(u[0].vsBest!.recall10.mean).toBeCloseTo(-lost / n, 12);
+    expect(u[1].vsBest).toBeUndefined();
+    expect(u[2].vsBest!.recall10.mean).toBeCloseTo(-good.filter((k) => k > 0).length / n, 12);
+    expect(markdownReport(withParts).split('Unfused')[1]).toMatch(/\| good \| 1 \| .* \| -0\.\d{4} \[-0\.\d{4}, -0\.\d{4}\] \| -0\.\d{4} \[/);
     // the bootstrap itself: a constant difference has a zero-width interval
     expect(pairedBootstrap(new Float64Array([0.5, 0.5, 0.5]))).toEqual({ mean: 0.5, lo: 0.5, hi: 0.5 });
   });
