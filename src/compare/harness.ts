@@ -3,9 +3,10 @@
  * same generator under it, evaluate on the leave-one-out split, and write `results.json`,
  * `results.md` and `report.html` to the report directory.
  *
- * Resumable: each finished run leaves `runs/<scheme>-seed<k>/result.json` (written atomically,
- * with the run's settings); a re-run with the same settings reuses it and only does what is
- * missing. A run interrupted half-way is redone from its start.
+ * Runs go seed by seed (every scheme at seed 0, then at seed 1, ...). Resumable: each finished
+ * run leaves `runs/<scheme>-seed<k>/result.json` (written atomically, with the run's settings); a
+ * re-run with the same settings reuses it and only does what is missing. A run interrupted
+ * half-way is redone from its start.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
@@ -282,8 +283,9 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
   const runs: RunResult[] = [];
   const total = schemes.length * seeds;
   let i = 0;
-  for (const entry of entries) {
-    for (let seed = 0; seed < seeds; seed++) {
+  // seed by seed: an interrupted comparison has every scheme at its first seeds, not a few schemes at all seeds
+  for (let seed = 0; seed < seeds; seed++) {
+    for (const entry of entries) {
       const dir = path.join(opts.out, 'runs', runName(entry.label, seed));
       const file = path.join(dir, 'result.json');
       const settings: RunSettings = { ...common, scheme: entry.factory, seed, ...(entry.embed !== 'text' ? { embed: entry.embed } : {}) };
@@ -303,6 +305,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       runs.push(result);
     }
   }
+  runs.sort((a, b) => schemes.indexOf(a.scheme) - schemes.indexOf(b.scheme) || a.seed - b.seed); // reports list runs by scheme
   const results: CompareResults = {
     format: 'semrec-compare',
     formatVersion: 1,

@@ -57,7 +57,9 @@ describe('semrec compare', () => {
     expect(r.code, r.err).toBe(0);
     const res = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as CompareResults & { summary: unknown[] };
     expect(res.runs).toHaveLength(4);
-    expect(res.runs.map((x) => `${x.scheme}/${x.seed}`).sort()).toEqual(['random:3x16/0', 'random:3x16/1', 'rqkmeans:2x16/0', 'rqkmeans:2x16/1']);
+    // run seed by seed (every scheme at seed 0 first); listed by scheme
+    expect(r.err.match(/\[\d\/4\] \S+/g)).toEqual(['[1/4] rqkmeans_2x16-seed0', '[2/4] random_3x16-seed0', '[3/4] rqkmeans_2x16-seed1', '[4/4] random_3x16-seed1']);
+    expect(res.runs.map((x) => `${x.scheme}/${x.seed}`)).toEqual(['rqkmeans:2x16/0', 'rqkmeans:2x16/1', 'random:3x16/0', 'random:3x16/1']);
     for (const x of res.runs) {
       expect(x.eval.invalidRate).toBe(0);
       expect(x.eval.users).toBe(800);
