@@ -6,15 +6,35 @@
 
 /** Escape text for HTML / SVG. */
 export const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+/** Approximate width of one character of the 11 px label font (for layout). */
+const CHAR_W = 6.4;
 const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 
 /** One grouped bar chart: a group per category, a bar per series, optional error bars. */
 export function barChart(title: string, categories: string[], series: { name: string; values: number[]; errors?: number[] }[], yMax?: number): string {
   const W = 640;
-  const H = 260;
-  const m = { l: 56, r: 12, t: 28, b: 48 };
-  const top = yMax ?? Math.max(1e-9, ...series.flatMap((s) => s.values.map((v, i) => v + (s.errors?.[i] ?? 0)))) * 1.1;
+  const m = { l: 56, r: 12, t: 28, b: 0 };
   const gw = (W - m.l - m.r) / Math.max(1, categories.length);
+  // category labels: level when they fit their group, else slanted (−30°) so long scheme names
+  // do not run into each other; the legend wraps into rows. The bottom margin makes room for both.
+  const textW = (t: string) => t.length * CHAR_W;
+  const slant = Math.max(0, ...categories.map(textW)) > gw * 0.95;
+  const labelH = slant ? Math.ceil(Math.max(...categories.map(textW)) * 0.5) + 18 : 20;
+  const legend: { x: number; row: number }[] = [];
+  let lx = m.l;
+  let row = 0;
+  for (const s of series) {
+    const w = 14 + textW(s.name) + 18;
+    if (lx > m.l && lx + w > W - m.r) {
+      lx = m.l;
+      row++;
+    }
+    legend.push({ x: lx, row });
+    lx += w;
+  }
+  m.b = labelH + 8 + (row + 1) * 16;
+  const H = m.t + 184 + m.b;
+  const top = yMax ?? Math.max(1e-9, ...series.flatMap((s) => s.values.map((v, i) => v + (s.errors?.[i] ?? 0)))) * 1.1;
   const bw = (gw * 0.8) / Math.max(1, series.length);
   const y = (v: number) => m.t + (H - m.t - m.b) * (1 - v / top);
   const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">`];
@@ -35,11 +55,14 @@ export function barChart(title: string, categories: string[], series: { name: st
         parts.push(`<path class="err" d="M${cx} ${y(v + e).toFixed(1)}V${y(Math.max(0, v - e)).toFixed(1)}M${(+cx - 4).toFixed(1)} ${y(v + e).toFixed(1)}h8M${(+cx - 4).toFixed(1)} ${y(Math.max(0, v - e)).toFixed(1)}h8" stroke="#222" fill="none"/>`);
       }
     });
-    parts.push(`<text x="${(m.l + ci * gw + gw / 2).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle" font-size="11">${esc(c)}</text>`);
+    const cx = (m.l + ci * gw + gw / 2).toFixed(1);
+    const cy = H - m.b + 16;
+    parts.push(slant ? `<text x="${cx}" y="${cy}" transform="rotate(-30 ${cx} ${cy})" text-anchor="end" font-size="11">${esc(c)}</text>` : `<text x="${cx}" y="${cy}" text-anchor="middle" font-size="11">${esc(c)}</text>`);
   });
   series.forEach((s, si) => {
-    const lx = m.l + si * 150;
-    parts.push(`<rect x="${lx}" y="${H - 16}" width="10" height="10" fill="${PALETTE[si % PALETTE.length]}"/><text x="${lx + 14}" y="${H - 7}" font-size="11">${esc(s.name)}</text>`);
+    const { x, row: r } = legend[si];
+    const ly = H - m.b + labelH + 8 + r * 16;
+    parts.push(`<rect x="${x.toFixed(1)}" y="${ly}" width="10" height="10" fill="${PALETTE[si % PALETTE.length]}"/><text x="${(x + 14).toFixed(1)}" y="${ly + 9}" font-size="11">${esc(s.name)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('');

@@ -12,6 +12,7 @@ import { synthesize } from '../../src/data/synth.js';
 import { prepare } from '../../src/data/split.js';
 import { writeDataset } from '../../src/data/store.js';
 import { markdownReport, meanStd, pairedBootstrap, summarize, unfusedSummary } from '../../src/compare/report.js';
+import { barChart } from '../../src/compare/charts.js';
 import { Rng } from '../../quantizer/core/index.js';
 import type { CompareResults } from '../../src/compare/harness.js';
 import { run } from './cli-helpers.js';
@@ -196,6 +197,28 @@ describe('semrec compare', () => {
     const dup = await run(['compare', '--data', data, '--schemes', 'random:3x16,random:3x16', '--out', path.join(root, 'y')]);
     expect(dup.code).toBe(2);
     expect(dup.err).toMatch(/twice/);
+  });
+});
+
+describe('report charts', () => {
+  it('bar charts slant category labels that would overlap and wrap the legend inside the chart', () => {
+    const attr = (svg: string, name: string) => Number(new RegExp(`<svg[^>]* ${name}="([\\d.]+)"`).exec(svg)![1]);
+    const short = barChart('coverage', ['a', 'b', 'c'], [{ name: 'x', values: [0.1, 0.2, 0.3] }]);
+    expect(short).not.toContain('rotate(');
+    const names = ['rqkmeans:3x256', 'rqkmeans:3x256@text+cf', 'rqvae:3x256', 'collab:3x256', 'hybrid:3x256', 'sequential:3x256', 'random:3x256'];
+    const long = barChart('utilisation', ['level 1', 'level 2'], names.map((n) => ({ name: n, values: [1, 0.5] })));
+    const wide = barChart('coverage', names, [{ name: 'coverage@10', values: names.map(() => 0.5) }]);
+    expect(wide.match(/rotate\(-30 /g)).toHaveLength(names.length);
+    // every legend entry starts inside the chart and its text (≈ 6.4 px a character) ends inside it
+    const W = attr(long, 'width');
+    const H = attr(long, 'height');
+    const entries = [...long.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="10" height="10"[^>]*\/><text[^>]*>([^<]+)<\/text>/g)];
+    expect(entries).toHaveLength(names.length);
+    for (const [, x, y, text] of entries) {
+      expect(+x + 14 + text.length * 6.4).toBeLessThanOrEqual(W);
+      expect(+y + 10).toBeLessThanOrEqual(H);
+    }
+    expect(new Set(entries.map((e) => e[2])).size).toBeGreaterThan(1); // more than one row
   });
 });
 
