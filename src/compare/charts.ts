@@ -18,8 +18,9 @@ export function barChart(title: string, categories: string[], series: { name: st
   // category labels: level when they fit their group, else slanted (−30°) so long scheme names
   // do not run into each other; the legend wraps into rows. The bottom margin makes room for both.
   const textW = (t: string) => t.length * CHAR_W;
-  const slant = Math.max(0, ...categories.map(textW)) > gw * 0.95;
-  const labelH = slant ? Math.ceil(Math.max(...categories.map(textW)) * 0.5) + 18 : 20;
+  const longest = Math.max(0, ...categories.map(textW));
+  const slant = longest > gw * 0.95;
+  const labelH = slant ? Math.ceil(longest * 0.5) + 18 : 20;
   const legend: { x: number; row: number }[] = [];
   let lx = m.l;
   let row = 0;

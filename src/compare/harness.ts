@@ -204,7 +204,8 @@ function schemeEntry(spec: string, embed: Embed): { label: string; factory: stri
   return { label: own === embed ? factory : `${factory}@${own}`, factory, embed: own };
 }
 
-async function oneRun(ds: Dataset, settings: RunSettings, dir: string, onEvent: CompareOptions['onEvent']): Promise<RunResult> {
+/** One scheme × seed run; `label` is the scheme's name in the report (see {@link schemeEntry}). */
+async function oneRun(ds: Dataset, settings: RunSettings, label: string, dir: string, onEvent: CompareOptions['onEvent']): Promise<RunResult> {
   const { scheme, seed } = settings;
   const run = path.basename(dir);
   const ev = (stage: 'index' | 'train' | 'eval', label: string, done: number, total: number, detail?: string) => onEvent?.({ kind: 'stage', run, stage, label, done, total, detail });
@@ -253,7 +254,7 @@ async function oneRun(ds: Dataset, settings: RunSettings, dir: string, onEvent: 
   }
   return {
     run,
-    scheme,
+    scheme: label,
     seed,
     settings,
     index: { seconds: indexSeconds, hash: index.hash(), stats: index.stats() },
@@ -299,7 +300,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       }
       opts.onEvent?.({ kind: 'run-start', run: path.basename(dir), index: i++, total });
       await fs.mkdir(dir, { recursive: true });
-      const result = { ...(await oneRun(ds, settings, dir, opts.onEvent)), scheme: entry.label };
+      const result = await oneRun(ds, settings, entry.label, dir, opts.onEvent);
       await writeFileAtomic(file, runFile(result));
       opts.onEvent?.({ kind: 'run-done', run: result.run, result });
       runs.push(result);

@@ -24,14 +24,22 @@ export const METRICS: { key: string; label: string; get: (r: RunResult) => numbe
   { key: 'coverage10', label: 'coverage@10', get: (r) => r.eval.model.coverage },
 ];
 
-/** Per-scheme summary of the unfused (transformer part) figures. */
-export interface UnfusedSummary {
+/** A scheme's metrics over its runs, and (except for the best) its paired difference from the best scheme. */
+export interface MetricSummary {
   scheme: string;
   runs: number;
   metrics: Record<string, { mean: number; std: number }>;
-  /** Paired with the best scheme's transformer part on the same users (as {@link SchemeSummary.vsBest}). */
+  /**
+   * Paired comparison with the best scheme (highest mean Recall@10) on the same users: the mean
+   * per-user difference (this − best) of Recall@10 and NDCG@10, each user's value averaged over
+   * seeds, with a 95 % paired bootstrap interval (1,000 resamples, seed 0). Absent for the best
+   * scheme itself and when per-user ranks are missing.
+   */
   vsBest?: { recall10: Interval; ndcg10: Interval };
 }
+
+/** Per-scheme summary of the unfused (transformer part) figures. */
+export type UnfusedSummary = MetricSummary;
 
 /** The unfused figures of fused runs: per scheme, each metric of the transformer part alone (mean ± std over the runs that have it), paired with the best. */
 export function unfusedSummary(results: CompareResults): UnfusedSummary[] | undefined {
@@ -49,8 +57,8 @@ export function unfusedSummary(results: CompareResults): UnfusedSummary[] | unde
  * Paired comparisons with the best of `sums` (highest mean Recall@10) on the same users: sets
  * `vsBest` of every other summary whose runs have per-user ranks for the same users.
  */
-function pairWithBest(sums: { scheme: string; runs: number; metrics: Record<string, { mean: number }>; vsBest?: { recall10: Interval; ndcg10: Interval } }[], runsOf: (scheme: string) => RunResult[]): void {
-  const best = sums.reduce<(typeof sums)[number] | undefined>((b, s) => (s.runs && (!b || s.metrics.recall10.mean > b.metrics.recall10.mean) ? s : b), undefined);
+function pairWithBest(sums: MetricSummary[], runsOf: (scheme: string) => RunResult[]): void {
+  const best = sums.reduce<MetricSummary | undefined>((b, s) => (s.runs && (!b || s.metrics.recall10.mean > b.metrics.recall10.mean) ? s : b), undefined);
   const bestUsers = best && perUser(runsOf(best.scheme));
   if (!best || !bestUsers) return;
   for (const s of sums) {
@@ -65,10 +73,7 @@ function pairWithBest(sums: { scheme: string; runs: number; metrics: Record<stri
 }
 
 /** Per-scheme aggregate. */
-export interface SchemeSummary {
-  scheme: string;
-  runs: number;
-  metrics: Record<string, { mean: number; std: number }>;
+export interface SchemeSummary extends MetricSummary {
   invalidRate: number;
   latencyP50Ms: number;
   indexSeconds: number;
@@ -78,13 +83,6 @@ export interface SchemeSummary {
   utilisation: number[];
   /** Mean normalised entropy per level (1 = codes used uniformly). */
   entropy: number[];
-  /**
-   * Paired comparison with the best scheme (highest mean Recall@10) on the same users: the mean
-   * per-user difference (this − best) of Recall@10 and NDCG@10, each user's value averaged over
-   * seeds, with a 95 % paired bootstrap interval (1,000 resamples, seed 0). Absent for the best
-   * scheme itself and when per-user ranks are missing.
-   */
-  vsBest?: { recall10: Interval; ndcg10: Interval };
 }
 
 /** A mean with a 95 % interval. */

@@ -21,7 +21,7 @@
 import * as ort from 'onnxruntime-node';
 import type { StepModel, StepOutput } from '../../decoding/index.js';
 import { ModelError } from '../errors.js';
-import { copySlots, logSoftmaxAt, treeFromPrefill, treeReorder, treeStepInputs, TREE_EXTRA_SLOTS, type KvLayers, type TreeState } from './onnx-tree.js';
+import { copySlots, logSoftmaxAt, treeFromPrefill, treeReorder, treeStepInputs, TREE_EXTRA_SLOTS, type FreshKv, type KvLayers, type TreeState } from './onnx-tree.js';
 
 /** One graph call's outputs and shape. */
 interface GraphCall {
@@ -177,19 +177,12 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
     );
   }
 
-  /** The new positions' keys/values (per layer rows × heads × seq × headDim): `new_key_values.*`, or the last positions of `present.*`. */
-  private fresh(call: GraphCall): KvLayers {
-    const { rows, seq, P, out } = call;
-    const tail = (present: Float32Array) => {
-      const dst = new Float32Array(rows * this.heads * seq * this.headDim);
-      copySlots(present, P + seq, P, dst, seq, 0, rows * this.heads, seq, this.headDim);
-      return dst;
-    };
-    return Array.from({ length: this.layers }, (_, i) =>
-      this.newKv
-        ? { key: out[`new_key_values.${i}.key`].data as Float32Array, value: out[`new_key_values.${i}.value`].data as Float32Array }
-        : { key: tail(out[`present.${i}.key`].data as Float32Array), value: tail(out[`present.${i}.value`].data as Float32Array) },
-    );
+  /** Where a call's new positions' keys/values are: `new_key_values.*` as they are, or the last positions of `present.*` (no copy either way). */
+  private fresh(call: GraphCall): FreshKv {
+    const { seq, P, out } = call;
+    const name = this.newKv ? 'new_key_values' : 'present';
+    const kv = Array.from({ length: this.layers }, (_, i) => ({ key: out[`${name}.${i}.key`].data as Float32Array, value: out[`${name}.${i}.value`].data as Float32Array }));
+    return this.newKv ? { kv, slots: seq, from: 0 } : { kv, slots: P + seq, from: P };
   }
 
   /** Full logits for prompts (left-padded), for parity checks: rows × seq × vocab. */

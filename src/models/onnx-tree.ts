@@ -23,6 +23,13 @@ import type { OnnxState } from './onnx-runner.js';
 /** Per layer: keys and values. */
 export type KvLayers = { key: Float32Array; value: Float32Array }[];
 
+/** A step's new keys/values inside a graph output: per layer blocks of `slots` positions, the new ones from `from`. */
+export interface FreshKv {
+  kv: KvLayers;
+  slots: number;
+  from: number;
+}
+
 /** Cache slots a request's buffer has beyond its prompt at first (grown by doubling when a search needs more). */
 export const TREE_EXTRA_SLOTS = 64;
 
@@ -113,8 +120,13 @@ export interface TreeStepInputs {
   cap: number;
   /** Offset into the logits (requests × seq × V) of each beam row's distribution. */
   logitRows: Int32Array;
-  /** Append the step's new keys/values (per layer requests × heads × seq × headDim) and return the state after the step. */
-  next(fresh: KvLayers): TreeState;
+  /**
+   * Append the step's new keys/values and return the state after the step. `fresh.kv` holds, per
+   * layer, requests × heads × `fresh.slots` positions, the new ones starting at `fresh.from`
+   * (graphs returning only them: slots = seq, from = 0; graphs returning `present`: the whole
+   * cache fed plus seq, from = the cache's slots).
+   */
+  next(fresh: FreshKv): TreeState;
 }
 
 /** A state whose cache has room for `seq` more slots (a larger copy when it has not). */
@@ -172,8 +184,8 @@ export function treeStepInputs(state: TreeState, tokens: Int32Array, padId: numb
     next: (fresh) => {
       const blocks = R * s.heads;
       s.cache.forEach((p, l) => {
-        copySlots(fresh[l].key, seq, 0, p.key, C, s.used, blocks, seq, s.headDim);
-        copySlots(fresh[l].value, seq, 0, p.value, C, s.used, blocks, seq, s.headDim);
+        copySlots(fresh.kv[l].key, fresh.slots, fresh.from, p.key, C, s.used, blocks, seq, s.headDim);
+        copySlots(fresh.kv[l].value, fresh.slots, fresh.from, p.value, C, s.used, blocks, seq, s.headDim);
       });
       return { ...s, used: s.used + seq, anc, nextPos: Int32Array.from(s.nextPos, (p) => p + 1) };
     },
