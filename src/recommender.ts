@@ -8,7 +8,8 @@
  * the loaded state is immutable, and concurrent requests arriving in the same tick are decoded
  * together in one batched beam search (one model call per code level for all of them).
  */
-import { beamSearch, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel } from '../decoding/index.js';
+import { beamSearch, warmUp, DEFAULT_WARMUP_SEARCHES, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel, type WarmUpReport } from '../decoding/index.js';
+import { Rng } from '../quantizer/core/index.js';
 import { loadIndex, type ItemIndex } from '../quantizer/index.js';
 import { openArtifact, openRequired, readArtifact } from '../quantizer/core/index.js';
 import { EmptyHistoryError, InputError, ModelError, SemrecError } from './errors.js';
@@ -33,6 +34,14 @@ export interface LoadOptions {
    * validation by `semrec train`; false when absent). A request's `excludeSeen` still wins.
    */
   excludeSeen?: boolean;
+  /**
+   * Beam searches run on random full-length histories before `load` returns (default
+   * {@link DEFAULT_WARMUP_SEARCHES} single ones plus one batch of 16; 0: none), so the first
+   * requests after a load or a hot swap do not pay for memory growth — measured 2-3× the median
+   * latency for the first ~30 requests of an ONNX transformer (docs/decoding.md). Costs ≈ 33
+   * requests' time at load (≈ 0.2 s at the Beauty shape).
+   */
+  warmup?: number;
 }
 
 /** Options of {@link Recommender.recommend}. */
@@ -107,6 +116,23 @@ export class Recommender {
     readonly excludeSeenByDefault = false,
   ) {}
 
+  /** What the load's warm-up did (searches 0 when none ran). */
+  warmedUp: WarmUpReport = { searches: 0, ms: 0 };
+
+  /**
+   * Run beam searches on random full-length histories of known items (seeded: the same ones on
+   * every load) and discard the results: see {@link LoadOptions.warmup}. `load` calls it.
+   */
+  async warmUp(searches = DEFAULT_WARMUP_SEARCHES, beamWidth = 20): Promise<WarmUpReport> {
+    const rng = new Rng(0);
+    const n = this.index.size;
+    const len = Math.max(1, Math.min(this.config.maxHistory, 50));
+    const prompts = n === 0 ? [] : Array.from({ length: 8 }, () => this.promptOf(Array.from({ length: len }, () => rng.int(n))));
+    const report = await warmUp(this.model, this.trie, this.layout, prompts, { searches, beamWidth, batch: searches > 0 ? Math.min(16, this.maxBatch) : 0 });
+    this.warmedUp = report;
+    return report;
+  }
+
   /** Release the model's native resources (onnxruntime session). The instance is unusable afterwards. */
   async close(): Promise<void> {
     await this.closer();
@@ -155,13 +181,29 @@ export class Recommender {
     if (!config) {
       if (opts.part || opts.fusionWeight !== undefined) throw new InputError('Hugging Face-layout models have no parts or fusion weight');
       const m = await loadHfModel(resolved, index.codebookSizes, { threads: opts.threads, serving });
-      return new Recommender(m.config, index, m.model, trie, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt, 'hf-causal-lm', () => m.close(), modelHash, opts.excludeSeen ?? serving?.excludeSeen === true);
+      return Recommender.warm(new Recommender(m.config, index, m.model, trie, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt, 'hf-causal-lm', () => m.close(), modelHash, opts.excludeSeen ?? serving?.excludeSeen === true), opts);
     }
     const layout = TokenLayout.fromSpec(config.tokenLayout);
     if (layout.sizes.join() !== index.codebookSizes.join()) throw new ModelError('model token layout does not match the index codebook sizes');
     const m = await loadModelKind({ dir: resolved, config, trie, layout, rows: index.size, rowOfCodes: (c) => index.rowOfCodes(c) ?? -1, threads: opts.threads, part: opts.part, fusionWeight: opts.fusionWeight });
     const seen = (config.params as { seen?: { exclude?: unknown } }).seen?.exclude === true;
-    return new Recommender(config, index, m.model, trie, layout, m.maxBatch, undefined, m.name, m.close, modelHash, opts.excludeSeen ?? seen);
+    return Recommender.warm(new Recommender(config, index, m.model, trie, layout, m.maxBatch, undefined, m.name, m.close, modelHash, opts.excludeSeen ?? seen), opts);
+  }
+
+  /** The load's warm-up; the model is closed when it fails. */
+  private static async warm(rec: Recommender, opts: LoadOptions): Promise<Recommender> {
+    const searches = opts.warmup ?? DEFAULT_WARMUP_SEARCHES;
+    if (!Number.isInteger(searches) || searches < 0) {
+      await rec.close();
+      throw new InputError(`warmup must be a non-negative integer, got ${searches}`);
+    }
+    try {
+      if (searches > 0) await rec.warmUp(searches);
+    } catch (err) {
+      await rec.close();
+      throw err;
+    }
+    return rec;
   }
 
   /**

@@ -139,6 +139,18 @@ describe('Recommender', () => {
     expect(conc).toEqual(seq);
   });
 
+  it('warms up at load (seeded, results unchanged), can be told not to, and refuses a bad count', async () => {
+    const p = await pipeline(tmp());
+    const warm = await Recommender.load(p.model, p.index);
+    const cold = await Recommender.load(p.model, p.index, { warmup: 0 });
+    expect(warm.warmedUp.searches).toBe(33); // 32 single searches + one batch
+    expect(cold.warmedUp.searches).toBe(0);
+    const hs = p.ds.test.slice(0, 20).map((e) => e.history);
+    for (const h of hs) expect(await warm.recommend(h, { k: 5 })).toEqual(await cold.recommend(h, { k: 5 }));
+    expect((await cold.warmUp(3)).searches).toBe(4);
+    await expect(Recommender.load(p.model, p.index, { warmup: -1 })).rejects.toThrow(/warmup must be a non-negative integer/);
+  });
+
   it('refuses an index the model was not trained on', async () => {
     const root = tmp();
     const p = await pipeline(root);

@@ -1,0 +1,59 @@
+/**
+ * Warm-up: beam searches run before serving, so that the first real requests do not pay what a
+ * process pays once. Measured on the 2-core machine with an ONNX transformer of the Beauty shape
+ * (docs/decoding.md, "The tail"): without it the first ~30 requests each take ≈ 500 minor page
+ * faults (the C allocator and onnxruntime's arena growing to their working size) and 2-3× the
+ * median latency — which is most of a 300-request p99. After 32 searches a request takes 0-10.
+ */
+import type { BeamRequest } from './beam-search.js';
+import { beamSearch } from './beam-search.js';
+import { DecodingInputError } from './errors.js';
+import type { StepModel } from './step-model.js';
+import type { TokenLayout } from './token-layout.js';
+import type { PrefixTrie } from './trie.js';
+
+/** Single-request searches a warm-up runs by default. */
+export const DEFAULT_WARMUP_SEARCHES = 32;
+
+/** Options of {@link warmUp}. */
+export interface WarmUpOptions {
+  /** Beam width of the searches (use the one served most; default 20). */
+  beamWidth?: number;
+  /** Single-request searches (default {@link DEFAULT_WARMUP_SEARCHES}). */
+  searches?: number;
+  /**
+   * Then one batched search of this many requests (default 16), so that the first burst of
+   * concurrent requests finds the memory a batch needs; 0 or 1: none.
+   */
+  batch?: number;
+}
+
+/** What a warm-up did. */
+export interface WarmUpReport {
+  /** Beam searches run (the single ones and the batched one). */
+  searches: number;
+  /** Wall time, ms. */
+  ms: number;
+}
+
+/**
+ * Run `searches` single-request beam searches over `prompts` (cycling), then one batched search,
+ * and discard the results. Use the longest prompts the service will see (the model's
+ * `maxHistory`): they set the largest shapes. Nothing is cached: the model's results are the same
+ * before and after.
+ */
+export async function warmUp<S>(model: StepModel<S>, trie: PrefixTrie, layout: TokenLayout, prompts: readonly Int32Array[], opts: WarmUpOptions = {}): Promise<WarmUpReport> {
+  const searches = opts.searches ?? DEFAULT_WARMUP_SEARCHES;
+  const batch = opts.batch ?? 16;
+  const beamWidth = opts.beamWidth ?? 20;
+  for (const [name, v] of [['searches', searches], ['batch', batch]] as const) {
+    if (!Number.isInteger(v) || v < 0) throw new DecodingInputError(`warm-up ${name} must be a non-negative integer, got ${v}`);
+  }
+  const t0 = performance.now();
+  if (!prompts.length || trie.numItems === 0 || (searches === 0 && batch < 2)) return { searches: 0, ms: 0 };
+  const req = (i: number): BeamRequest => ({ prompt: prompts[i % prompts.length] });
+  const k = Math.min(beamWidth, 10);
+  for (let i = 0; i < searches; i++) await beamSearch(model, trie, layout, [req(i)], { beamWidth, k });
+  if (batch >= 2) await beamSearch(model, trie, layout, Array.from({ length: batch }, (_, i) => req(i)), { beamWidth, k });
+  return { searches: searches + (batch >= 2 ? 1 : 0), ms: performance.now() - t0 };
+}

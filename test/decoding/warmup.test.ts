@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { beamSearch, DecodingInputError, PrefixTrie, TokenLayout, warmUp, DEFAULT_WARMUP_SEARCHES } from '../../decoding/index.js';
+import { TableModel, distinctTuples, hashedLogits } from './table-model.js';
+
+describe('warmUp', () => {
+  const sizes = [6, 5, 4];
+  const n = 70;
+  const codes = distinctTuples(n, sizes, 1);
+  const trie = PrefixTrie.build(codes, n, sizes);
+  const layout = new TokenLayout(sizes);
+  const prompts = [new Int32Array([1, 5, 9]), new Int32Array([1, 7])];
+
+  it('runs the single searches over the prompts, then one batch, and leaves results unchanged', async () => {
+    const model = new TableModel(layout.vocabSize, hashedLogits(layout.vocabSize, 3));
+    const before = await beamSearch(model, trie, layout, [{ prompt: prompts[0] }], { beamWidth: 8 });
+    model.calls = { prefill: 0, step: 0, rows: 0 };
+    const r = await warmUp(model, trie, layout, prompts, { searches: 5, batch: 4, beamWidth: 8 });
+    expect(r.searches).toBe(6);
+    expect(model.calls.prefill).toBe(6); // one prefill per search
+    expect(model.calls.step).toBe(6 * (sizes.length - 1));
+    expect(await beamSearch(model, trie, layout, [{ prompt: prompts[0] }], { beamWidth: 8 })).toEqual(before);
+  });
+
+  it('defaults to DEFAULT_WARMUP_SEARCHES + one batch; does nothing without prompts or when told so', async () => {
+    const model = new TableModel(layout.vocabSize, hashedLogits(layout.vocabSize, 4));
+    expect((await warmUp(model, trie, layout, prompts)).searches).toBe(DEFAULT_WARMUP_SEARCHES + 1);
+    model.calls = { prefill: 0, step: 0, rows: 0 };
+    expect((await warmUp(model, trie, layout, [])).searches).toBe(0);
+    expect((await warmUp(model, trie, layout, prompts, { searches: 0, batch: 0 })).searches).toBe(0);
+    expect(model.calls.prefill).toBe(0);
+  });
+
+  it('refuses bad counts with a typed error', async () => {
+    const model = new TableModel(layout.vocabSize, hashedLogits(layout.vocabSize, 5));
+    await expect(warmUp(model, trie, layout, prompts, { searches: -1 })).rejects.toThrow(DecodingInputError);
+    await expect(warmUp(model, trie, layout, prompts, { batch: 1.5 })).rejects.toThrow(/warm-up batch must be a non-negative integer/);
+  });
+});
