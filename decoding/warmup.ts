@@ -1,12 +1,11 @@
 /**
  * Warm-up: beam searches run before serving, so that the first real requests do not pay what a
  * process pays once. Measured on the 2-core machine with an ONNX transformer of the Beauty shape
- * (docs/decoding.md, "The tail"): without it the first ~30 requests each take ≈ 500 minor page
+ * (docs/decoding.md, "Warm-up"): without it the first ~30 requests each take ≈ 500 minor page
  * faults (the C allocator and onnxruntime's arena growing to their working size) and 2-3× the
  * median latency — which is most of a 300-request p99. After 32 searches a request takes 0-10.
  */
-import type { BeamRequest } from './beam-search.js';
-import { beamSearch } from './beam-search.js';
+import { beamSearch, type BeamRequest } from './beam-search.js';
 import { DecodingInputError } from './errors.js';
 import type { StepModel } from './step-model.js';
 import type { TokenLayout } from './token-layout.js';

@@ -9,9 +9,8 @@
  * together in one batched beam search (one model call per code level for all of them).
  */
 import { beamSearch, warmUp, DEFAULT_WARMUP_SEARCHES, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel, type WarmUpReport } from '../decoding/index.js';
-import { Rng } from '../quantizer/core/index.js';
 import { loadIndex, type ItemIndex } from '../quantizer/index.js';
-import { openArtifact, openRequired, readArtifact } from '../quantizer/core/index.js';
+import { openArtifact, openRequired, readArtifact, Rng } from '../quantizer/core/index.js';
 import { EmptyHistoryError, InputError, ModelError, SemrecError } from './errors.js';
 import { MODEL_FORMAT, modelConfigOf, modelDirHash, type ModelConfig } from './models/model-dir.js';
 import { candidateTrie } from './indexing.js';
@@ -39,7 +38,7 @@ export interface LoadOptions {
    * {@link DEFAULT_WARMUP_SEARCHES} single ones plus one batch of 16; 0: none), so the first
    * requests after a load or a hot swap do not pay for memory growth — measured 2-3× the median
    * latency for the first ~30 requests of an ONNX transformer (docs/decoding.md). Costs ≈ 33
-   * requests' time at load (≈ 0.2 s at the Beauty shape).
+   * requests' time at load (≈ 0.4 s at the Beauty shape on the 2-core machine).
    */
   warmup?: number;
 }
