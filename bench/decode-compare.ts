@@ -8,6 +8,8 @@
  * - semrec: `beamSearch` over `OnnxStepModel` and the prefix trie, end to end, with tree attention
  *   (the default export: all beams of a request in one sequence over one prompt cache) and with
  *   the per-beam KV cache (`--mask causal` export, the Hugging Face convention) as the before;
+ *   and the tree path once more with the KV pool off (`treePoolBytes: 0`: every request's cache
+ *   allocated afresh), single requests only;
  * - peer: `../shared/bench/torch_beam.py` — PyTorch eager + a Python dict trie (TIGER/LETTER style);
  *
  * each at 1 and 2 intra-op threads (p50/p90/p99 ms of single requests), then semrec's throughput
@@ -82,11 +84,12 @@ function timedModel<S>(model: StepModel<S>, acc: { ms: number }): StepModel<S> {
       acc.ms += performance.now() - t0;
     }
   };
-  return { vocabSize: model.vocabSize, prefill: (p) => time(() => model.prefill(p)), step: (st, t) => time(() => model.step(st, t)), reorder: (st, i) => model.reorder(st, i) };
+  return { vocabSize: model.vocabSize, prefill: (p) => time(() => model.prefill(p)), step: (st, t) => time(() => model.step(st, t)), reorder: (st, i) => model.reorder(st, i), release: (st) => model.release?.(st) };
 }
 
-async function semrec(modelFile: string, threads: number, trie: PrefixTrie, layout: TokenLayout, prompts: Int32Array[]) {
-  const model = await OnnxStepModel.load(modelFile, { vocabSize: layout.vocabSize, layers: LAYERS, heads: HEADS, headDim: D / HEADS }, { threads });
+/** semrec's single requests, then (unless `singleOnly`) its throughput; `poolBytes` 0: every request allocates its tree cache afresh (the before of the KV pool). */
+async function semrec(modelFile: string, threads: number, trie: PrefixTrie, layout: TokenLayout, prompts: Int32Array[], opts: { poolBytes?: number; singleOnly?: boolean } = {}) {
+  const model = await OnnxStepModel.load(modelFile, { vocabSize: layout.vocabSize, layers: LAYERS, heads: HEADS, headDim: D / HEADS }, { threads, treePoolBytes: opts.poolBytes });
   const tree = model.tree;
   const one = (p: Int32Array) => beamSearch(model, trie, layout, [{ prompt: p }], { beamWidth: 20, k: 10 });
   // the Recommender's load-time warm-up (32 single searches + one batch of 16)
@@ -121,6 +124,11 @@ async function semrec(modelFile: string, threads: number, trie: PrefixTrie, layo
   const mean = (xs: number[]) => +(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2);
   const tail = { ms: mean(order.map((i) => ts[i])), modelMs: mean(order.map((i) => modelTs[i])), gcMs: mean(order.map((i) => gcTs[i])), pageFaults: mean(order.map((i) => faults[i])) };
   const calls = { p50: pct(modelTs, 50), p90: pct(modelTs, 90), p99: pct(modelTs, 99) };
+  const single = { tree, p50: pct(ts, 50), p90: pct(ts, 90), p99: pct(ts, 99), calls, tail, gcMsTotal: +gcMs.toFixed(1), pageFaultsPerRequest: mean(faults) };
+  if (opts.singleOnly) {
+    await model.close();
+    return { ...single, reqPerSec: {}, batchedReqPerSec: {}, batchedModelShare: {} };
+  }
   const throughput: Record<string, number> = {};
   for (const c of [1, 16, 64]) {
     const n = Math.max(c, prompts.length);
@@ -145,7 +153,7 @@ async function semrec(modelFile: string, threads: number, trie: PrefixTrie, layo
     modelShare[`c${c}`] = +(acc.ms / wall).toFixed(3);
   }
   await model.close();
-  return { tree, p50: pct(ts, 50), p90: pct(ts, 90), p99: pct(ts, 99), calls, tail, gcMsTotal: +gcMs.toFixed(1), pageFaultsPerRequest: mean(faults), reqPerSec: throughput, batchedReqPerSec: batched, batchedModelShare: modelShare };
+  return { ...single, reqPerSec: throughput, batchedReqPerSec: batched, batchedModelShare: modelShare };
 }
 
 function floor(modelFile: string, threads: number, work: string): { p50: number; p90: number } {
@@ -178,6 +186,7 @@ try {
   for (const threads of [1, 2]) {
     const f = floor(causalFile, threads, work);
     const s = await semrec(treeFile, threads, trie, layout, prompts);
+    const noPool = await semrec(treeFile, threads, trie, layout, prompts, { poolBytes: 0, singleOnly: true });
     const before = await semrec(causalFile, threads, trie, layout, prompts);
     const p = peer(threads);
     if (!s.tree || before.tree) throw new Error('the exports did not give one tree and one per-beam graph');
@@ -190,6 +199,10 @@ try {
       semrecSlowest1pct: s.tail,
       semrecGcMsTotal: s.gcMsTotal,
       semrecPageFaultsPerRequest: s.pageFaultsPerRequest,
+      // the same tree path with every request's cache allocated afresh (no KV pool)
+      noPoolMs: { p50: noPool.p50, p90: noPool.p90, p99: noPool.p99 },
+      noPoolPageFaultsPerRequest: noPool.pageFaultsPerRequest,
+      noPoolSlowest1pct: noPool.tail,
       perBeamCacheMs: { p50: before.p50, p90: before.p90, p99: before.p99 },
       peerMs: p,
       semrecReqPerSec: s.reqPerSec,
@@ -203,6 +216,7 @@ try {
         semrecOverFloorP50: +(s.p50 / f.p50).toFixed(2),
         semrecOverPeerP50: +(s.p50 / p.p50).toFixed(2),
         semrecP99OverP50: +(s.p99 / s.p50).toFixed(2),
+        noPoolP99OverP50: +(noPool.p99 / noPool.p50).toFixed(2),
         modelCallsP99OverP50: +(s.calls.p99 / s.calls.p50).toFixed(2),
         // the tail of the model calls alone (kvbench reports p50 / p90 of 50 requests)
         semrecP90OverP50: +(s.p90 / s.p50).toFixed(2),

@@ -10,21 +10,34 @@ Hugging Face convention (causal order added inside the graph).
 A tree graph returns only the new positions' keys and values (`new_key_values.{i}.key|value`,
 [batch, heads, seq, head_dim]) instead of the whole `present` cache: the runner keeps the cache in
 a buffer it owns and appends them, so a step hands back kilobytes, not the cache
-(`new_kv=False` keeps the `present` outputs, as graphs exported before it did)."""
+(`new_kv=False` keeps the `present` outputs, as graphs exported before it did).
+
+A tree graph also takes `logits_from` (int64 scalar): logits are computed for positions
+[logits_from, seq) only, [batch, seq - logits_from, vocab]. A prefill needs just the prompt's last
+position (logits_from = seq - 1: the output head runs once per prompt instead of once per token,
+and the graph hands back one row of logits instead of seq); steps and parity checks pass 0."""
 import torch
 
 from .train import emit, model_from_config
 
 
 class Wrapper(torch.nn.Module):
-    def __init__(self, model, new_kv=False):
+    def __init__(self, model, new_kv=False, logits_from=False):
         super().__init__()
         self.model = model
         self.new_kv = new_kv
+        self.logits_from = logits_from
 
-    def forward(self, input_ids, attention_mask, position_ids, *flat_past):
+    def forward(self, input_ids, attention_mask, position_ids, *rest):
+        if self.logits_from:
+            logits_from, flat_past = rest[0], rest[1:]
+            # the positions [logits_from, seq), traced as a Range over the dynamic sequence length
+            keep = torch.arange(logits_from, input_ids.shape[1], dtype=torch.long)
+        else:
+            keep, flat_past = None, rest
         past = [(flat_past[2 * i], flat_past[2 * i + 1]) for i in range(len(flat_past) // 2)]
-        logits, presents = self.model(input_ids, attention_mask, position_ids, past)
+        kw = {} if keep is None else {"keep": keep}  # models exported the Hugging Face way (export_hf) take no `keep`
+        logits, presents = self.model(input_ids, attention_mask, position_ids, past, **kw)
         out = [logits]
         for (k, v), (pk, _) in zip(presents, past):
             if self.new_kv:  # the positions after the past (traced as a dynamic slice)
@@ -61,10 +74,14 @@ def export_model(model, vocab_size, path, tree=False, new_kv=False):
     for _ in range(n):
         past += [torch.randn(B, model.n_heads, P, model.head_dim), torch.randn(B, model.n_heads, P, model.head_dim)]
     names_in = ["input_ids", "attention_mask", "position_ids"]
+    extra = []
+    if new_kv:  # semrec's own graphs: logits for the positions from logits_from on (see the module doc)
+        names_in.append("logits_from")
+        extra.append(torch.tensor(1, dtype=torch.long))
     names_out = ["logits"]
     axes = {"input_ids": {0: "batch", 1: "seq"},
             "attention_mask": {0: "batch", 1: "seq", 2: "total"} if tree else {0: "batch", 1: "total"},
-            "position_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}}
+            "position_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "kept" if new_kv else "seq"}}
     for i in range(n):
         for kv in ("key", "value"):
             names_in.append(f"past_key_values.{i}.{kv}")
@@ -73,5 +90,5 @@ def export_model(model, vocab_size, path, tree=False, new_kv=False):
             axes[f"past_key_values.{i}.{kv}"] = {0: "batch", 2: "past"}
             axes[out] = {0: "batch", 2: "seq" if new_kv else "total"}
     with torch.no_grad():
-        torch.onnx.export(Wrapper(model, new_kv), (ids, mask, pos, *past), path, input_names=names_in, output_names=names_out,
+        torch.onnx.export(Wrapper(model, new_kv, logits_from=new_kv), (ids, mask, pos, *extra, *past), path, input_names=names_in, output_names=names_out,
                           dynamic_axes=axes, opset_version=14, do_constant_folding=True)

@@ -98,7 +98,8 @@ class Decoder(nn.Module):
         z = torch.zeros(batch, self.n_heads, 0, self.head_dim, device=device)
         return [(z, z) for _ in range(self.n_layers)]
 
-    def forward(self, input_ids, attention_mask, position_ids, past):
+    def forward(self, input_ids, attention_mask, position_ids, past, keep=None):
+        """`keep`: positions (a 1-D index tensor) whose logits are computed; None: all."""
         S = input_ids.shape[1]
         P = past[0][0].shape[2]
         x = self.drop(self.tok(input_ids) + self.pos(position_ids))
@@ -107,4 +108,6 @@ class Decoder(nn.Module):
         for blk, (pk, pv) in zip(self.blocks, past):
             x, k, v = blk(x, mask, pk, pv)
             presents.append((k, v))
+        if keep is not None:
+            x = x.index_select(1, keep)
         return self.head(self.ln_f(x)), presents

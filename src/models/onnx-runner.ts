@@ -21,7 +21,8 @@
 import * as ort from 'onnxruntime-node';
 import type { StepModel, StepOutput } from '../../decoding/index.js';
 import { ModelError } from '../errors.js';
-import { copySlots, logSoftmaxAt, treeFromPrefill, treeReorder, treeStepInputs, TREE_EXTRA_SLOTS, type FreshKv, type KvLayers, type TreeState } from './onnx-tree.js';
+import { KV_POOL_BYTES, KvPool } from './kv-pool.js';
+import { copySlots, logSoftmaxAt, treeFromPrefill, treeRelease, treeReorder, treeStepInputs, TREE_EXTRA_SLOTS, type FreshKv, type KvLayers, type TreeState } from './onnx-tree.js';
 
 /** One graph call's outputs and shape. */
 interface GraphCall {
@@ -31,6 +32,8 @@ interface GraphCall {
   seq: number;
   /** Past length fed. */
   P: number;
+  /** Logit rows per graph row (seq, or fewer when the graph took `logits_from`). */
+  kept: number;
 }
 
 /** Cache state of a batch of rows. */
@@ -65,6 +68,11 @@ export interface OnnxRunnerOptions {
   tree?: boolean;
   /** Tree attention: cache slots a request's buffer has beyond its prompt at first (default {@link TREE_EXTRA_SLOTS}; grown by doubling). */
   treeExtraSlots?: number;
+  /**
+   * Tree attention: most bytes of released KV-cache buffers kept for the next requests (default
+   * {@link KV_POOL_BYTES}; 0 allocates every request's cache afresh). See {@link KvPool}.
+   */
+  treePoolBytes?: number;
 }
 
 function logSoftmaxRows(logits: Float32Array, rows: number, V: number, rowStride: number, rowOffset: number): Float32Array {
@@ -101,6 +109,8 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
     private readonly padId: number,
     /** Whether the graph takes position_ids (some Optimum GPT-2 exports derive them from the mask). */
     private readonly hasPositionIds: boolean,
+    /** Whether the graph takes `logits_from` (semrec's tree exports: a prefill computes only the last position's logits). */
+    readonly hasLogitsFrom: boolean,
     /** Whether the graph's attention_mask is 3-D (per query). */
     readonly mask3d: boolean,
     /** Whether beams are decoded with tree attention (needs `mask3d`). */
@@ -108,6 +118,8 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
     /** Whether the graph returns only the new positions' keys/values (`new_key_values.*`) instead of `present.*`. */
     readonly newKv: boolean,
     private readonly treeExtraSlots: number,
+    /** Where tree-attention caches come from and go back to. */
+    readonly pool: KvPool,
   ) {}
 
   /** Load a model.onnx and check its inputs/outputs follow the convention. */
@@ -129,15 +141,17 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
     }
     const mask3d = maskRank(session) === 3;
     if (newKv && !mask3d) throw new ModelError(`${file}: a graph that returns only new keys/values (new_key_values.*) needs a 3-D attention_mask`);
-    return new OnnxStepModel(session, dims.vocabSize, dims.layers, dims.heads, dims.headDim, opts.padId ?? 0, session.inputNames.includes('position_ids'), mask3d, mask3d && opts.tree !== false, newKv, opts.treeExtraSlots ?? TREE_EXTRA_SLOTS);
+    return new OnnxStepModel(session, dims.vocabSize, dims.layers, dims.heads, dims.headDim, opts.padId ?? 0, session.inputNames.includes('position_ids'), session.inputNames.includes('logits_from'), mask3d, mask3d && opts.tree !== false, newKv, opts.treeExtraSlots ?? TREE_EXTRA_SLOTS, new KvPool(opts.treePoolBytes ?? KV_POOL_BYTES));
   }
 
   /**
    * One graph call over `past` (per layer rows × heads × past.len × headDim; none = empty). `mask`
    * is rows × total keys (the causal-LM convention; expanded to causal per-query masks for a 3-D
-   * graph) or, with `perQuery`, rows × seq × total (3-D graphs only).
+   * graph) or, with `perQuery`, rows × seq × total (3-D graphs only). `logitsFrom`: the first
+   * position whose logits are wanted (graphs that take `logits_from` compute only those; others
+   * return every position and the caller skips the rest).
    */
-  private async run(ids: BigInt64Array, rows: number, seq: number, past: { kv: KvLayers; len: number } | undefined, mask: BigInt64Array, pos: BigInt64Array, perQuery = false): Promise<GraphCall> {
+  private async run(ids: BigInt64Array, rows: number, seq: number, past: { kv: KvLayers; len: number } | undefined, mask: BigInt64Array, pos: BigInt64Array, perQuery = false, logitsFrom = 0): Promise<GraphCall> {
     const P = past ? past.len : 0;
     const total = P + seq;
     const perQueryMask = perQuery ? mask : this.mask3d ? causal3d(mask, rows, seq, total) : undefined;
@@ -146,6 +160,7 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
       attention_mask: perQueryMask ? new ort.Tensor('int64', perQueryMask, [rows, seq, total]) : new ort.Tensor('int64', mask, [rows, total]),
     };
     if (this.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', pos, [rows, seq]);
+    if (this.hasLogitsFrom) feeds.logits_from = new ort.Tensor('int64', BigInt64Array.of(BigInt(logitsFrom)), []);
     for (let i = 0; i < this.layers; i++) {
       const k = past ? past.kv[i].key : new Float32Array(0);
       const v = past ? past.kv[i].value : new Float32Array(0);
@@ -155,7 +170,9 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
     const out = await this.session.run(feeds);
     const logits = out.logits;
     if (Number(logits.dims[2]) !== this.vocabSize) throw new ModelError(`model vocabulary ${logits.dims[2]} ≠ expected ${this.vocabSize}`);
-    return { logits: logits.data as Float32Array, out, rows, seq, P };
+    const kept = Number(logits.dims[1]);
+    if (kept !== (this.hasLogitsFrom ? seq - logitsFrom : seq)) throw new ModelError(`model returned logits for ${kept} positions of ${seq} (logits_from ${this.hasLogitsFrom ? logitsFrom : 'not taken'})`);
+    return { logits: logits.data as Float32Array, out, rows, seq, P, kept };
   }
 
   /** The whole cache after a call (per layer rows × heads × (P + seq) × headDim): `present.*`, or the past followed by the new positions. */
@@ -185,8 +202,12 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
     return this.newKv ? { kv, slots: seq, from: 0 } : { kv, slots: P + seq, from: P };
   }
 
-  /** Full logits for prompts (left-padded), for parity checks: rows × seq × vocab. */
-  async forward(prompts: readonly Int32Array[]): Promise<{ logits: Float32Array; seq: number; state: OnnxState }> {
+  /**
+   * Logits for prompts (left-padded): rows × seq × vocab (every position, for parity checks), or
+   * with `lastOnly` rows × 1 × vocab on graphs that take `logits_from` (`seq` is then 1; others
+   * still return every position).
+   */
+  async forward(prompts: readonly Int32Array[], lastOnly = false): Promise<{ logits: Float32Array; seq: number; state: OnnxState }> {
     const R = prompts.length;
     const T = Math.max(1, ...prompts.map((p) => p.length));
     const ids = new BigInt64Array(R * T).fill(BigInt(this.padId));
@@ -202,15 +223,15 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
       }
       nextPos[r] = p.length;
     });
-    const res = await this.run(ids, R, T, undefined, mask, pos);
-    return { logits: res.logits, seq: T, state: { rows: R, past: this.present(res), total: T, mask, nextPos, group: Int32Array.from({ length: R }, (_, i) => i), shared: T } };
+    const res = await this.run(ids, R, T, undefined, mask, pos, false, lastOnly ? T - 1 : 0);
+    return { logits: res.logits, seq: res.kept, state: { rows: R, past: this.present(res), total: T, mask, nextPos, group: Int32Array.from({ length: R }, (_, i) => i), shared: T } };
   }
 
   async prefill(prompts: readonly Int32Array[]): Promise<StepOutput<OnnxState | TreeState>> {
-    const { logits, seq, state } = await this.forward(prompts);
+    const { logits, seq, state } = await this.forward(prompts, true);
     const V = this.vocabSize;
     const logprobs = logSoftmaxRows(logits, prompts.length, V, seq * V, (seq - 1) * V);
-    return { state: this.tree ? treeFromPrefill(state, this.heads, this.headDim, this.treeExtraSlots) : state, logprobs };
+    return { state: this.tree ? treeFromPrefill(state, this.heads, this.headDim, this.treeExtraSlots, this.pool) : state, logprobs };
   }
 
   async step(state: OnnxState | TreeState, tokens: Int32Array): Promise<StepOutput<OnnxState | TreeState>> {
@@ -292,6 +313,11 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
       group: Int32Array.from(index, (i) => state.group[i]),
       shared: state.shared,
     };
+  }
+
+  /** A finished search's state: a tree state's cache goes back to the pool (if it was not handed on); per-row states hold nothing to free. */
+  release(state: OnnxState | TreeState): void {
+    if ('requests' in state) treeRelease(state);
   }
 
   /** Release the session. */

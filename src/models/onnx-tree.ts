@@ -14,10 +14,13 @@
  *
  * The cache is a buffer the decoding owns, with room for the prompt and {@link TREE_EXTRA_SLOTS}
  * more slots (doubled when a search needs more): the whole buffer is fed as the past, unwritten
- * slots masked out, and each step appends the new positions in place. Graphs exported by semrec
+ * slots masked out, and each step appends the new positions in place. The buffers come from the
+ * model's {@link KvPool} and go back to it when beam search releases the search's last state (a
+ * state that was reordered or stepped has handed its cache on and releases nothing). Graphs exported by semrec
  * return only those new positions (`new_key_values.*`), so a step hands back kilobytes instead of
  * the whole cache; graphs that return `present.*` work too (their last positions are taken).
  */
+import type { KvPool } from './kv-pool.js';
 import type { OnnxState } from './onnx-runner.js';
 
 /** Per layer: keys and values. */
@@ -61,6 +64,10 @@ export interface TreeState {
   anc: ReadonlyArray<readonly number[]>;
   /** Next position id of each beam row. */
   nextPos: Int32Array;
+  /** Where the cache buffers came from (and go back to on {@link treeRelease}); none: garbage-collected. */
+  pool?: KvPool;
+  /** Set once a reorder or step has made a new state over this one's cache (or it was released): releasing it frees nothing. */
+  handedOn: boolean;
 }
 
 /** Copy `blocks` (rows × heads) runs of `len` positions from slot `srcFrom` of a buffer with `srcCap` slots per block to slot `at` of one with `dstCap`. */
@@ -72,11 +79,11 @@ export function copySlots(src: Float32Array, srcCap: number, srcFrom: number, ds
 }
 
 /** The tree state right after a prefill (one beam row per request, nothing generated yet); `s.past` is the prompt's cache. */
-export function treeFromPrefill(s: OnnxState, heads: number, headDim: number, extra = TREE_EXTRA_SLOTS): TreeState {
+export function treeFromPrefill(s: OnnxState, heads: number, headDim: number, extra = TREE_EXTRA_SLOTS, pool?: KvPool): TreeState {
   const cap = s.total + extra;
   const blocks = s.rows * heads;
   const own = (src: Float32Array) => {
-    const dst = new Float32Array(blocks * cap * headDim);
+    const dst = pool ? pool.take(blocks * cap * headDim) : new Float32Array(blocks * cap * headDim);
     copySlots(src, s.total, 0, dst, cap, 0, blocks, s.total, headDim);
     return dst;
   };
@@ -93,18 +100,30 @@ export function treeFromPrefill(s: OnnxState, heads: number, headDim: number, ex
     req: Int32Array.from({ length: s.rows }, (_, i) => i),
     anc: Array.from({ length: s.rows }, () => []),
     nextPos: s.nextPos,
+    pool,
+    handedOn: false,
   };
 }
 
-/** Beam row i of the new state is beam row index[i] of `s` (bookkeeping only). */
+/** Beam row i of the new state is beam row index[i] of `s` (bookkeeping only; `s` hands its cache on). */
 export function treeReorder(s: TreeState, index: Int32Array): TreeState {
-  return {
+  const next = {
     ...s,
     rows: index.length,
     req: Int32Array.from(index, (i) => s.req[i]),
     anc: Array.from(index, (i) => s.anc[i]),
     nextPos: Int32Array.from(index, (i) => s.nextPos[i]),
+    handedOn: false,
   };
+  s.handedOn = true;
+  return next;
+}
+
+/** Give a state's cache buffers back to its pool, unless the state handed them on to a later one (then nothing happens). */
+export function treeRelease(s: TreeState): void {
+  if (s.handedOn) return;
+  s.handedOn = true;
+  if (s.pool) for (const p of s.cache) for (const b of [p.key, p.value]) s.pool.give(b);
 }
 
 /** Graph inputs of one step: each beam row's token appended to its request's row. */
@@ -135,7 +154,7 @@ function withRoom(s: TreeState, seq: number): TreeState {
   const cap = Math.max(2 * s.cap, s.used + seq);
   const blocks = s.requests * s.heads;
   const grow = (src: Float32Array) => {
-    const dst = new Float32Array(blocks * cap * s.headDim);
+    const dst = s.pool ? s.pool.take(blocks * cap * s.headDim) : new Float32Array(blocks * cap * s.headDim);
     copySlots(src, s.cap, 0, dst, cap, 0, blocks, s.used, s.headDim);
     return dst;
   };
@@ -187,14 +206,24 @@ export function treeStepInputs(state: TreeState, tokens: Int32Array, padId: numb
         copySlots(fresh.kv[l].key, fresh.slots, fresh.from, p.key, C, s.used, blocks, seq, s.headDim);
         copySlots(fresh.kv[l].value, fresh.slots, fresh.from, p.value, C, s.used, blocks, seq, s.headDim);
       });
-      return { ...s, used: s.used + seq, anc, nextPos: Int32Array.from(s.nextPos, (p) => p + 1) };
+      // a grown cache: the smaller one it was copied from goes back to the pool
+      if (s.cache !== state.cache) treeRelease(state);
+      state.handedOn = true;
+      return { ...s, used: s.used + seq, anc, nextPos: Int32Array.from(s.nextPos, (p) => p + 1), handedOn: false };
     },
   };
 }
 
-/** Log-softmax of the V-wide logit rows starting at `rows[i] · V`, one output row each. */
+/**
+ * Log-softmax of the V-wide logit rows starting at `rows[i] · V`, one output row each. When the
+ * rows only move towards the front (strictly increasing, rows[i] ≥ i — every caller's case) the
+ * result is written over `logits` itself (a graph output, read once) and a view of its first
+ * rows is returned: no allocation per call; otherwise into a new array.
+ */
 export function logSoftmaxAt(logits: Float32Array, V: number, rows: Int32Array): Float32Array {
-  const out = new Float32Array(rows.length * V);
+  let inPlace = true;
+  for (let r = 0; r < rows.length && inPlace; r++) inPlace = rows[r] >= r && (r === 0 || rows[r] > rows[r - 1]);
+  const out = inPlace ? logits.subarray(0, rows.length * V) : new Float32Array(rows.length * V);
   for (let r = 0; r < rows.length; r++) {
     const o = rows[r] * V;
     let m = -Infinity;
@@ -202,6 +231,7 @@ export function logSoftmaxAt(logits: Float32Array, V: number, rows: Int32Array):
     let sum = 0;
     for (let v = 0; v < V; v++) sum += Math.exp(logits[o + v] - m);
     const lse = m + Math.log(sum);
+    // in place, row r is written at or before the rows still to be read (rows[r] ≥ r, increasing)
     for (let v = 0; v < V; v++) out[r * V + v] = logits[o + v] - lse;
   }
   return out;

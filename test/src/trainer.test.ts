@@ -44,7 +44,7 @@ function torchLogits(ids: number[][], mask: number[][], pos: number[][]): Float3
 }
 
 /** The fixture's ONNX model (or another export of its checkpoint); `tree: false` forces the per-row KV cache path. */
-async function runner(opts: { tree?: boolean; treeExtraSlots?: number } = {}, file = path.join(modelDir, 'model.onnx')) {
+async function runner(opts: { tree?: boolean; treeExtraSlots?: number; treePoolBytes?: number } = {}, file = path.join(modelDir, 'model.onnx')) {
   const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
   return {
     cfg,
@@ -81,6 +81,13 @@ describe('generator: trainer, ONNX export, runner', () => {
       for (let t = seq - p.length; t < seq; t++) for (let v = 0; v < V; v++) maxDiff = Math.max(maxDiff, Math.abs(ref[(r * seq + t) * V + v] - logits[(r * seq + t) * V + v]));
     });
     expect(maxDiff).toBeLessThanOrEqual(1e-4);
+    // semrec's export takes logits_from: a prefill computes only the last position's logits, the same values
+    expect(model.hasLogitsFrom).toBe(true);
+    const last = await model.forward(prompts, true);
+    expect([last.seq, last.logits.length]).toEqual([1, prompts.length * V]);
+    prompts.forEach((_, r) => {
+      for (let v = 0; v < V; v++) expect(Math.abs(last.logits[r * V + v] - logits[(r * seq + seq - 1) * V + v])).toBeLessThanOrEqual(1e-5);
+    });
     await model.close();
   });
 
@@ -188,6 +195,34 @@ describe('generator: trainer, ONNX export, runner', () => {
       for (let r = 0; r < 3; r++) expect((await beamSearch(tree, trie, layout, [reqs[r]], { beamWidth }))[0].map((h) => h.row)).toEqual(a[r].map((h) => h.row));
     }
     await Promise.all([tree, flat, presentKv, growing].map((m) => m.close()));
+  });
+
+  it('tree caches come from the pool and go back to it: reused buffers (stale contents) change no score', async () => {
+    const { cfg, model: pooled } = await runner();
+    const { model: fresh } = await runner({ treePoolBytes: 0 });
+    // a cache with one spare slot grows at every step: grown buffers come from the pool too
+    const { model: growing } = await runner({ treeExtraSlots: 1 });
+    const { model: growingFresh } = await runner({ treeExtraSlots: 1, treePoolBytes: 0 });
+    const index = await loadIndex(indexDir);
+    const trie = candidateTrie(index);
+    const layout = TokenLayout.fromSpec(cfg.tokenLayout);
+    // prompt lengths going up and down, so buffers are reused at other sizes than they were made for
+    const reqs = ds.test.slice(0, 16).map((e, i) => ({ prompt: layout.prompt(index.codes, e.history.map((id) => index.rowOf(id)!).slice(-(2 + ((i * 7) % 6))), 20) }));
+    const search = (m: OnnxStepModel, r: (typeof reqs)[number]) => beamSearch(m, trie, layout, [r], { beamWidth: 6 }).then(([hits]) => hits.map((h) => [h.row, h.score]));
+    for (const [model, reference] of [[pooled, fresh], [growing, growingFresh]]) {
+      for (const r of reqs) expect(await search(model, r)).toEqual(await search(reference, r)); // bit for bit
+      // concurrent searches hold separate buffers
+      const conc = await Promise.all(reqs.map((r) => search(model, r)));
+      expect(conc).toEqual(await Promise.all(reqs.map((r) => search(reference, r))));
+      expect(model.pool.heldBytes).toBeGreaterThan(0);
+      expect(reference.pool.heldBytes).toBe(0);
+    }
+    // 2 buffers × layers per search; the sequential searches reuse the first ones
+    const perSearch = 2 * cfg.params.layers;
+    expect(pooled.pool.taken).toBe(2 * reqs.length * perSearch);
+    expect(pooled.pool.made).toBeLessThanOrEqual(reqs.length * perSearch + 2 * perSearch);
+    expect(growing.pool.taken).toBeGreaterThan(pooled.pool.taken);
+    await Promise.all([pooled, fresh, growing, growingFresh].map((m) => m.close()));
   });
 
   it('the tokenizer round-trips every semantic-ID token', () => {
