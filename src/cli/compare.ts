@@ -44,6 +44,8 @@ export function registerCompare(program: Command): void {
             process.stderr.write(`\n*** warning: ${e.message}\n\n`);
           } else if (e.kind === 'run-damaged') {
             process.stderr.write(`warning: ${e.run}/result.json is damaged (${e.reason}); running it again\n`);
+          } else if (e.kind === 'run-stale') {
+            process.stderr.write(`warning: ${e.run} was ${e.reason}; running it again\n`);
           } else if (e.kind === 'run-reused') {
             process.stderr.write(`[${e.index + 1}/${e.total}] ${e.run}: finished earlier, reused\n`);
           } else if (e.kind === 'stage') {

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../../quantizer/core/index.js';
 import { parseFactory, type IndexStats } from '../../quantizer/index.js';
-import { loadDataset, type Dataset } from '../data/store.js';
+import { datasetFingerprint, loadDataset, type Dataset } from '../data/store.js';
 import { evaluateRankers, evaluateRecommender, type EvalReport, type RankerReport } from '../eval/evaluate.js';
 import { MarkovRanker, PopularityRanker } from '../eval/baselines.js';
 import { InputError } from '../errors.js';
@@ -69,6 +69,8 @@ export type CompareEvent =
   | { kind: 'warning'; message: string }
   /** A finished run's result.json is damaged: the run is done again. */
   | { kind: 'run-damaged'; run: string; reason: string }
+  /** A finished run was made from other data (its dataset fingerprint differs): the run is done again. */
+  | { kind: 'run-stale'; run: string; reason: string }
   /** `label` names the current bar (`index: level 1/3 k-means`, `train epoch 2`, `evaluate`); `detail` is e.g. the loss. */
   | { kind: 'stage'; run: string; stage: 'index' | 'train' | 'eval'; label: string; done: number; total: number; detail?: string }
   | { kind: 'run-done'; run: string; result: RunResult };
@@ -81,6 +83,12 @@ export interface RunResult {
   seed: number;
   /** The settings this run was made with (a run is reused only when they are equal). */
   settings: RunSettings;
+  /**
+   * {@link datasetFingerprint} of the data the run was made from; a finished run is reused only
+   * when it equals the current data's (absent in runs made before it was recorded: those are
+   * reused on equal settings, and the report says so).
+   */
+  dataHash?: string;
   index: { seconds: number; hash: string; stats: IndexStats };
   train: { seconds: number; params: Record<string, unknown> };
   eval: EvalReport;
@@ -279,6 +287,8 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
   const ds = await loadDataset(opts.data);
   const blind = schemeBlindness(trainKind(opts.arch));
   if (blind) opts.onEvent?.({ kind: 'warning', message: blind });
+  const dataHash = datasetFingerprint(ds);
+  const unverified: string[] = [];
   const common: Omit<RunSettings, 'scheme' | 'seed'> = { arch: trainKind(opts.arch), train: opts.train ?? {}, beamWidth: opts.beamWidth ?? 20, limit: opts.limit ?? null, split: opts.split ?? 'test', data: path.resolve(ds.dir), counts: ds.meta.counts };
   await fs.mkdir(path.join(opts.out, 'runs'), { recursive: true });
   const runs: RunResult[] = [];
@@ -293,19 +303,27 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       const found = await readRun(file);
       if (found && 'damaged' in found) opts.onEvent?.({ kind: 'run-damaged', run: path.basename(dir), reason: found.damaged });
       const prev = found && !('damaged' in found) ? found : undefined;
-      if (prev && JSON.stringify(prev.settings) === JSON.stringify(settings)) {
+      const sameSettings = prev !== undefined && JSON.stringify(prev.settings) === JSON.stringify(settings);
+      if (sameSettings && prev.dataHash !== undefined && prev.dataHash !== dataHash) {
+        opts.onEvent?.({ kind: 'run-stale', run: prev.run, reason: `made from other data: dataset fingerprint ${prev.dataHash.slice(0, 12)}, now ${dataHash.slice(0, 12)}` });
+      } else if (sameSettings) {
+        if (prev.dataHash === undefined) unverified.push(prev.run);
         opts.onEvent?.({ kind: 'run-reused', run: prev.run, index: i++, total });
         runs.push(prev);
         continue;
       }
       opts.onEvent?.({ kind: 'run-start', run: path.basename(dir), index: i++, total });
       await fs.mkdir(dir, { recursive: true });
-      const result = await oneRun(ds, settings, entry.label, dir, opts.onEvent);
+      const result = { ...(await oneRun(ds, settings, entry.label, dir, opts.onEvent)), dataHash };
       await writeFileAtomic(file, runFile(result));
       opts.onEvent?.({ kind: 'run-done', run: result.run, result });
       runs.push(result);
     }
   }
+  const unverifiedNote = unverified.length
+    ? `${unverified.length} run(s) were made before data fingerprints were recorded (${unverified.join(', ')}): reused because their settings (data path, counts, training) are equal; that they were made from this very data is not checked`
+    : undefined;
+  if (unverifiedNote) opts.onEvent?.({ kind: 'warning', message: unverifiedNote });
   runs.sort((a, b) => schemes.indexOf(a.scheme) - schemes.indexOf(b.scheme) || a.seed - b.seed); // reports list runs by scheme
   const results: CompareResults = {
     format: 'semrec-compare',
@@ -321,7 +339,10 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       node: process.version,
       hardware: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGb: +(os.totalmem() / 2 ** 30).toFixed(1) },
     },
-    warnings: blind ? [blind] : [],
+    warnings: [
+      ...(blind ? [blind] : []),
+      ...(unverifiedNote ? [unverifiedNote] : []),
+    ],
     seconds: (Date.now() - t0) / 1000,
   };
   await writeReports(opts.out, results);

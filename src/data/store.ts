@@ -9,6 +9,7 @@
  *
  * Written atomically (temporary directory, verified, renamed).
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { readArtifact, writeArtifact, openRequired, zodIssues } from '../../quantizer/core/index.js';
@@ -58,6 +59,21 @@ export interface Dataset {
   train: UserSequence[];
   valid: EvalExample[];
   test: EvalExample[];
+}
+
+/**
+ * A fingerprint of a dataset's content: sha256 over its items (ids and text) and its train,
+ * validation and test sequences, in order. Equal for the same data wherever it is stored (and
+ * whichever generation directory holds it); different when any item text or sequence differs —
+ * e.g. the same source prepared by a semrec that decodes item text differently.
+ */
+export function datasetFingerprint(ds: Pick<Dataset, 'items' | 'train' | 'valid' | 'test'>): string {
+  const h = createHash('sha256');
+  for (const part of [ds.items, ds.train, ds.valid, ds.test]) {
+    h.update(jsonl(part));
+    h.update('\u0000');
+  }
+  return h.digest('hex');
 }
 
 function jsonl(rows: readonly unknown[]): string {

@@ -3,6 +3,7 @@
  * the three report files, the HTML in headless Chromium, and resuming after an interruption
  * (a killed process) without redoing finished runs.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -146,6 +147,27 @@ describe('semrec compare', () => {
     expect(repaired.code, repaired.err).toBe(0);
     expect(repaired.err).toMatch(/warning: rqkmeans_2x16-seed0\/result.json is damaged \(checksum mismatch\); running it again/);
     expect(repaired.err.match(/finished earlier, reused/g)).toHaveLength(3);
+    // a run made from other data (another dataset fingerprint) is not reused, however equal its settings
+    const rewrite = (f: (r: Record<string, unknown>) => void) => {
+      const j = JSON.parse(readFileSync(first, 'utf8')) as { result: Record<string, unknown>; sha256: string };
+      f(j.result);
+      j.sha256 = createHash('sha256').update(JSON.stringify(j.result)).digest('hex');
+      writeFileSync(first, JSON.stringify(j));
+    };
+    const own = (JSON.parse(readFileSync(first, 'utf8')) as { result: { dataHash: string } }).result.dataHash;
+    expect(own).toMatch(/^[0-9a-f]{64}$/);
+    rewrite((r) => (r.dataHash = '0'.repeat(64)));
+    const stale = await run(args(out));
+    expect(stale.code, stale.err).toBe(0);
+    expect(stale.err).toMatch(/warning: rqkmeans_2x16-seed0 was made from other data: dataset fingerprint 000000000000, now [0-9a-f]{12}; running it again/);
+    expect(stale.err.match(/finished earlier, reused/g)).toHaveLength(3);
+    expect((JSON.parse(readFileSync(first, 'utf8')) as { result: { dataHash: string } }).result.dataHash).toBe(own);
+    // a run from before fingerprints were recorded is reused, and the terminal and the report say so
+    rewrite((r) => delete r.dataHash);
+    const legacy = await run(args(out));
+    expect(legacy.err.match(/finished earlier, reused/g)).toHaveLength(4);
+    expect(legacy.err).toMatch(/\*\*\* warning: 1 run\(s\) were made before data fingerprints were recorded \(rqkmeans_2x16-seed0\)/);
+    expect((JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as CompareResults).warnings).toEqual([expect.stringMatching(/before data fingerprints were recorded/)]);
     // changed settings are not reused
     const changed = await run(['compare', '--data', data, '--schemes', 'random:3x16', '--seeds', '1', '--out', out, '--train-args', trainArgs.replace('--epochs 2', '--epochs 1')]);
     expect(changed.code, changed.err).toBe(0);

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { synthesize } from '../../../src/data/synth.js';
 import { prepare } from '../../../src/data/split.js';
-import { loadDataset, writeDataset } from '../../../src/data/store.js';
+import { datasetFingerprint, loadDataset, writeDataset } from '../../../src/data/store.js';
 import { FormatError, NotFoundError } from '../../../src/errors.js';
 import { tmp } from '../../helpers.js';
 
@@ -28,6 +28,22 @@ describe('dataset directory', () => {
     const lines = readFileSync(path.join(d, 'interactions.tsv'), 'utf8').trim().split('\n');
     expect(lines[0]).toBe('user\titem\ttimestamp');
     expect(lines.length - 1).toBe(p.counts.interactions);
+  });
+
+  it('fingerprint: equal for the same data in two places, different when one item text or one sequence differs', async () => {
+    const [da, db] = [path.join(tmp(), 'a'), path.join(tmp(), 'b')];
+    await make(da);
+    await make(db);
+    const [a, b] = [await loadDataset(da), await loadDataset(db)];
+    expect(a.dir).not.toBe(b.dir);
+    expect(datasetFingerprint(a)).toMatch(/^[0-9a-f]{64}$/);
+    expect(datasetFingerprint(b)).toBe(datasetFingerprint(a));
+    const text = { ...a, items: a.items.map((it, i) => (i === 7 ? { ...it, text: `${it.text} &amp;` } : it)) };
+    expect(datasetFingerprint(text)).not.toBe(datasetFingerprint(a));
+    const seq = { ...a, train: a.train.map((u, i) => (i === 3 ? { ...u, items: [...u.items].reverse() } : u)) };
+    expect(datasetFingerprint(seq)).not.toBe(datasetFingerprint(a));
+    const test = { ...a, test: a.test.slice(1) };
+    expect(datasetFingerprint(test)).not.toBe(datasetFingerprint(a));
   });
 
   it('refuses missing, foreign, wrong-version and truncated directories', async () => {
