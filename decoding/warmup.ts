@@ -3,7 +3,10 @@
  * process pays once. Measured on the 2-core machine with an ONNX transformer of the Beauty shape
  * (docs/decoding.md, "Warm-up"): without it the first ~30 requests each take ≈ 500 minor page
  * faults (the C allocator and onnxruntime's arena growing to their working size) and 2-3× the
- * median latency — which is most of a 300-request p99. After 32 searches a request takes 0-10.
+ * median latency — which is most of a 300-request p99. After 32 searches a request takes 0-10 on
+ * average, but the process keeps growing for a while: over the next 100 requests ≈ 50 faults each
+ * (≈ 13 µs per fault on that VM), then 0. So a warm-up can go on in rounds until the page faults
+ * per search settle ({@link WarmUpOptions.maxSearches}).
  */
 import { beamSearch, type BeamRequest } from './beam-search.js';
 import { DecodingInputError } from './errors.js';
@@ -25,7 +28,20 @@ export interface WarmUpOptions {
    * concurrent requests finds the memory a batch needs; 0 or 1: none.
    */
   batch?: number;
+  /**
+   * Keep going after `searches`, in rounds of {@link WARMUP_ROUND} single searches, while a round
+   * still takes more than `steadyFaults` minor page faults per search — up to this many single
+   * searches in all (default `searches`: no extra rounds).
+   */
+  maxSearches?: number;
+  /** Page faults per search at which the process counts as warm (default 2). */
+  steadyFaults?: number;
+  /** The process's minor page faults so far (default `process.resourceUsage().minorPageFault`; tests pass their own). */
+  faults?: () => number;
 }
+
+/** Single searches per extra warm-up round. */
+export const WARMUP_ROUND = 16;
 
 /** What a warm-up did. */
 export interface WarmUpReport {
@@ -33,6 +49,8 @@ export interface WarmUpReport {
   searches: number;
   /** Wall time, ms. */
   ms: number;
+  /** Minor page faults per search in the last round of single searches (absent when none ran). */
+  faultsPerSearch?: number;
 }
 
 /**
@@ -45,14 +63,27 @@ export async function warmUp<S>(model: StepModel<S>, trie: PrefixTrie, layout: T
   const searches = opts.searches ?? DEFAULT_WARMUP_SEARCHES;
   const batch = opts.batch ?? 16;
   const beamWidth = opts.beamWidth ?? 20;
-  for (const [name, v] of [['searches', searches], ['batch', batch]] as const) {
+  const maxSearches = opts.maxSearches ?? searches;
+  const steadyFaults = opts.steadyFaults ?? 2;
+  const faults = opts.faults ?? (() => process.resourceUsage().minorPageFault);
+  if (!(steadyFaults >= 0)) throw new DecodingInputError(`warm-up steadyFaults must be ≥ 0, got ${steadyFaults}`);
+  for (const [name, v] of [['searches', searches], ['batch', batch], ['maxSearches', maxSearches]] as const) {
     if (!Number.isInteger(v) || v < 0) throw new DecodingInputError(`warm-up ${name} must be a non-negative integer, got ${v}`);
   }
   const t0 = performance.now();
   if (!prompts.length || trie.numItems === 0 || (searches === 0 && batch < 2)) return { searches: 0, ms: 0 };
   const req = (i: number): BeamRequest => ({ prompt: prompts[i % prompts.length] });
   const k = Math.min(beamWidth, 10);
-  for (let i = 0; i < searches; i++) await beamSearch(model, trie, layout, [req(i)], { beamWidth, k });
+  // single searches in rounds: the first `searches`, then rounds of WARMUP_ROUND while the last one still faulted
+  let done = 0;
+  let perSearch: number | undefined;
+  while (done < searches || (perSearch !== undefined && perSearch > steadyFaults && done < maxSearches)) {
+    const n = done < searches ? searches - done : Math.min(WARMUP_ROUND, maxSearches - done);
+    const f0 = faults();
+    for (let i = done; i < done + n; i++) await beamSearch(model, trie, layout, [req(i)], { beamWidth, k });
+    perSearch = (faults() - f0) / n;
+    done += n;
+  }
   if (batch >= 2) await beamSearch(model, trie, layout, Array.from({ length: batch }, (_, i) => req(i)), { beamWidth, k });
-  return { searches: searches + (batch >= 2 ? 1 : 0), ms: performance.now() - t0 };
+  return { searches: done + (batch >= 2 ? 1 : 0), ms: performance.now() - t0, ...(perSearch !== undefined ? { faultsPerSearch: perSearch } : {}) };
 }

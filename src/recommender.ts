@@ -35,13 +35,18 @@ export interface LoadOptions {
   excludeSeen?: boolean;
   /**
    * Beam searches run on random full-length histories before `load` returns (default
-   * {@link DEFAULT_WARMUP_SEARCHES} single ones plus one batch of 16; 0: none), so the first
-   * requests after a load or a hot swap do not pay for memory growth — measured 2-3× the median
-   * latency for the first ~30 requests of an ONNX transformer (docs/decoding.md). Costs ≈ 33
-   * requests' time at load (≈ 0.4 s at the Beauty shape on the 2-core machine).
+   * {@link DEFAULT_WARMUP_SEARCHES} single ones, then more in rounds of 16 while a round still
+   * takes more than 2 page faults per search, up to {@link WARMUP_MAX_FACTOR}× as many; then one
+   * batch of 16; 0: none), so the first requests after a load or a hot swap do not pay for memory
+   * growth — measured 2-3× the median latency for the first ~30 requests of an ONNX transformer
+   * and ≈ 50 page faults each over the next 100 (docs/decoding.md). Costs ≈ 0.4 s at the Beauty
+   * shape on the 2-core machine when the process is already warm, up to ≈ 1.3 s when it is not.
    */
   warmup?: number;
 }
+
+/** A load's warm-up runs at most this many times its `warmup` searches while page faults have not settled. */
+export const WARMUP_MAX_FACTOR = 8;
 
 /** Options of {@link Recommender.recommend}. */
 export interface RecommendOptions {
@@ -127,7 +132,7 @@ export class Recommender {
     const n = this.index.size;
     const len = Math.max(1, Math.min(this.config.maxHistory, 50));
     const prompts = n === 0 ? [] : Array.from({ length: 8 }, () => this.promptOf(Array.from({ length: len }, () => rng.int(n))));
-    const report = await warmUp(this.model, this.trie, this.layout, prompts, { searches, beamWidth, batch: searches > 0 ? Math.min(16, this.maxBatch) : 0 });
+    const report = await warmUp(this.model, this.trie, this.layout, prompts, { searches, maxSearches: WARMUP_MAX_FACTOR * searches, beamWidth, batch: searches > 0 ? Math.min(16, this.maxBatch) : 0 });
     this.warmedUp = report;
     return report;
   }

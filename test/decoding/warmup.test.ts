@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { beamSearch, DecodingInputError, PrefixTrie, TokenLayout, warmUp, DEFAULT_WARMUP_SEARCHES } from '../../decoding/index.js';
+import { beamSearch, DecodingInputError, PrefixTrie, TokenLayout, warmUp, DEFAULT_WARMUP_SEARCHES, WARMUP_ROUND } from '../../decoding/index.js';
 import { TableModel, distinctTuples, hashedLogits } from './table-model.js';
 
 describe('warmUp', () => {
@@ -30,9 +30,28 @@ describe('warmUp', () => {
     expect(model.calls.prefill).toBe(0);
   });
 
+  it('goes on in rounds while searches still fault, up to maxSearches', async () => {
+    const model = new TableModel(layout.vocabSize, hashedLogits(layout.vocabSize, 6));
+    // a process that takes 10 page faults per search for its first 21 searches, then none
+    const faults = () => Math.min(model.calls.prefill, 21) * 10;
+    const r = await warmUp(model, trie, layout, prompts, { searches: 5, batch: 0, maxSearches: 100, faults });
+    expect(WARMUP_ROUND).toBe(16);
+    expect(r.searches).toBe(5 + 16 + 16); // 5 (10/search) → 16 (10/search) → 16 (0/search): warm
+    expect(r.faultsPerSearch).toBe(0);
+    // still faulting at the cap: stops there (5 + 15), and says how many faults the last round took
+    const hot = new TableModel(layout.vocabSize, hashedLogits(layout.vocabSize, 6));
+    const r2 = await warmUp(hot, trie, layout, prompts, { searches: 5, batch: 4, maxSearches: 20, faults: () => hot.calls.prefill * 7 });
+    expect([r2.searches, hot.calls.prefill, r2.faultsPerSearch]).toEqual([21, 21, 7]);
+    // without maxSearches: exactly `searches`
+    const once = new TableModel(layout.vocabSize, hashedLogits(layout.vocabSize, 6));
+    expect((await warmUp(once, trie, layout, prompts, { searches: 5, batch: 0, faults: () => once.calls.prefill * 7 })).searches).toBe(5);
+  });
+
   it('refuses bad counts with a typed error', async () => {
     const model = new TableModel(layout.vocabSize, hashedLogits(layout.vocabSize, 5));
     await expect(warmUp(model, trie, layout, prompts, { searches: -1 })).rejects.toThrow(DecodingInputError);
     await expect(warmUp(model, trie, layout, prompts, { batch: 1.5 })).rejects.toThrow(/warm-up batch must be a non-negative integer/);
+    await expect(warmUp(model, trie, layout, prompts, { maxSearches: -2 })).rejects.toThrow(/warm-up maxSearches must be a non-negative integer/);
+    await expect(warmUp(model, trie, layout, prompts, { steadyFaults: NaN })).rejects.toThrow(DecodingInputError);
   });
 });

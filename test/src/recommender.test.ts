@@ -143,11 +143,15 @@ describe('Recommender', () => {
     const p = await pipeline(tmp());
     const warm = await Recommender.load(p.model, p.index);
     const cold = await Recommender.load(p.model, p.index, { warmup: 0 });
-    expect(warm.warmedUp.searches).toBe(33); // 32 single searches + one batch
+    // 32 single searches, more in rounds of 16 while they still fault (at most 8 × 32), + one batch
+    expect(warm.warmedUp.searches).toBeGreaterThanOrEqual(33);
+    expect((warm.warmedUp.searches - 33) % 16).toBe(0);
+    expect(warm.warmedUp.searches <= 8 * 32 + 1).toBe(true);
+    if (warm.warmedUp.searches < 8 * 32 + 1) expect(warm.warmedUp.faultsPerSearch).toBeLessThanOrEqual(2);
     expect(cold.warmedUp.searches).toBe(0);
     const hs = p.ds.test.slice(0, 20).map((e) => e.history);
     for (const h of hs) expect(await warm.recommend(h, { k: 5 })).toEqual(await cold.recommend(h, { k: 5 }));
-    expect((await cold.warmUp(3)).searches).toBe(4);
+    expect([4, 20, 25]).toContain((await cold.warmUp(3)).searches); // 3 (+ 16 + 5 while faulting, cap 24) + the batch
     await expect(Recommender.load(p.model, p.index, { warmup: -1 })).rejects.toThrow(/warmup must be a non-negative integer/);
   });
 
