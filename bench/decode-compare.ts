@@ -26,7 +26,8 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PrefixTrie, TokenLayout, beamSearch, warmUp, type StepModel } from '../decoding/index.js';
+import { DEFAULT_WARMUP_SEARCHES, PrefixTrie, TokenLayout, beamSearch, warmUp, type StepModel } from '../decoding/index.js';
+import { WARMUP_MAX_FACTOR } from '../src/recommender.js';
 import { Rng } from '../quantizer/core/index.js';
 import { OnnxStepModel } from '../src/models/onnx-runner.js';
 import { pythonPath, trainerRoot } from '../src/models/python.js';
@@ -92,8 +93,8 @@ async function semrec(modelFile: string, threads: number, trie: PrefixTrie, layo
   const model = await OnnxStepModel.load(modelFile, { vocabSize: layout.vocabSize, layers: LAYERS, heads: HEADS, headDim: D / HEADS }, { threads, treePoolBytes: opts.poolBytes });
   const tree = model.tree;
   const one = (p: Int32Array) => beamSearch(model, trie, layout, [{ prompt: p }], { beamWidth: 20, k: 10 });
-  // the Recommender's load-time warm-up (32 single searches + one batch of 16)
-  await warmUp(model, trie, layout, prompts.slice(0, 8), { beamWidth: 20 });
+  // the Recommender's load-time warm-up (32 single searches, more while they still fault, + one batch of 16)
+  await warmUp(model, trie, layout, prompts.slice(0, 8), { beamWidth: 20, maxSearches: WARMUP_MAX_FACTOR * DEFAULT_WARMUP_SEARCHES });
   // single requests, with where each one's time went: model calls, and GC pauses (node's gc entries)
   const acc = { ms: 0 };
   const timed = timedModel(model, acc);
