@@ -320,8 +320,9 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       runs.push(result);
     }
   }
+  const which = unverified.length === total ? `all ${total} runs were` : `${unverified.length} run(s) were`;
   const unverifiedNote = unverified.length
-    ? `${unverified.length} run(s) were made before data fingerprints were recorded (${unverified.join(', ')}): reused because their settings (data path, counts, training) are equal; that they were made from this very data is not checked`
+    ? `${which} made before data fingerprints were recorded${unverified.length === total ? '' : ` (${unverified.join(', ')})`}: reused because their settings (data path, counts, training) are equal; that they were made from this very data is not checked`
     : undefined;
   if (unverifiedNote) opts.onEvent?.({ kind: 'warning', message: unverifiedNote });
   runs.sort((a, b) => schemes.indexOf(a.scheme) - schemes.indexOf(b.scheme) || a.seed - b.seed); // reports list runs by scheme
