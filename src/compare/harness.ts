@@ -177,7 +177,10 @@ async function readRun(file: string): Promise<RunResult | { damaged: string } | 
   }
 }
 
-/** Everything that determines a run's result (a finished run is reused only when these are equal). */
+/**
+ * Everything that determines a run's result (a finished run is reused only when these are equal;
+ * `data`, the dataset's path, is left out when both runs carry the same data fingerprint).
+ */
 export interface RunSettings {
   arch: string;
   train: Omit<DecoderTrainOptions, 'seed' | 'onEvent'>;
@@ -303,7 +306,10 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       const found = await readRun(file);
       if (found && 'damaged' in found) opts.onEvent?.({ kind: 'run-damaged', run: path.basename(dir), reason: found.damaged });
       const prev = found && !('damaged' in found) ? found : undefined;
-      const sameSettings = prev !== undefined && JSON.stringify(prev.settings) === JSON.stringify(settings);
+      // with a fingerprint, the data is known by its content: the same data at another path is the same data
+      const byContent = prev?.dataHash === dataHash;
+      const key = (x: RunSettings) => JSON.stringify(byContent ? { ...x, data: undefined } : x);
+      const sameSettings = prev !== undefined && key(prev.settings) === key(settings);
       if (sameSettings && prev.dataHash !== undefined && prev.dataHash !== dataHash) {
         opts.onEvent?.({ kind: 'run-stale', run: prev.run, reason: `made from other data: dataset fingerprint ${prev.dataHash.slice(0, 12)}, now ${dataHash.slice(0, 12)}` });
       } else if (sameSettings) {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { synthesize } from '../../src/data/synth.js';
@@ -168,6 +168,13 @@ describe('semrec compare', () => {
     expect(legacy.err.match(/finished earlier, reused/g)).toHaveLength(4);
     expect(legacy.err).toMatch(/\*\*\* warning: 1 run\(s\) were made before data fingerprints were recorded \(rqkmeans_2x16-seed0\)/);
     expect((JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as CompareResults).warnings).toEqual([expect.stringMatching(/before data fingerprints were recorded/)]);
+    // the same data at another path (a copy): the fingerprint matches, the runs are reused
+    rewrite((r) => (r.dataHash = own));
+    const moved = path.join(root, 'data-copy');
+    cpSync(data, moved, { recursive: true });
+    const elsewhere = await run(args(out).map((a) => (a === data ? moved : a)));
+    expect(elsewhere.code, elsewhere.err).toBe(0);
+    expect(elsewhere.err.match(/finished earlier, reused/g)).toHaveLength(4);
     // changed settings are not reused
     const changed = await run(['compare', '--data', data, '--schemes', 'random:3x16', '--seeds', '1', '--out', out, '--train-args', trainArgs.replace('--epochs 2', '--epochs 1')]);
     expect(changed.code, changed.err).toBe(0);
