@@ -23,57 +23,23 @@
  */
 import { execFileSync } from 'node:child_process';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_WARMUP_SEARCHES, PrefixTrie, TokenLayout, beamSearch, warmUp, type StepModel } from '../decoding/index.js';
 import { WARMUP_MAX_FACTOR } from '../src/recommender.js';
 import { Rng } from '../quantizer/core/index.js';
 import { OnnxStepModel } from '../src/models/onnx-runner.js';
-import { pythonPath, trainerRoot } from '../src/models/python.js';
+import { pythonPath } from '../src/models/python.js';
 import { arg } from './fixture.js';
+import { D, HEADS, ITEMS, LAYERS, SIZES, exportModel, randomCodes } from './beauty-shape.js';
 
 const requests = Number(arg('requests', '300'));
 const shared = path.resolve(arg('shared', path.join(process.cwd(), '..', 'shared')), 'bench');
-const SIZES = [256, 256, 256, 128];
-const ITEMS = 12_101;
-const LAYERS = 4;
-const D = 128;
-const HEADS = 4;
-
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return +s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(2);
 };
-
-/** Export a randomly initialised decoder of the Beauty shape with the project's exporter. */
-function exportModel(dir: string, vocab: number, mask: 'tree' | 'causal'): string {
-  const cfg = { vocab_size: vocab, model: { layers: LAYERS, d_model: D, heads: HEADS, d_ff: 4 * D, dropout: 0, max_positions: 128 } };
-  const cfgFile = path.join(dir, 'config.json');
-  writeFileSync(cfgFile, JSON.stringify(cfg));
-  const ckpt = path.join(dir, 'random.pt');
-  const env = { ...process.env, PYTHONPATH: trainerRoot() };
-  if (!existsSync(ckpt)) execFileSync(pythonPath(), ['-c', `import json,torch\nfrom trainer.train import model_from_config\ntorch.manual_seed(0)\nm=model_from_config(json.load(open(${JSON.stringify(cfgFile)})))\ntorch.save(m.state_dict(), ${JSON.stringify(ckpt)})`], { env });
-  const out = path.join(dir, `model-${mask}.onnx`);
-  execFileSync(pythonPath(), ['-m', 'trainer', 'export', '--config', cfgFile, '--checkpoint', ckpt, '--out', out, '--mask', mask], { env, cwd: trainerRoot() });
-  return out;
-}
-
-/** 12,101 distinct random tuples. */
-function randomCodes(): Uint16Array {
-  const rng = new Rng(7);
-  const seen = new Set<string>();
-  const codes = new Uint16Array(ITEMS * SIZES.length);
-  for (let i = 0; i < ITEMS; ) {
-    const t = SIZES.map((k) => rng.int(k));
-    const key = t.join(',');
-    if (seen.has(key)) continue;
-    seen.add(key);
-    codes.set(t, i * SIZES.length);
-    i++;
-  }
-  return codes;
-}
 
 /** A StepModel that adds the wall time of every model call (prefill, step: graph run + input building) to `acc.ms`. */
 function timedModel<S>(model: StepModel<S>, acc: { ms: number }): StepModel<S> {

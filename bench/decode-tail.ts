@@ -1,0 +1,141 @@
+/**
+ * bench/decode-tail — where a single request's latency tail comes from (issue 14), at the Beauty
+ * shape (bench/beauty-shape.ts; 20-item histories, beam 20, k 10), in one process:
+ *
+ * - the warm-up `Recommender.load` runs (32 searches, more while they still page-fault);
+ * - `--requests` single-request searches in windows of 100: minor page faults per request and
+ *   p99 / p50 of each window (a process keeps growing for a while after its warm-up);
+ * - GC over the whole run by kind (V8's scavenge, mark-compact, incremental marking, weak
+ *   callbacks) and what the slowest 1 % of requests carried (page faults, GC pauses);
+ * - the machine's own references in the same run: what one minor page fault costs (touching a
+ *   fresh 64 MB buffer page by page), and p99 / p50 of a fixed arithmetic loop of about the
+ *   median request's length (no allocation, no onnxruntime).
+ *
+ * Prints one JSON line.
+ *
+ *   npx tsx bench/decode-tail.ts [--requests 1000] [--threads 1]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { DEFAULT_WARMUP_SEARCHES, PrefixTrie, TokenLayout, beamSearch, warmUp } from '../decoding/index.js';
+import { Rng } from '../quantizer/core/index.js';
+import { OnnxStepModel } from '../src/models/onnx-runner.js';
+import { WARMUP_MAX_FACTOR } from '../src/recommender.js';
+import { D, HEADS, ITEMS, LAYERS, SIZES, exportModel, randomCodes } from './beauty-shape.js';
+import { arg } from './fixture.js';
+
+const requests = Number(arg('requests', '1000'));
+const threads = Number(arg('threads', '1'));
+const WINDOW = 100;
+const faultsNow = () => process.resourceUsage().minorPageFault;
+const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+const r2 = (x: number) => +x.toFixed(2);
+
+/** µs per minor page fault: write one byte per 4 KB page of a fresh 64 MB buffer. */
+function faultCost(): number {
+  const buf = new Uint8Array(64 << 20);
+  const f0 = faultsNow();
+  const t0 = performance.now();
+  for (let i = 0; i < buf.length; i += 4096) buf[i] = 1;
+  const ms = performance.now() - t0;
+  return r2((ms * 1000) / Math.max(1, faultsNow() - f0));
+}
+
+/** p99 / p50 of a fixed arithmetic loop lasting about `ms` (matrix-vector products over 1 MB, no allocation). */
+async function loopJitter(ms: number): Promise<{ p50: number; r99: number }> {
+  const n = 512;
+  const A = Float32Array.from({ length: n * n }, (_, i) => Math.sin(i));
+  const x = new Float32Array(n).fill(1);
+  const y = new Float32Array(n);
+  const work = (reps: number) => {
+    for (let r = 0; r < reps; r++) {
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let j = 0; j < n; j++) s += A[i * n + j] * x[j];
+        y[i] = s * 1e-3;
+      }
+    }
+  };
+  work(50); // compiled before it is timed
+  let reps = 1;
+  for (;;) {
+    const t0 = performance.now();
+    work(reps);
+    if (performance.now() - t0 >= ms) break;
+    reps++;
+  }
+  const ts: number[] = [];
+  for (let k = 0; k < 400; k++) {
+    const t0 = performance.now();
+    work(reps);
+    ts.push(performance.now() - t0);
+    await new Promise((r) => setImmediate(r));
+  }
+  ts.sort((a, b) => a - b);
+  return { p50: r2(q(ts, 0.5)), r99: r2(q(ts, 0.99) / q(ts, 0.5)) };
+}
+
+const GC_KINDS: Record<number, string> = { 1: 'scavenge', 2: 'markCompact', 4: 'incrementalMarking', 8: 'weakCallbacks' };
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'semrec-decode-tail-'));
+try {
+  const layout = new TokenLayout(SIZES);
+  const codes = randomCodes();
+  const trie = PrefixTrie.build(codes, ITEMS, SIZES);
+  const model = await OnnxStepModel.load(exportModel(tmp, layout.vocabSize, 'tree'), { vocabSize: layout.vocabSize, layers: LAYERS, heads: HEADS, headDim: D / HEADS }, { threads });
+  const rng = new Rng(3);
+  const prompts = Array.from({ length: requests }, () => layout.prompt(codes, Array.from({ length: 20 }, () => rng.int(ITEMS)), 20));
+  const warm = await warmUp(model, trie, layout, prompts.slice(0, 8), { beamWidth: 20, maxSearches: WARMUP_MAX_FACTOR * DEFAULT_WARMUP_SEARCHES });
+
+  const gcs: { start: number; ms: number; kind: number }[] = [];
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push({ start: e.startTime, ms: e.duration, kind: ((e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0) });
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  const reqs: { start: number; ms: number; faults: number }[] = [];
+  for (const p of prompts) {
+    const f0 = faultsNow();
+    const start = performance.now();
+    await beamSearch(model, trie, layout, [{ prompt: p }], { beamWidth: 20, k: 10 });
+    reqs.push({ start, ms: performance.now() - start, faults: faultsNow() - f0 });
+  }
+  await new Promise((r) => setTimeout(r, 20)); // let the observer report the last pauses
+  obs.disconnect();
+  await model.close();
+
+  const windows = [];
+  for (let w = 0; w < reqs.length; w += WINDOW) {
+    const part = reqs.slice(w, w + WINDOW);
+    const ts = part.map((r) => r.ms).sort((a, b) => a - b);
+    windows.push({ faultsPerRequest: r2(part.reduce((a, r) => a + r.faults, 0) / part.length), p50: r2(q(ts, 0.5)), p99OverP50: r2(q(ts, 0.99) / q(ts, 0.5)) });
+  }
+  const all = reqs.map((r) => r.ms).sort((a, b) => a - b);
+  const gcIn = (r: (typeof reqs)[number]) => gcs.filter((g) => g.start >= r.start && g.start <= r.start + r.ms).reduce((a, g) => a + g.ms, 0);
+  const slowest = [...reqs].sort((a, b) => b.ms - a.ms).slice(0, Math.max(1, Math.round(reqs.length / 100)));
+  const mean = (xs: number[]) => r2(xs.reduce((a, b) => a + b, 0) / xs.length);
+  const gcByKind: Record<string, { count: number; ms: number; maxMs: number }> = {};
+  for (const g of gcs) {
+    const k = (gcByKind[GC_KINDS[g.kind] ?? `kind${g.kind}`] ??= { count: 0, ms: 0, maxMs: 0 });
+    k.count++;
+    k.ms = r2(k.ms + g.ms);
+    k.maxMs = r2(Math.max(k.maxMs, g.ms));
+  }
+  const p50 = q(all, 0.5);
+  const loop = await loopJitter(p50);
+  console.log(JSON.stringify({
+    bench: 'decode-tail',
+    threads,
+    requests,
+    warmUp: { searches: warm.searches, ms: r2(warm.ms), lastRoundFaultsPerSearch: warm.faultsPerSearch },
+    ms: { p50: r2(p50), p90: r2(q(all, 0.9)), p99: r2(q(all, 0.99)) },
+    p99OverP50: r2(q(all, 0.99) / p50),
+    windows,
+    gcByKind,
+    slowest1pct: { ms: mean(slowest.map((r) => r.ms)), pageFaults: mean(slowest.map((r) => r.faults)), gcMs: mean(slowest.map(gcIn)) },
+    reference: { microsPerPageFault: faultCost(), fixedLoopMs: loop.p50, fixedLoopP99OverP50: loop.r99 },
+  }));
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
