@@ -8,8 +8,9 @@
  * smallest free one that fits; a new one, rounded up to the next power of two, when none does),
  * so requests with different prompt lengths share buffers. `give(view)` returns the buffer under
  * a view this pool made; the free list holds at most `maxBytes` (further buffers are left to the
- * garbage collector). The contents of a taken view are whatever was there before: callers write
- * what they read (the tree cache masks out every slot it has not written).
+ * garbage collector). The contents of a taken float view are whatever was there before: callers
+ * write what they read (the tree cache masks out every slot it has not written); int64 views (the
+ * per-step attention masks, given back as soon as the graph call returns) come zeroed.
  */
 export class KvPool {
   /** Free buffers, ascending by size. */
@@ -18,7 +19,7 @@ export class KvPool {
   /** Buffers this pool made (only those are taken back). */
   private readonly mine = new WeakSet<ArrayBuffer>();
   /** Views handed out and not yet given back (a second `give` of the same view is ignored). */
-  private readonly out = new WeakSet<Float32Array>();
+  private readonly out = new WeakSet<Float32Array | BigInt64Array>();
   /** Views handed out so far. */
   taken = 0;
   /** Of those, the ones that needed a new buffer. */
@@ -29,29 +30,38 @@ export class KvPool {
 
   /** A view of `length` floats (contents undefined: not zeroed when reused). */
   take(length: number): Float32Array {
-    const bytes = length * 4;
-    let view: Float32Array;
+    return this.view(length, 4, (b, n) => new Float32Array(b, 0, n), (n) => new Float32Array(n));
+  }
+
+  /** A view of `length` int64s, all zero (attention masks). */
+  takeInt64(length: number): BigInt64Array {
+    return this.view(length, 8, (b, n) => new BigInt64Array(b, 0, n).fill(0n), (n) => new BigInt64Array(n));
+  }
+
+  private view<T extends Float32Array | BigInt64Array>(length: number, size: number, over: (b: ArrayBuffer, n: number) => T, fresh: (n: number) => T): T {
+    const bytes = length * size;
+    let view: T;
     this.taken++;
     const i = this.free.findIndex((b) => b.byteLength >= bytes);
     if (i >= 0) {
       const [buf] = this.free.splice(i, 1);
       this.freeBytes -= buf.byteLength;
-      view = new Float32Array(buf, 0, length);
+      view = over(buf, length);
     } else if (this.maxBytes > 0) {
-      const buf = new ArrayBuffer(Math.max(4, 2 ** Math.ceil(Math.log2(bytes))));
+      const buf = new ArrayBuffer(Math.max(8, 2 ** Math.ceil(Math.log2(bytes))));
       this.made++;
       this.mine.add(buf);
-      view = new Float32Array(buf, 0, length);
+      view = over(buf, length);
     } else {
       this.made++;
-      return new Float32Array(length);
+      return fresh(length);
     }
     this.out.add(view);
     return view;
   }
 
   /** Return a view's buffer to the pool (ignored for views this pool did not hand out, or gave back already). */
-  give(view: Float32Array): void {
+  give(view: Float32Array | BigInt64Array): void {
     if (!this.out.has(view)) return;
     this.out.delete(view);
     const buf = view.buffer as ArrayBuffer;

@@ -80,9 +80,9 @@ function logSoftmaxRows(logits: Float32Array, rows: number, V: number, rowStride
   return logSoftmaxAt(logits, V, Int32Array.from({ length: rows }, (_, r) => (r * rowStride + rowOffset) / V));
 }
 
-/** rows × total key mask → rows × seq × total causal per-query masks (query i is key total − seq + i). */
-function causal3d(mask: BigInt64Array, rows: number, seq: number, total: number): BigInt64Array {
-  const out = new BigInt64Array(rows * seq * total);
+/** rows × total key mask → rows × seq × total causal per-query masks (query i is key total − seq + i), zeroed from `pool`. */
+function causal3d(mask: BigInt64Array, rows: number, seq: number, total: number, pool: KvPool): BigInt64Array {
+  const out = pool.takeInt64(rows * seq * total);
   for (let r = 0; r < rows; r++) {
     for (let i = 0; i < seq; i++) {
       const keys = total - seq + i + 1;
@@ -154,7 +154,7 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
   private async run(ids: BigInt64Array, rows: number, seq: number, past: { kv: KvLayers; len: number } | undefined, mask: BigInt64Array, pos: BigInt64Array, perQuery = false, logitsFrom = 0): Promise<GraphCall> {
     const P = past ? past.len : 0;
     const total = P + seq;
-    const perQueryMask = perQuery ? mask : this.mask3d ? causal3d(mask, rows, seq, total) : undefined;
+    const perQueryMask = perQuery ? mask : this.mask3d ? causal3d(mask, rows, seq, total, this.pool) : undefined;
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', ids, [rows, seq]),
       attention_mask: perQueryMask ? new ort.Tensor('int64', perQueryMask, [rows, seq, total]) : new ort.Tensor('int64', mask, [rows, total]),
@@ -167,7 +167,12 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
       feeds[`past_key_values.${i}.key`] = new ort.Tensor('float32', k, [rows, this.heads, P, this.headDim]);
       feeds[`past_key_values.${i}.value`] = new ort.Tensor('float32', v, [rows, this.heads, P, this.headDim]);
     }
-    const out = await this.session.run(feeds);
+    let out: ort.InferenceSession.ReturnType;
+    try {
+      out = await this.session.run(feeds);
+    } finally {
+      if (perQueryMask && !perQuery) this.pool.give(perQueryMask); // a prefill's causal mask, made here
+    }
     const logits = out.logits;
     if (Number(logits.dims[2]) !== this.vocabSize) throw new ModelError(`model vocabulary ${logits.dims[2]} ≠ expected ${this.vocabSize}`);
     const kept = Number(logits.dims[1]);
@@ -237,7 +242,12 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
   async step(state: OnnxState | TreeState, tokens: Int32Array): Promise<StepOutput<OnnxState | TreeState>> {
     if ('requests' in state) {
       const x = treeStepInputs(state, tokens, this.padId);
-      const res = await this.run(x.ids, state.requests, x.seq, { kv: x.cache, len: x.cap }, x.mask, x.pos, true);
+      let res: GraphCall;
+      try {
+        res = await this.run(x.ids, state.requests, x.seq, { kv: x.cache, len: x.cap }, x.mask, x.pos, true);
+      } finally {
+        this.pool.give(x.mask);
+      }
       return { state: x.next(this.fresh(res)), logprobs: logSoftmaxAt(res.logits, this.vocabSize, x.logitRows) };
     }
     const R = state.rows;

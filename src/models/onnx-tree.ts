@@ -130,7 +130,7 @@ export function treeRelease(s: TreeState): void {
 export interface TreeStepInputs {
   ids: BigInt64Array;
   pos: BigInt64Array;
-  /** requests × seq × (cap + seq): the cache's slots, then the step's own tokens. */
+  /** requests × seq × (cap + seq): the cache's slots, then the step's own tokens (from the state's pool, when it has one). */
   mask: BigInt64Array;
   /** New tokens per request row (the most beams any request has; shorter ones are padded). */
   seq: number;
@@ -174,7 +174,8 @@ export function treeStepInputs(state: TreeState, tokens: Int32Array, padId: numb
   const T = C + seq;
   const ids = new BigInt64Array(R * seq).fill(BigInt(padId));
   const pos = new BigInt64Array(R * seq);
-  const mask = new BigInt64Array(R * seq * T);
+  // from the pool when there is one: the runner gives it back as soon as the graph call returns
+  const mask = s.pool ? s.pool.takeInt64(R * seq * T) : new BigInt64Array(R * seq * T);
   // padding queries attend only themselves (their outputs are never read)
   for (let q = 0; q < R * seq; q++) mask[q * T + C + (q % seq)] = 1n;
   const logitRows = new Int32Array(s.rows);

@@ -38,6 +38,20 @@ describe('KvPool', () => {
     expect(pool.heldBytes).toBe(8192);
   });
 
+  it('int64 views (masks) come zeroed, also over a buffer a float view dirtied', () => {
+    const pool = new KvPool(1 << 20);
+    const f = pool.take(512);
+    f.fill(3.5);
+    pool.give(f);
+    const m = pool.takeInt64(200); // 1,600 bytes fit the 2 KB buffer
+    expect(m.buffer).toBe(f.buffer);
+    expect(m.length).toBe(200);
+    expect(m.every((x) => x === 0n)).toBe(true);
+    m.fill(1n);
+    pool.give(m);
+    expect(pool.takeInt64(256).every((x) => x === 0n)).toBe(true);
+  });
+
   it('with maxBytes 0 keeps nothing and allocates every view afresh', () => {
     const pool = new KvPool(0);
     const a = pool.take(100);

@@ -217,8 +217,9 @@ describe('generator: trainer, ONNX export, runner', () => {
       expect(model.pool.heldBytes).toBeGreaterThan(0);
       expect(reference.pool.heldBytes).toBe(0);
     }
-    // 2 buffers × layers per search; the sequential searches reuse the first ones
-    const perSearch = 2 * cfg.params.layers;
+    // per search: 2 cache buffers × layers, and one attention mask per graph call (prefill + a step
+    // per further level, each given back when its call returns); the sequential searches reuse them
+    const perSearch = 2 * cfg.params.layers + layout.levels;
     expect(pooled.pool.taken).toBe(2 * reqs.length * perSearch);
     expect(pooled.pool.made).toBeLessThanOrEqual(reqs.length * perSearch + 2 * perSearch);
     expect(growing.pool.taken).toBeGreaterThan(pooled.pool.taken);
