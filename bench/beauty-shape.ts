@@ -6,7 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_WARMUP_SEARCHES, warmUp, type PrefixTrie, type StepModel, type TokenLayout, type WarmUpReport } from '../decoding/index.js';
 import { Rng } from '../quantizer/core/index.js';
+import { WARMUP_MAX_FACTOR } from '../src/recommender.js';
 import { pythonPath, trainerRoot } from '../src/models/python.js';
 
 /** Codebook sizes per level. */
@@ -45,4 +47,15 @@ export function randomCodes(): Uint16Array {
     i++;
   }
   return codes;
+}
+
+/** `n` prompts of 20 random items each (81 tokens), seeded. */
+export function randomPrompts(layout: TokenLayout, codes: Uint16Array, n: number): Int32Array[] {
+  const rng = new Rng(3);
+  return Array.from({ length: n }, () => layout.prompt(codes, Array.from({ length: 20 }, () => rng.int(ITEMS)), 20));
+}
+
+/** The warm-up `Recommender.load` runs (32 single searches, more while they still page-fault, then a batch of 16), at beam 20. */
+export function loadWarmUp<S>(model: StepModel<S>, trie: PrefixTrie, layout: TokenLayout, prompts: readonly Int32Array[]): Promise<WarmUpReport> {
+  return warmUp(model, trie, layout, prompts.slice(0, 8), { beamWidth: 20, maxSearches: WARMUP_MAX_FACTOR * DEFAULT_WARMUP_SEARCHES });
 }

@@ -26,20 +26,14 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_WARMUP_SEARCHES, PrefixTrie, TokenLayout, beamSearch, warmUp, type StepModel } from '../decoding/index.js';
-import { WARMUP_MAX_FACTOR } from '../src/recommender.js';
-import { Rng } from '../quantizer/core/index.js';
+import { PrefixTrie, TokenLayout, beamSearch, type StepModel } from '../decoding/index.js';
 import { OnnxStepModel } from '../src/models/onnx-runner.js';
 import { pythonPath } from '../src/models/python.js';
-import { arg } from './fixture.js';
-import { D, HEADS, ITEMS, LAYERS, SIZES, exportModel, randomCodes } from './beauty-shape.js';
+import { arg, pct } from './fixture.js';
+import { D, HEADS, ITEMS, LAYERS, SIZES, exportModel, loadWarmUp, randomCodes, randomPrompts } from './beauty-shape.js';
 
 const requests = Number(arg('requests', '300'));
 const shared = path.resolve(arg('shared', path.join(process.cwd(), '..', 'shared')), 'bench');
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return +s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(2);
-};
 
 /** A StepModel that adds the wall time of every model call (prefill, step: graph run + input building) to `acc.ms`. */
 function timedModel<S>(model: StepModel<S>, acc: { ms: number }): StepModel<S> {
@@ -60,7 +54,7 @@ async function semrec(modelFile: string, threads: number, trie: PrefixTrie, layo
   const tree = model.tree;
   const one = (p: Int32Array) => beamSearch(model, trie, layout, [{ prompt: p }], { beamWidth: 20, k: 10 });
   // the Recommender's load-time warm-up (32 single searches, more while they still fault, + one batch of 16)
-  await warmUp(model, trie, layout, prompts.slice(0, 8), { beamWidth: 20, maxSearches: WARMUP_MAX_FACTOR * DEFAULT_WARMUP_SEARCHES });
+  await loadWarmUp(model, trie, layout, prompts);
   // single requests, with where each one's time went: model calls, and GC pauses (node's gc entries)
   const acc = { ms: 0 };
   const timed = timedModel(model, acc);
@@ -147,8 +141,7 @@ try {
   const trie = PrefixTrie.build(codes, ITEMS, SIZES);
   const causalFile = exportModel(tmp, layout.vocabSize, 'causal'); // the floor's and the before's graph
   const treeFile = exportModel(tmp, layout.vocabSize, 'tree'); // same weights, 3-D mask
-  const rng = new Rng(3);
-  const prompts = Array.from({ length: requests }, () => layout.prompt(codes, Array.from({ length: 20 }, () => rng.int(ITEMS)), 20));
+  const prompts = randomPrompts(layout, codes, requests);
   const result: Record<string, unknown> = { bench: 'decode-compare', items: ITEMS, sizes: SIZES, promptTokens: prompts[0].length, beam: 20, requests };
   for (const threads of [1, 2]) {
     const f = floor(causalFile, threads, work);

@@ -19,18 +19,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { DEFAULT_WARMUP_SEARCHES, PrefixTrie, TokenLayout, beamSearch, warmUp } from '../decoding/index.js';
-import { Rng } from '../quantizer/core/index.js';
+import { PrefixTrie, TokenLayout, beamSearch } from '../decoding/index.js';
 import { OnnxStepModel } from '../src/models/onnx-runner.js';
-import { WARMUP_MAX_FACTOR } from '../src/recommender.js';
-import { D, HEADS, ITEMS, LAYERS, SIZES, exportModel, randomCodes } from './beauty-shape.js';
-import { arg } from './fixture.js';
+import { D, HEADS, ITEMS, LAYERS, SIZES, exportModel, loadWarmUp, randomCodes, randomPrompts } from './beauty-shape.js';
+import { arg, pct } from './fixture.js';
 
 const requests = Number(arg('requests', '1000'));
 const threads = Number(arg('threads', '1'));
 const WINDOW = 100;
 const faultsNow = () => process.resourceUsage().minorPageFault;
-const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 const r2 = (x: number) => +x.toFixed(2);
 
 /** µs per minor page fault: write one byte per 4 KB page of a fresh 64 MB buffer. */
@@ -73,8 +70,7 @@ async function loopJitter(ms: number): Promise<{ p50: number; r99: number }> {
     ts.push(performance.now() - t0);
     await new Promise((r) => setImmediate(r));
   }
-  ts.sort((a, b) => a - b);
-  return { p50: r2(q(ts, 0.5)), r99: r2(q(ts, 0.99) / q(ts, 0.5)) };
+  return { p50: pct(ts, 50), r99: r2(pct(ts, 99) / pct(ts, 50)) };
 }
 
 const GC_KINDS: Record<number, string> = { 1: 'scavenge', 2: 'markCompact', 4: 'incrementalMarking', 8: 'weakCallbacks' };
@@ -85,9 +81,8 @@ try {
   const codes = randomCodes();
   const trie = PrefixTrie.build(codes, ITEMS, SIZES);
   const model = await OnnxStepModel.load(exportModel(tmp, layout.vocabSize, 'tree'), { vocabSize: layout.vocabSize, layers: LAYERS, heads: HEADS, headDim: D / HEADS }, { threads });
-  const rng = new Rng(3);
-  const prompts = Array.from({ length: requests }, () => layout.prompt(codes, Array.from({ length: 20 }, () => rng.int(ITEMS)), 20));
-  const warm = await warmUp(model, trie, layout, prompts.slice(0, 8), { beamWidth: 20, maxSearches: WARMUP_MAX_FACTOR * DEFAULT_WARMUP_SEARCHES });
+  const prompts = randomPrompts(layout, codes, requests);
+  const warm = await loadWarmUp(model, trie, layout, prompts);
 
   const gcs: { start: number; ms: number; kind: number }[] = [];
   const obs = new PerformanceObserver((list) => {
@@ -108,10 +103,10 @@ try {
   const windows = [];
   for (let w = 0; w < reqs.length; w += WINDOW) {
     const part = reqs.slice(w, w + WINDOW);
-    const ts = part.map((r) => r.ms).sort((a, b) => a - b);
-    windows.push({ faultsPerRequest: r2(part.reduce((a, r) => a + r.faults, 0) / part.length), p50: r2(q(ts, 0.5)), p99OverP50: r2(q(ts, 0.99) / q(ts, 0.5)) });
+    const ts = part.map((r) => r.ms);
+    windows.push({ faultsPerRequest: r2(part.reduce((a, r) => a + r.faults, 0) / part.length), p50: pct(ts, 50), p99OverP50: r2(pct(ts, 99) / pct(ts, 50)) });
   }
-  const all = reqs.map((r) => r.ms).sort((a, b) => a - b);
+  const all = reqs.map((r) => r.ms);
   const gcIn = (r: (typeof reqs)[number]) => gcs.filter((g) => g.start >= r.start && g.start <= r.start + r.ms).reduce((a, g) => a + g.ms, 0);
   const slowest = [...reqs].sort((a, b) => b.ms - a.ms).slice(0, Math.max(1, Math.round(reqs.length / 100)));
   const mean = (xs: number[]) => r2(xs.reduce((a, b) => a + b, 0) / xs.length);
@@ -122,15 +117,15 @@ try {
     k.ms = r2(k.ms + g.ms);
     k.maxMs = r2(Math.max(k.maxMs, g.ms));
   }
-  const p50 = q(all, 0.5);
+  const p50 = pct(all, 50);
   const loop = await loopJitter(p50);
   console.log(JSON.stringify({
     bench: 'decode-tail',
     threads,
     requests,
     warmUp: { searches: warm.searches, ms: r2(warm.ms), lastRoundFaultsPerSearch: warm.faultsPerSearch },
-    ms: { p50: r2(p50), p90: r2(q(all, 0.9)), p99: r2(q(all, 0.99)) },
-    p99OverP50: r2(q(all, 0.99) / p50),
+    ms: { p50, p90: pct(all, 90), p99: pct(all, 99) },
+    p99OverP50: r2(pct(all, 99) / p50),
     windows,
     gcByKind,
     slowest1pct: { ms: mean(slowest.map((r) => r.ms)), pageFaults: mean(slowest.map((r) => r.faults)), gcMs: mean(slowest.map(gcIn)) },

@@ -3,14 +3,10 @@
  * runner and over the transition model (the reference), on the synthetic data.
  */
 import path from 'node:path';
-import { withSyntheticFixture } from './fixture.js';
+import { pct, withSyntheticFixture } from './fixture.js';
 import { trainModel } from '../src/train.js';
 import { Recommender } from '../src/recommender.js';
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return +s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(2);
-};
 
 async function measure(rec: Recommender, histories: string[][], beamWidth: number) {
   await rec.recommend(histories[0], { k: 10, beamWidth }); // warm-up

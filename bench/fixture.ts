@@ -15,6 +15,12 @@ export function arg(name: string, dflt: string): string {
   return i >= 0 ? argv[i + 1] : dflt;
 }
 
+/** The p-th percentile (0-100) of `xs` (nearest rank below), rounded to 0.01. */
+export function pct(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return +s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(2);
+}
+
 /** The demo's default synthetic data (2,000 items, 5,000 users, seed 42) and an rqkmeans:3x64 index. */
 export interface SyntheticFixture {
   root: string;

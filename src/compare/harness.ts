@@ -326,9 +326,9 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       runs.push(result);
     }
   }
-  const which = unverified.length === total ? `all ${total} runs were` : `${unverified.length} run(s) were`;
+  const allOld = unverified.length === total;
   const unverifiedNote = unverified.length
-    ? `${which} made before data fingerprints were recorded${unverified.length === total ? '' : ` (${unverified.join(', ')})`}: reused because their settings (data path, counts, training) are equal; that they were made from this very data is not checked`
+    ? `${allOld ? `all ${total} runs were` : `${unverified.length} run(s) were`} made before data fingerprints were recorded${allOld ? '' : ` (${unverified.join(', ')})`}: reused because their settings (data path, counts, training) are equal; that they were made from this very data is not checked`
     : undefined;
   if (unverifiedNote) opts.onEvent?.({ kind: 'warning', message: unverifiedNote });
   runs.sort((a, b) => schemes.indexOf(a.scheme) - schemes.indexOf(b.scheme) || a.seed - b.seed); // reports list runs by scheme

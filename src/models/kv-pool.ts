@@ -16,9 +16,7 @@ export class KvPool {
   /** Free buffers, ascending by size. */
   private readonly free: ArrayBuffer[] = [];
   private freeBytes = 0;
-  /** Buffers this pool made (only those are taken back). */
-  private readonly mine = new WeakSet<ArrayBuffer>();
-  /** Views handed out and not yet given back (a second `give` of the same view is ignored). */
+  /** Views over this pool's buffers handed out and not yet given back (only those are taken back, once). */
   private readonly out = new WeakSet<Float32Array | BigInt64Array>();
   /** Views handed out so far. */
   taken = 0;
@@ -50,7 +48,6 @@ export class KvPool {
     } else if (this.maxBytes > 0) {
       const buf = new ArrayBuffer(Math.max(8, 2 ** Math.ceil(Math.log2(bytes))));
       this.made++;
-      this.mine.add(buf);
       view = over(buf, length);
     } else {
       this.made++;
@@ -65,7 +62,7 @@ export class KvPool {
     if (!this.out.has(view)) return;
     this.out.delete(view);
     const buf = view.buffer as ArrayBuffer;
-    if (!this.mine.has(buf) || this.freeBytes + buf.byteLength > this.maxBytes) return;
+    if (this.freeBytes + buf.byteLength > this.maxBytes) return;
     let at = this.free.findIndex((b) => b.byteLength >= buf.byteLength);
     if (at < 0) at = this.free.length;
     this.free.splice(at, 0, buf);

@@ -147,7 +147,8 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
   /**
    * One graph call over `past` (per layer rows × heads × past.len × headDim; none = empty). `mask`
    * is rows × total keys (the causal-LM convention; expanded to causal per-query masks for a 3-D
-   * graph) or, with `perQuery`, rows × seq × total (3-D graphs only). `logitsFrom`: the first
+   * graph) or, with `perQuery`, rows × seq × total (3-D graphs only); the per-query mask goes back
+   * to the pool when the call returns (ignored when it is not the pool's). `logitsFrom`: the first
    * position whose logits are wanted (graphs that take `logits_from` compute only those; others
    * return every position and the caller skips the rest).
    */
@@ -171,7 +172,7 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
     try {
       out = await this.session.run(feeds);
     } finally {
-      if (perQueryMask && !perQuery) this.pool.give(perQueryMask); // a prefill's causal mask, made here
+      if (perQueryMask) this.pool.give(perQueryMask);
     }
     const logits = out.logits;
     if (Number(logits.dims[2]) !== this.vocabSize) throw new ModelError(`model vocabulary ${logits.dims[2]} ≠ expected ${this.vocabSize}`);
@@ -242,12 +243,7 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
   async step(state: OnnxState | TreeState, tokens: Int32Array): Promise<StepOutput<OnnxState | TreeState>> {
     if ('requests' in state) {
       const x = treeStepInputs(state, tokens, this.padId);
-      let res: GraphCall;
-      try {
-        res = await this.run(x.ids, state.requests, x.seq, { kv: x.cache, len: x.cap }, x.mask, x.pos, true);
-      } finally {
-        this.pool.give(x.mask);
-      }
+      const res = await this.run(x.ids, state.requests, x.seq, { kv: x.cache, len: x.cap }, x.mask, x.pos, true);
       return { state: x.next(this.fresh(res)), logprobs: logSoftmaxAt(res.logits, this.vocabSize, x.logitRows) };
     }
     const R = state.rows;

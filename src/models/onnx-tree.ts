@@ -174,7 +174,7 @@ export function treeStepInputs(state: TreeState, tokens: Int32Array, padId: numb
   const T = C + seq;
   const ids = new BigInt64Array(R * seq).fill(BigInt(padId));
   const pos = new BigInt64Array(R * seq);
-  // from the pool when there is one: the runner gives it back as soon as the graph call returns
+  // from the pool when there is one: the runner's graph call gives it back when it returns
   const mask = s.pool ? s.pool.takeInt64(R * seq * T) : new BigInt64Array(R * seq * T);
   // padding queries attend only themselves (their outputs are never read)
   for (let q = 0; q < R * seq; q++) mask[q * T + C + (q % seq)] = 1n;
