@@ -30,6 +30,7 @@ import { PrefixTrie, TokenLayout, beamSearch, type StepModel } from '../decoding
 import { OnnxStepModel } from '../src/models/onnx-runner.js';
 import { pythonPath } from '../src/models/python.js';
 import { arg, pct } from './fixture.js';
+import { semiSpaceMb } from '../src/util/runtime.js';
 import { D, HEADS, ITEMS, LAYERS, SIZES, exportModel, loadWarmUp, randomCodes, randomPrompts } from './beauty-shape.js';
 
 const requests = Number(arg('requests', '300'));
@@ -142,7 +143,8 @@ try {
   const causalFile = exportModel(tmp, layout.vocabSize, 'causal'); // the floor's and the before's graph
   const treeFile = exportModel(tmp, layout.vocabSize, 'tree'); // same weights, 3-D mask
   const prompts = randomPrompts(layout, codes, requests);
-  const result: Record<string, unknown> = { bench: 'decode-compare', items: ITEMS, sizes: SIZES, promptTokens: prompts[0].length, beam: 20, requests };
+  // the node runtime semrec ran in (npm run bench:decode-compare starts it as the `semrec` command does)
+  const result: Record<string, unknown> = { bench: 'decode-compare', items: ITEMS, sizes: SIZES, promptTokens: prompts[0].length, beam: 20, requests, v8SemiSpaceMb: semiSpaceMb() ?? 'default' };
   for (const threads of [1, 2]) {
     const f = floor(causalFile, threads, work);
     const s = await semrec(treeFile, threads, trie, layout, prompts);

@@ -11,18 +11,22 @@
  *   fresh 64 MB buffer page by page), and p99 / p50 of a fixed arithmetic loop of about the
  *   median request's length (no allocation, no onnxruntime).
  *
- * Prints one JSON line.
+ * All of it twice, each in a fresh node process, the same run: with V8's default young generation
+ * and with the `semrec` command's (`--max-semi-space-size=2`, src/util/runtime.ts), alternating
+ * `--pairs` times — the A/B behind that setting. Prints one JSON line.
  *
- *   npx tsx bench/decode-tail.ts [--requests 1000] [--threads 1]
+ *   npx tsx bench/decode-tail.ts [--requests 1000] [--threads 1] [--pairs 1]
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { PrefixTrie, TokenLayout, beamSearch } from '../decoding/index.js';
 import { OnnxStepModel } from '../src/models/onnx-runner.js';
 import { D, HEADS, ITEMS, LAYERS, SIZES, exportModel, loadWarmUp, randomCodes, randomPrompts } from './beauty-shape.js';
 import { arg, pct } from './fixture.js';
+import { SEMI_SPACE_FLAG } from '../src/util/runtime.js';
 
 const requests = Number(arg('requests', '1000'));
 const threads = Number(arg('threads', '1'));
@@ -73,14 +77,14 @@ async function loopJitter(ms: number): Promise<{ p50: number; r99: number }> {
   return { p50: pct(ts, 50), r99: r2(pct(ts, 99) / pct(ts, 50)) };
 }
 
-const GC_KINDS: Record<number, string> = { 1: 'scavenge', 2: 'markCompact', 4: 'incrementalMarking', 8: 'weakCallbacks' };
+const GC_KINDS: Record<number, string> = { [constants.NODE_PERFORMANCE_GC_MINOR]: 'scavenge', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'markCompact', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incrementalMarking', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakCallbacks' };
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'semrec-decode-tail-'));
-try {
+/** One measurement in this process (the child's part), over the exported model at `modelFile`. */
+async function measure(modelFile: string): Promise<Record<string, unknown>> {
   const layout = new TokenLayout(SIZES);
   const codes = randomCodes();
   const trie = PrefixTrie.build(codes, ITEMS, SIZES);
-  const model = await OnnxStepModel.load(exportModel(tmp, layout.vocabSize, 'tree'), { vocabSize: layout.vocabSize, layers: LAYERS, heads: HEADS, headDim: D / HEADS }, { threads });
+  const model = await OnnxStepModel.load(modelFile, { vocabSize: layout.vocabSize, layers: LAYERS, heads: HEADS, headDim: D / HEADS }, { threads });
   const prompts = randomPrompts(layout, codes, requests);
   const warm = await loadWarmUp(model, trie, layout, prompts);
 
@@ -119,10 +123,7 @@ try {
   }
   const p50 = pct(all, 50);
   const loop = await loopJitter(p50);
-  console.log(JSON.stringify({
-    bench: 'decode-tail',
-    threads,
-    requests,
+  return {
     warmUp: { searches: warm.searches, ms: r2(warm.ms), lastRoundFaultsPerSearch: warm.faultsPerSearch },
     ms: { p50, p90: pct(all, 90), p99: pct(all, 99) },
     p99OverP50: r2(pct(all, 99) / p50),
@@ -130,7 +131,40 @@ try {
     gcByKind,
     slowest1pct: { ms: mean(slowest.map((r) => r.ms)), pageFaults: mean(slowest.map((r) => r.faults)), gcMs: mean(slowest.map(gcIn)) },
     reference: { microsPerPageFault: faultCost(), fixedLoopMs: loop.p50, fixedLoopP99OverP50: loop.r99 },
-  }));
-} finally {
-  rmSync(tmp, { recursive: true, force: true });
+  };
+}
+
+const RUNTIMES = { default: [] as string[], semiSpace2: [SEMI_SPACE_FLAG] };
+type Runtime = keyof typeof RUNTIMES;
+
+if (arg('child', '')) {
+  console.log(JSON.stringify(await measure(arg('child', ''))));
+} else {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'semrec-decode-tail-'));
+  try {
+    const modelFile = exportModel(tmp, new TokenLayout(SIZES).vocabSize, 'tree');
+    // the children run this file the way this process runs it (tsx's loader flags), minus any young-generation flag of ours
+    const base = process.execArgv.filter((a) => !/^--max[-_]semi[-_]space[-_]size/.test(a));
+    const runs: Record<Runtime, Record<string, unknown>[]> = { default: [], semiSpace2: [] };
+    for (let pair = 0; pair < Number(arg('pairs', '1')); pair++) {
+      for (const rt of Object.keys(RUNTIMES) as Runtime[]) {
+        const out = execFileSync(process.execPath, [...base, ...RUNTIMES[rt], process.argv[1], '--child', modelFile, '--requests', String(requests), '--threads', String(threads)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+        runs[rt].push(JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>);
+      }
+    }
+    const per = (rt: Runtime, f: (r: Record<string, unknown>) => number) => runs[rt].map(f);
+    const ratio = (r: Record<string, unknown>) => r.p99OverP50 as number;
+    const majors = (r: Record<string, unknown>) => r2((((r.gcByKind as Record<string, { count: number }>).markCompact?.count ?? 0) * 1000) / requests);
+    console.log(JSON.stringify({
+      bench: 'decode-tail',
+      threads,
+      requests,
+      runtimes: Object.fromEntries(Object.entries(RUNTIMES).map(([k, v]) => [k, v.join(' ') || "node's defaults"])),
+      p99OverP50: { default: per('default', ratio), semiSpace2: per('semiSpace2', ratio) },
+      majorGcsPer1000Requests: { default: per('default', majors), semiSpace2: per('semiSpace2', majors) },
+      runs,
+    }));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }

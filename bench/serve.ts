@@ -1,5 +1,5 @@
 /**
- * Serving benchmark: `semrec serve` (a child process, as deployed) driven by autocannon on
+ * Serving benchmark: `semrec serve` (a child process started as the `semrec` command starts node) driven by autocannon on
  * 127.0.0.1 at concurrency 1, 16 and 64, for the transition model and the transformer, while the
  * server reloads its model every second (SIGHUP). Every answer is checked: errors, non-200s and
  * invalid items (an item whose codes are not its codes in the index) must all be 0.
@@ -12,6 +12,7 @@
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { SEMI_SPACE_FLAG } from '../src/util/runtime.js';
 import os from 'node:os';
 import path from 'node:path';
 import { trainModel } from '../src/train.js';
@@ -28,7 +29,7 @@ interface ServerProc {
 }
 
 async function startServer(model: string): Promise<ServerProc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--model', model, '--port', '0', '--log-level', 'warn', '--max-queue', '4096'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [SEMI_SPACE_FLAG, '--import', 'tsx', 'src/cli.ts', 'serve', '--model', model, '--port', '0', '--log-level', 'warn', '--max-queue', '4096'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let log = '';
   child.stdout!.on('data', (d) => (log += String(d)));
   // the "semrec serving" line (written at any log level but silent) carries the address

@@ -1,8 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 /**
  * The `semrec` command line. Every semrec error (bad input, damaged files, setup) is printed as one
  * line with its code (`semrec: error [E_FORMAT] ...`) and exit status 2; anything else is a bug:
  * one line `semrec: unexpected error [E_INTERNAL] ...` (the stack with SEMREC_DEBUG=1), status 1.
+ *
+ * The shebang starts node with 2 MB young-generation semi-spaces (src/util/runtime.ts: full GCs
+ * out of the serving tail); `node dist/src/cli.js` does not, so pass the flag there yourself.
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync, realpathSync, existsSync } from 'node:fs';

@@ -18,6 +18,7 @@ export { Recommender, MAX_K, MAX_BEAM, WARMUP_MAX_FACTOR } from './recommender.j
 export type { RecommendOptions, Recommendation, RecommendResult, LoadOptions } from './recommender.js';
 export { RecommenderSlot, SlotClosedError } from './serve/slot.js';
 export type { Generation, RecommenderLoader } from './serve/slot.js';
+export { semiSpaceMb, youngGenerationAdvice, SEMI_SPACE_FLAG, SERVING_SEMI_SPACE_MB } from './util/runtime.js';
 export type { ModelKindName, ModelPart } from './models/kinds.js';
 
 // ── data ─────────────────────────────────────────────────────────────────────────────────────

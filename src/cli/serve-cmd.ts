@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { InputError } from '../errors.js';
 import { createServer, DEFAULT_LIMITS, type ServeLimits } from '../serve/server.js';
+import { semiSpaceMb, youngGenerationAdvice } from '../util/runtime.js';
 import { intOpt } from './common.js';
 import { loadOptions, SEEN_HELP } from './recommend-cmd.js';
 
@@ -64,7 +65,10 @@ export function registerServe(program: Command): void {
       const server = await createServer({ model: flags.model, index: flags.index, load: loadOptions(flags), limits, logger, lifecycleLogger: life, adminToken });
       const address = await server.app.listen({ port, host: flags.host });
       const g = server.slot.current;
-      life.info({ address, model: g.recommender.modelName, modelHash: g.recommender.modelHash, indexHash: g.recommender.index.hash(), items: g.recommender.trie.numItems, limits: server.limits, adminToken: !!adminToken }, 'semrec serving');
+      const semiSpace = semiSpaceMb();
+      life.info({ address, model: g.recommender.modelName, modelHash: g.recommender.modelHash, indexHash: g.recommender.index.hash(), items: g.recommender.trie.numItems, limits: server.limits, adminToken: !!adminToken, v8SemiSpaceMb: semiSpace ?? 'default' }, 'semrec serving');
+      const advice = youngGenerationAdvice(semiSpace);
+      if (advice) life.warn(advice);
       await new Promise<void>((resolve) => {
         const onHup = () => {
           server.reload().catch(() => undefined); // logged by the server; the old model keeps serving
