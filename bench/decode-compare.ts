@@ -22,7 +22,7 @@
  *   npx tsx bench/decode-compare.ts [--requests 300] [--shared ../shared]
  */
 import { execFileSync } from 'node:child_process';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,8 +60,12 @@ async function semrec(modelFile: string, threads: number, trie: PrefixTrie, layo
   const acc = { ms: 0 };
   const timed = timedModel(model, acc);
   let gcMs = 0;
+  let majorGcs = 0; // full (mark-compact) GCs: the ones the young-generation setting keeps away
   const gc = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gcMs += e.duration;
+    for (const e of list.getEntries()) {
+      gcMs += e.duration;
+      if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++;
+    }
   });
   gc.observe({ entryTypes: ['gc'] });
   const ts: number[] = [];
@@ -86,7 +90,7 @@ async function semrec(modelFile: string, threads: number, trie: PrefixTrie, layo
   const mean = (xs: number[]) => +(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(2);
   const tail = { ms: mean(order.map((i) => ts[i])), modelMs: mean(order.map((i) => modelTs[i])), gcMs: mean(order.map((i) => gcTs[i])), pageFaults: mean(order.map((i) => faults[i])) };
   const calls = { p50: pct(modelTs, 50), p90: pct(modelTs, 90), p99: pct(modelTs, 99) };
-  const single = { tree, p50: pct(ts, 50), p90: pct(ts, 90), p99: pct(ts, 99), calls, tail, gcMsTotal: +gcMs.toFixed(1), pageFaultsPerRequest: mean(faults) };
+  const single = { tree, p50: pct(ts, 50), p90: pct(ts, 90), p99: pct(ts, 99), calls, tail, gcMsTotal: +gcMs.toFixed(1), majorGcs, pageFaultsPerRequest: mean(faults) };
   if (opts.singleOnly) {
     await model.close();
     return { ...single, reqPerSec: {}, batchedReqPerSec: {}, batchedModelShare: {} };
@@ -160,6 +164,7 @@ try {
       semrecModelCallsMs: s.calls,
       semrecSlowest1pct: s.tail,
       semrecGcMsTotal: s.gcMsTotal,
+      semrecMajorGcs: s.majorGcs,
       semrecPageFaultsPerRequest: s.pageFaultsPerRequest,
       // the same tree path with every request's cache allocated afresh (no KV pool)
       noPoolMs: { p50: noPool.p50, p90: noPool.p90, p99: noPool.p99 },

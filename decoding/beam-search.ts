@@ -108,6 +108,16 @@ function rowToLeafOf(trie: PrefixTrie): Int32Array {
   return m;
 }
 
+let searchesRun = 0;
+
+/**
+ * Beam searches this process has run so far (any model; a batch counts once): how far V8 has got
+ * with compiling the decoding code (see `WarmUpOptions.processSearches` in warmup.ts).
+ */
+export function beamSearchesRun(): number {
+  return searchesRun;
+}
+
 /**
  * Run constrained beam search for a batch of requests. Returns, per request, up to `k` distinct
  * items sorted by score (then tuple).
@@ -121,6 +131,7 @@ export async function beamSearch<S>(model: StepModel<S>, trie: PrefixTrie, layou
   if (layout.vocabSize !== model.vocabSize) throw new DecodingInputError(`model vocabulary ${model.vocabSize} ≠ token layout ${layout.vocabSize}`);
   const R = requests.length;
   if (R === 0) return [];
+  searchesRun++;
   const V = model.vocabSize;
   const L = trie.levels;
   const rowToLeaf = rowToLeafOf(trie);

@@ -4,7 +4,7 @@
  */
 export { PrefixTrie, ChildStarts } from './trie.js';
 export type { Children } from './trie.js';
-export { beamSearch } from './beam-search.js';
+export { beamSearch, beamSearchesRun } from './beam-search.js';
 export { warmUp, DEFAULT_WARMUP_SEARCHES, WARMUP_ROUND } from './warmup.js';
 export type { WarmUpOptions, WarmUpReport } from './warmup.js';
 export type { BeamRequest, BeamSearchOptions, BeamHit } from './beam-search.js';

@@ -14,7 +14,7 @@ export { QuantizerError, IndexFormatError, CollisionError, FaissUnavailableError
 export { DecodingError } from '../decoding/index.js';
 
 // ── serving ──────────────────────────────────────────────────────────────────────────────────
-export { Recommender, MAX_K, MAX_BEAM, WARMUP_MAX_FACTOR } from './recommender.js';
+export { Recommender, MAX_K, MAX_BEAM, WARMUP_MAX_FACTOR, SERVE_PROCESS_WARMUP, WARMUP_MAX_MS } from './recommender.js';
 export type { RecommendOptions, Recommendation, RecommendResult, LoadOptions } from './recommender.js';
 export { RecommenderSlot, SlotClosedError } from './serve/slot.js';
 export type { Generation, RecommenderLoader } from './serve/slot.js';

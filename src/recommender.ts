@@ -43,10 +43,25 @@ export interface LoadOptions {
    * shape on the 2-core machine when the process is already warm, up to ≈ 1.3 s when it is not.
    */
   warmup?: number;
+  /**
+   * With a warm-up, also go on until this process has run this many beam searches in all — V8
+   * compiles the decoding code over a process's first few hundred searches, and each compile's
+   * memory growth lands in a request as page faults (docs/decoding.md, "Warm-up"). Paid once per
+   * process: a later load in the same process stops as soon as its own faults settle. Default 0;
+   * `semrec serve` / `createServer` use {@link SERVE_PROCESS_WARMUP}. At most
+   * {@link WARMUP_MAX_MS} of extra rounds.
+   */
+  processWarmup?: number;
 }
 
 /** A load's warm-up runs at most this many times its `warmup` searches while page faults have not settled. */
 export const WARMUP_MAX_FACTOR = 8;
+
+/** Searches a serving process runs before its first load returns (measured: 512 leaves 0 page faults per request at the Beauty shape, ≈ 2.3 s there). */
+export const SERVE_PROCESS_WARMUP = 512;
+
+/** Longest a load's extra warm-up rounds may take, ms. */
+export const WARMUP_MAX_MS = 5000;
 
 /** Options of {@link Recommender.recommend}. */
 export interface RecommendOptions {
@@ -125,14 +140,22 @@ export class Recommender {
 
   /**
    * Run beam searches on random full-length histories of known items (seeded: the same ones on
-   * every load) and discard the results: see {@link LoadOptions.warmup}. `load` calls it.
+   * every load) and discard the results: see {@link LoadOptions.warmup} and
+   * {@link LoadOptions.processWarmup}. `load` calls it.
    */
-  async warmUp(searches = DEFAULT_WARMUP_SEARCHES, beamWidth = 20): Promise<WarmUpReport> {
+  async warmUp(searches = DEFAULT_WARMUP_SEARCHES, beamWidth = 20, processWarmup = 0): Promise<WarmUpReport> {
     const rng = new Rng(0);
     const n = this.index.size;
     const len = Math.max(1, Math.min(this.config.maxHistory, 50));
     const prompts = n === 0 ? [] : Array.from({ length: 8 }, () => this.promptOf(Array.from({ length: len }, () => rng.int(n))));
-    const report = await warmUp(this.model, this.trie, this.layout, prompts, { searches, maxSearches: WARMUP_MAX_FACTOR * searches, beamWidth, batch: searches > 0 ? Math.min(16, this.maxBatch) : 0 });
+    const report = await warmUp(this.model, this.trie, this.layout, prompts, {
+      searches,
+      maxSearches: Math.max(WARMUP_MAX_FACTOR * searches, processWarmup),
+      processSearches: processWarmup,
+      maxMs: WARMUP_MAX_MS,
+      beamWidth,
+      batch: searches > 0 ? Math.min(16, this.maxBatch) : 0,
+    });
     this.warmedUp = report;
     return report;
   }
@@ -201,8 +224,13 @@ export class Recommender {
       await rec.close();
       throw new InputError(`warmup must be a non-negative integer, got ${searches}`);
     }
+    const processWarmup = opts.processWarmup ?? 0;
+    if (!Number.isInteger(processWarmup) || processWarmup < 0) {
+      await rec.close();
+      throw new InputError(`processWarmup must be a non-negative integer, got ${processWarmup}`);
+    }
     try {
-      if (searches > 0) await rec.warmUp(searches);
+      if (searches > 0) await rec.warmUp(searches, 20, processWarmup);
     } catch (err) {
       await rec.close();
       throw err;

@@ -18,7 +18,7 @@ import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompi
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { SemrecError, UnavailableError } from '../errors.js';
-import { MAX_BEAM, MAX_K, Recommender, type LoadOptions } from '../recommender.js';
+import { MAX_BEAM, MAX_K, Recommender, SERVE_PROCESS_WARMUP, type LoadOptions } from '../recommender.js';
 import { Admission } from './admission.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { RecommenderSlot, type Generation } from './slot.js';
@@ -50,7 +50,7 @@ export interface ServeOptions {
   model: string;
   /** Index directory (default: the one recorded with the model). */
   index?: string;
-  /** How the model is loaded (threads, part, fusion weight). */
+  /** How the model is loaded (threads, part, fusion weight; `processWarmup` defaults to {@link SERVE_PROCESS_WARMUP} here). */
   load?: LoadOptions;
   limits?: Partial<ServeLimits>;
   /** pino logger for structured logs (default: none). */
@@ -109,7 +109,8 @@ function deadline<T>(p: Promise<T>, ms: number): Promise<T> {
 export async function createServer(opts: ServeOptions): Promise<SemrecServer> {
   const limits: ServeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   let paths = { model: opts.model, index: opts.index };
-  const loaderFor = (p: { model: string; index?: string }) => () => Recommender.load(p.model, p.index, opts.load);
+  // a serving process warms V8's compiler on its first load (later loads stop once their own faults settle)
+  const loaderFor = (p: { model: string; index?: string }) => () => Recommender.load(p.model, p.index, { processWarmup: SERVE_PROCESS_WARMUP, ...opts.load });
   const slot = await RecommenderSlot.open(loaderFor(paths));
   const admission = new Admission(limits.maxInFlight, limits.maxQueue);
   const metrics = createMetrics(() => ({ inFlight: admission.inFlight, queued: admission.queued }));

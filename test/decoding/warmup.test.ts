@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { beamSearch, DecodingInputError, PrefixTrie, TokenLayout, warmUp, DEFAULT_WARMUP_SEARCHES, WARMUP_ROUND } from '../../decoding/index.js';
+import { beamSearch, beamSearchesRun, DecodingInputError, PrefixTrie, TokenLayout, warmUp, DEFAULT_WARMUP_SEARCHES, WARMUP_ROUND } from '../../decoding/index.js';
 import { TableModel, distinctTuples, hashedLogits } from './table-model.js';
 
 describe('warmUp', () => {
@@ -47,11 +47,32 @@ describe('warmUp', () => {
     expect((await warmUp(once, trie, layout, prompts, { searches: 5, batch: 0, faults: () => once.calls.prefill * 7 })).searches).toBe(5);
   });
 
+  it('counts every beam search of the process (a batch once) and goes on until the process has run processSearches', async () => {
+    const model = new TableModel(layout.vocabSize, hashedLogits(layout.vocabSize, 8));
+    const c0 = beamSearchesRun();
+    await beamSearch(model, trie, layout, [{ prompt: prompts[0] }, { prompt: prompts[1] }], { beamWidth: 4 });
+    await beamSearch(model, trie, layout, [], { beamWidth: 4 }); // nothing searched: not counted
+    expect(beamSearchesRun()).toBe(c0 + 1);
+    const quiet = () => 0; // no page faults: only processSearches can ask for more rounds
+    // 5 → 21 → 37 → 53 searches run since c1: the first count ≥ 40
+    const c1 = beamSearchesRun();
+    const r = await warmUp(model, trie, layout, prompts, { searches: 5, batch: 0, maxSearches: 1000, processSearches: c1 + 40, faults: quiet });
+    expect(r.searches).toBe(5 + 3 * WARMUP_ROUND);
+    expect(beamSearchesRun()).toBe(c1 + 53);
+    // already there: exactly `searches`
+    expect((await warmUp(model, trie, layout, prompts, { searches: 5, batch: 0, maxSearches: 1000, processSearches: c1, faults: quiet })).searches).toBe(5);
+    // capped by maxSearches (5 + 16 + 9) and by maxMs (0: no extra round at all)
+    expect((await warmUp(model, trie, layout, prompts, { searches: 5, batch: 0, maxSearches: 30, processSearches: beamSearchesRun() + 1000, faults: quiet })).searches).toBe(30);
+    expect((await warmUp(model, trie, layout, prompts, { searches: 5, batch: 0, maxSearches: 1000, processSearches: beamSearchesRun() + 1000, maxMs: 0, faults: quiet })).searches).toBe(5);
+  });
+
   it('refuses bad counts with a typed error', async () => {
     const model = new TableModel(layout.vocabSize, hashedLogits(layout.vocabSize, 5));
     await expect(warmUp(model, trie, layout, prompts, { searches: -1 })).rejects.toThrow(DecodingInputError);
     await expect(warmUp(model, trie, layout, prompts, { batch: 1.5 })).rejects.toThrow(/warm-up batch must be a non-negative integer/);
     await expect(warmUp(model, trie, layout, prompts, { maxSearches: -2 })).rejects.toThrow(/warm-up maxSearches must be a non-negative integer/);
     await expect(warmUp(model, trie, layout, prompts, { steadyFaults: NaN })).rejects.toThrow(DecodingInputError);
+    await expect(warmUp(model, trie, layout, prompts, { processSearches: 2.5 })).rejects.toThrow(/warm-up processSearches must be a non-negative integer/);
+    await expect(warmUp(model, trie, layout, prompts, { maxMs: NaN })).rejects.toThrow(/warm-up maxMs must be ≥ 0/);
   });
 });

@@ -9,7 +9,7 @@ import { trainModel } from '../../src/train.js';
 import { Recommender } from '../../src/recommender.js';
 import { TransitionStepModel, fitTransition } from '../../src/models/transition.js';
 import { evaluateRecommender } from '../../src/eval/evaluate.js';
-import { PrefixTrie, TokenLayout, beamSearch } from '../../decoding/index.js';
+import { PrefixTrie, TokenLayout, beamSearch, beamSearchesRun } from '../../decoding/index.js';
 import { resealArtifact } from '../../quantizer/core/index.js';
 import { EmptyHistoryError, InputError, ModelError } from '../../src/errors.js';
 import { tmp } from '../helpers.js';
@@ -153,6 +153,14 @@ describe('Recommender', () => {
     for (const h of hs) expect(await warm.recommend(h, { k: 5 })).toEqual(await cold.recommend(h, { k: 5 }));
     expect([4, 20, 25]).toContain((await cold.warmUp(3)).searches); // 3 (+ 16 + 5 while faulting, cap 24) + the batch
     await expect(Recommender.load(p.model, p.index, { warmup: -1 })).rejects.toThrow(/warmup must be a non-negative integer/);
+    // a serving process's first load: on until the process has run processWarmup searches in all
+    const target = beamSearchesRun() + 100;
+    const serving = await Recommender.load(p.model, p.index, { processWarmup: target });
+    expect(beamSearchesRun()).toBeGreaterThanOrEqual(target);
+    expect(serving.warmedUp.searches).toBeGreaterThanOrEqual(101);
+    // (that a later load is not held by it, the rounds' rule itself: test/decoding/warmup.test.ts)
+    await expect(Recommender.load(p.model, p.index, { processWarmup: 1.5 })).rejects.toThrow(/processWarmup must be a non-negative integer/);
+    for (const r of [warm, cold, serving]) await r.close();
   });
 
   it('refuses an index the model was not trained on', async () => {
