@@ -12,7 +12,8 @@
  *   allocated afresh), single requests only;
  * - peer: `../shared/bench/torch_beam.py` — PyTorch eager + a Python dict trie (TIGER/LETTER style);
  *
- * each at 1 and 2 intra-op threads (p50/p90/p99 ms of single requests), then semrec's throughput
+ * each at 1 and 2 intra-op threads, each thread count in its own fresh node process (p50/p90/p99 ms
+ * of single requests), then semrec's throughput
  * at concurrency 1/16/64: concurrent requests over one session, one request per beam search
  * (`reqPerSec`), and the same requests batched 16 / 64 per beam search (`batchedReqPerSec`, what
  * the Recommender does with concurrent requests). The model is
@@ -135,66 +136,85 @@ function peer(threads: number): { p50: number; p90: number } {
   return { p50: r.p50_ms, p90: r.p90_ms };
 }
 
-if (!existsSync(path.join(shared, 'kvbench.mjs'))) throw new Error(`no references at ${shared} (pass --shared DIR)`);
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'semrec-decode-compare-'));
-const work = path.join(process.cwd(), 'node_modules', '.cache', 'semrec-decode-compare');
-mkdirSync(work, { recursive: true });
-copyFileSync(path.join(shared, 'kvbench.mjs'), path.join(work, 'kvbench.mjs'));
-try {
+/**
+ * One thread count's comparison (a fresh node process per thread count, as a service starts —
+ * not a second model in a process that has run the other: a new onnxruntime thread pool there
+ * grows its own memory during the measured requests).
+ */
+async function compareAt(threads: number, files: { tree: string; causal: string }, work: string): Promise<Record<string, unknown>> {
   const layout = new TokenLayout(SIZES);
   const codes = randomCodes();
   const trie = PrefixTrie.build(codes, ITEMS, SIZES);
-  const causalFile = exportModel(tmp, layout.vocabSize, 'causal'); // the floor's and the before's graph
-  const treeFile = exportModel(tmp, layout.vocabSize, 'tree'); // same weights, 3-D mask
   const prompts = randomPrompts(layout, codes, requests);
-  // the node runtime semrec ran in (npm run bench:decode-compare starts it as the `semrec` command does)
-  const result: Record<string, unknown> = { bench: 'decode-compare', items: ITEMS, sizes: SIZES, promptTokens: prompts[0].length, beam: 20, requests, v8SemiSpaceMb: semiSpaceMb() ?? 'default' };
-  for (const threads of [1, 2]) {
-    const f = floor(causalFile, threads, work);
-    const s = await semrec(treeFile, threads, trie, layout, prompts);
-    const noPool = await semrec(treeFile, threads, trie, layout, prompts, { poolBytes: 0, singleOnly: true });
-    const before = await semrec(causalFile, threads, trie, layout, prompts);
-    const p = peer(threads);
-    if (!s.tree || before.tree) throw new Error('the exports did not give one tree and one per-beam graph');
-    result[`threads${threads}`] = {
-      floorMs: f,
-      semrecMs: { p50: s.p50, p90: s.p90, p99: s.p99 },
-      // the same requests' model calls alone (graph runs + input building, timed inside them),
-      // the slowest 1 %: their mean time, model-call time, GC pauses and page faults; GC over all requests
-      semrecModelCallsMs: s.calls,
-      semrecSlowest1pct: s.tail,
-      semrecGcMsTotal: s.gcMsTotal,
-      semrecMajorGcs: s.majorGcs,
-      semrecPageFaultsPerRequest: s.pageFaultsPerRequest,
-      // the same tree path with every request's cache allocated afresh (no KV pool)
-      noPoolMs: { p50: noPool.p50, p90: noPool.p90, p99: noPool.p99 },
-      noPoolPageFaultsPerRequest: noPool.pageFaultsPerRequest,
-      noPoolSlowest1pct: noPool.tail,
-      perBeamCacheMs: { p50: before.p50, p90: before.p90, p99: before.p99 },
-      peerMs: p,
-      semrecReqPerSec: s.reqPerSec,
-      semrecBatchedReqPerSec: s.batchedReqPerSec,
-      // batched searches: wall-time share in model calls = throughput ÷ the model calls' own at that batch
-      semrecBatchedModelShare: s.batchedModelShare,
-      perBeamCacheReqPerSec: before.reqPerSec,
-      perBeamCacheBatchedReqPerSec: before.batchedReqPerSec,
-      floorReqPerSecSingle: +(1000 / f.p50).toFixed(1),
-      ratios: {
-        semrecOverFloorP50: +(s.p50 / f.p50).toFixed(2),
-        semrecOverPeerP50: +(s.p50 / p.p50).toFixed(2),
-        semrecP99OverP50: +(s.p99 / s.p50).toFixed(2),
-        noPoolP99OverP50: +(noPool.p99 / noPool.p50).toFixed(2),
-        modelCallsP99OverP50: +(s.calls.p99 / s.calls.p50).toFixed(2),
-        // the tail of the model calls alone (kvbench reports p50 / p90 of 50 requests)
-        semrecP90OverP50: +(s.p90 / s.p50).toFixed(2),
-        floorP90OverP50: +(f.p90 / f.p50).toFixed(2),
-        semrecOverPerBeamCacheP50: +(s.p50 / before.p50).toFixed(2),
-        batched64OverSingleThroughput: +(s.batchedReqPerSec.c64 / s.reqPerSec.c1).toFixed(2),
-      },
-    };
+  const causalFile = files.causal;
+  const treeFile = files.tree;
+  const f = floor(causalFile, threads, work);
+  const s = await semrec(treeFile, threads, trie, layout, prompts);
+  const noPool = await semrec(treeFile, threads, trie, layout, prompts, { poolBytes: 0, singleOnly: true });
+  const before = await semrec(causalFile, threads, trie, layout, prompts);
+  const p = peer(threads);
+  if (!s.tree || before.tree) throw new Error('the exports did not give one tree and one per-beam graph');
+  return {
+    floorMs: f,
+    semrecMs: { p50: s.p50, p90: s.p90, p99: s.p99 },
+    // the same requests' model calls alone (graph runs + input building, timed inside them),
+    // the slowest 1 %: their mean time, model-call time, GC pauses and page faults; GC over all requests
+    semrecModelCallsMs: s.calls,
+    semrecSlowest1pct: s.tail,
+    semrecGcMsTotal: s.gcMsTotal,
+    semrecMajorGcs: s.majorGcs,
+    semrecPageFaultsPerRequest: s.pageFaultsPerRequest,
+    // the same tree path with every request's cache allocated afresh (no KV pool)
+    noPoolMs: { p50: noPool.p50, p90: noPool.p90, p99: noPool.p99 },
+    noPoolPageFaultsPerRequest: noPool.pageFaultsPerRequest,
+    noPoolSlowest1pct: noPool.tail,
+    perBeamCacheMs: { p50: before.p50, p90: before.p90, p99: before.p99 },
+    peerMs: p,
+    semrecReqPerSec: s.reqPerSec,
+    semrecBatchedReqPerSec: s.batchedReqPerSec,
+    // batched searches: wall-time share in model calls = throughput ÷ the model calls' own at that batch
+    semrecBatchedModelShare: s.batchedModelShare,
+    perBeamCacheReqPerSec: before.reqPerSec,
+    perBeamCacheBatchedReqPerSec: before.batchedReqPerSec,
+    floorReqPerSecSingle: +(1000 / f.p50).toFixed(1),
+    ratios: {
+      semrecOverFloorP50: +(s.p50 / f.p50).toFixed(2),
+      semrecOverPeerP50: +(s.p50 / p.p50).toFixed(2),
+      semrecP99OverP50: +(s.p99 / s.p50).toFixed(2),
+      noPoolP99OverP50: +(noPool.p99 / noPool.p50).toFixed(2),
+      modelCallsP99OverP50: +(s.calls.p99 / s.calls.p50).toFixed(2),
+      // the tail of the model calls alone (kvbench reports p50 / p90 of 50 requests)
+      semrecP90OverP50: +(s.p90 / s.p50).toFixed(2),
+      floorP90OverP50: +(f.p90 / f.p50).toFixed(2),
+      semrecOverPerBeamCacheP50: +(s.p50 / before.p50).toFixed(2),
+      batched64OverSingleThroughput: +(s.batchedReqPerSec.c64 / s.reqPerSec.c1).toFixed(2),
+    },
+  };
+}
+
+if (!existsSync(path.join(shared, 'kvbench.mjs'))) throw new Error(`no references at ${shared} (pass --shared DIR)`);
+const work = path.join(process.cwd(), 'node_modules', '.cache', 'semrec-decode-compare');
+if (arg('child-threads', '')) {
+  const files = { tree: arg('tree-file', ''), causal: arg('causal-file', '') };
+  console.log(JSON.stringify(await compareAt(Number(arg('child-threads', '')), files, work)));
+} else {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'semrec-decode-compare-'));
+  mkdirSync(work, { recursive: true });
+  copyFileSync(path.join(shared, 'kvbench.mjs'), path.join(work, 'kvbench.mjs'));
+  try {
+    const layout = new TokenLayout(SIZES);
+    const causal = exportModel(tmp, layout.vocabSize, 'causal'); // the floor's and the before's graph
+    const tree = exportModel(tmp, layout.vocabSize, 'tree'); // same weights, 3-D mask
+    // the node runtime semrec ran in (npm run bench:decode-compare starts it as the `semrec` command does; the children inherit it)
+    const result: Record<string, unknown> = { bench: 'decode-compare', items: ITEMS, sizes: SIZES, promptTokens: randomPrompts(layout, randomCodes(), 1)[0].length, beam: 20, requests, v8SemiSpaceMb: semiSpaceMb() ?? 'default', processPerThreadCount: true };
+    for (const threads of [1, 2]) {
+      const args = [...process.execArgv, process.argv[1], '--child-threads', String(threads), '--tree-file', tree, '--causal-file', causal, '--requests', String(requests), '--shared', path.dirname(shared)];
+      const out = execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
+      result[`threads${threads}`] = JSON.parse(out.trim().split('\n').pop()!);
+    }
+    console.log(JSON.stringify(result));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
   }
-  console.log(JSON.stringify(result));
-} finally {
-  rmSync(tmp, { recursive: true, force: true });
-  rmSync(work, { recursive: true, force: true });
 }

@@ -15,7 +15,7 @@
  * and with the `semrec` command's (`--max-semi-space-size=2`, src/util/runtime.ts), alternating
  * `--pairs` times — the A/B behind that setting. Prints one JSON line.
  *
- *   npx tsx bench/decode-tail.ts [--requests 1000] [--threads 1] [--pairs 1]
+ *   npx tsx bench/decode-tail.ts [--requests 1000] [--threads 1] [--pairs 1] [--session-config name=value,...]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,6 +30,9 @@ import { SEMI_SPACE_FLAG } from '../src/util/runtime.js';
 
 const requests = Number(arg('requests', '1000'));
 const threads = Number(arg('threads', '1'));
+/** onnxruntime session config entries, `name=value,name=value` (e.g. session.force_spinning_stop=1). */
+const sessionConfigArg = arg('session-config', '');
+const sessionConfig = Object.fromEntries(sessionConfigArg.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
 const WINDOW = 100;
 const faultsNow = () => process.resourceUsage().minorPageFault;
 const r2 = (x: number) => +x.toFixed(2);
@@ -84,7 +87,7 @@ async function measure(modelFile: string): Promise<Record<string, unknown>> {
   const layout = new TokenLayout(SIZES);
   const codes = randomCodes();
   const trie = PrefixTrie.build(codes, ITEMS, SIZES);
-  const model = await OnnxStepModel.load(modelFile, { vocabSize: layout.vocabSize, layers: LAYERS, heads: HEADS, headDim: D / HEADS }, { threads });
+  const model = await OnnxStepModel.load(modelFile, { vocabSize: layout.vocabSize, layers: LAYERS, heads: HEADS, headDim: D / HEADS }, { threads, sessionConfig });
   const prompts = randomPrompts(layout, codes, requests);
   const warm = await loadWarmUp(model, trie, layout, prompts);
 
@@ -148,7 +151,7 @@ if (arg('child', '')) {
     const runs: Record<Runtime, Record<string, unknown>[]> = { default: [], semiSpace2: [] };
     for (let pair = 0; pair < Number(arg('pairs', '1')); pair++) {
       for (const rt of Object.keys(RUNTIMES) as Runtime[]) {
-        const out = execFileSync(process.execPath, [...base, ...RUNTIMES[rt], process.argv[1], '--child', modelFile, '--requests', String(requests), '--threads', String(threads)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+        const out = execFileSync(process.execPath, [...base, ...RUNTIMES[rt], process.argv[1], '--child', modelFile, '--requests', String(requests), '--threads', String(threads), '--session-config', sessionConfigArg], { encoding: 'utf8', maxBuffer: 1 << 24 });
         runs[rt].push(JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>);
       }
     }
@@ -159,6 +162,7 @@ if (arg('child', '')) {
       bench: 'decode-tail',
       threads,
       requests,
+      sessionConfig,
       runtimes: Object.fromEntries(Object.entries(RUNTIMES).map(([k, v]) => [k, v.join(' ') || "node's defaults"])),
       p99OverP50: { default: per('default', ratio), semiSpace2: per('semiSpace2', ratio) },
       majorGcsPer1000Requests: { default: per('default', majors), semiSpace2: per('semiSpace2', majors) },

@@ -73,7 +73,23 @@ export interface OnnxRunnerOptions {
    * {@link KV_POOL_BYTES}; 0 allocates every request's cache afresh). See {@link KvPool}.
    */
   treePoolBytes?: number;
+  /**
+   * onnxruntime session configuration entries (names and values as onnxruntime's `AddConfigEntry`
+   * takes them; values are strings), over {@link DEFAULT_SESSION_CONFIG}.
+   */
+  sessionConfig?: Readonly<Record<string, string>>;
 }
+
+/**
+ * Session configuration every step model gets unless `sessionConfig` says otherwise:
+ * `session.force_spinning_stop` — onnxruntime's intra-op workers stop spinning as soon as a graph
+ * call returns instead of spinning on for a while, so between the calls of a beam search (the
+ * beam logic in node) they do not take the cores node needs. Measured at two threads on two cores
+ * (`npm run bench:decode-tail -- --threads 2`, fresh processes): request p99 / p50 1.49-1.60
+ * instead of 2.09-2.44 at the same p50; turning spinning off altogether (`allow_spinning` 0) also
+ * shortens the tail but costs 25-70 % of the p50. No effect at one thread (no workers).
+ */
+export const DEFAULT_SESSION_CONFIG: Readonly<Record<string, string>> = { 'session.force_spinning_stop': '1' };
 
 function logSoftmaxRows(logits: Float32Array, rows: number, V: number, rowStride: number, rowOffset: number): Float32Array {
   // strides and offsets are whole rows of V logits
@@ -127,7 +143,7 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
     let session: ort.InferenceSession;
     const file = typeof source === 'string' ? source : 'model.onnx (in memory)';
     try {
-      const so: ort.InferenceSession.SessionOptions = { ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}), graphOptimizationLevel: 'all' };
+      const so: ort.InferenceSession.SessionOptions = { ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}), graphOptimizationLevel: 'all', extra: { ...DEFAULT_SESSION_CONFIG, ...opts.sessionConfig } };
       session = typeof source === 'string' ? await ort.InferenceSession.create(source, so) : await ort.InferenceSession.create(source, so);
     } catch (err) {
       throw new ModelError(`${file}: onnxruntime cannot load the model: ${(err as Error).message}`);

@@ -10,7 +10,7 @@ import type { Dataset } from '../../src/data/store.js';
 import { addItemsJob, buildIndexJob } from '../../src/indexing.js';
 import { trainModel } from '../../src/train.js';
 import { Recommender } from '../../src/recommender.js';
-import { OnnxStepModel } from '../../src/models/onnx-runner.js';
+import { DEFAULT_SESSION_CONFIG, OnnxStepModel } from '../../src/models/onnx-runner.js';
 import { loadTokenizer, vocabulary } from '../../src/models/tokenizer.js';
 import { TokenLayout, beamSearch } from '../../decoding/index.js';
 import { loadIndex } from '../../quantizer/index.js';
@@ -44,7 +44,7 @@ function torchLogits(ids: number[][], mask: number[][], pos: number[][]): Float3
 }
 
 /** The fixture's ONNX model (or another export of its checkpoint); `tree: false` forces the per-row KV cache path. */
-async function runner(opts: { tree?: boolean; treeExtraSlots?: number; treePoolBytes?: number } = {}, file = path.join(modelDir, 'model.onnx')) {
+async function runner(opts: { tree?: boolean; treeExtraSlots?: number; treePoolBytes?: number; threads?: number; sessionConfig?: Record<string, string> } = {}, file = path.join(modelDir, 'model.onnx')) {
   const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
   return {
     cfg,
@@ -224,6 +224,21 @@ describe('generator: trainer, ONNX export, runner', () => {
     expect(pooled.pool.made).toBeLessThanOrEqual(reqs.length * perSearch + 2 * perSearch);
     expect(growing.pool.taken).toBeGreaterThan(pooled.pool.taken);
     await Promise.all([pooled, fresh, growing, growingFresh].map((m) => m.close()));
+  });
+
+  it('session config entries reach onnxruntime: workers that spin on or stop change no score; one it refuses is a ModelError', async () => {
+    const { cfg, model: stopping } = await runner({ threads: 2 }); // DEFAULT_SESSION_CONFIG: force_spinning_stop
+    const { model: spinning } = await runner({ threads: 2, sessionConfig: { 'session.force_spinning_stop': '0' } });
+    expect(DEFAULT_SESSION_CONFIG['session.force_spinning_stop']).toBe('1');
+    const index = await loadIndex(indexDir);
+    const trie = candidateTrie(index);
+    const layout = TokenLayout.fromSpec(cfg.tokenLayout);
+    const reqs = ds.test.slice(0, 6).map((e) => ({ prompt: layout.prompt(index.codes, e.history.map((id) => index.rowOf(id)!), 20) }));
+    expect(await beamSearch(stopping, trie, layout, reqs, { beamWidth: 6 })).toEqual(await beamSearch(spinning, trie, layout, reqs, { beamWidth: 6 }));
+    // an entry onnxruntime acts on at load: read this ONNX file as the ORT format → refused, typed
+    await expect(runner({ sessionConfig: { 'session.load_model_format': 'ORT' } })).rejects.toThrow(ModelError);
+    await expect(runner({ sessionConfig: { 'session.load_model_format': 'ORT' } })).rejects.toThrow(/cannot load the model/);
+    await Promise.all([stopping, spinning].map((m) => m.close()));
   });
 
   it('the tokenizer round-trips every semantic-ID token', () => {
