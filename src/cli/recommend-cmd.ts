@@ -101,7 +101,8 @@ export function registerRecommend(program: Command): void {
     .action(async (flags: { model: string; index?: string; history?: string; historyFile?: string; k: string; beam?: string; excludeSeen?: boolean; seen?: string; items?: string; json?: boolean; part?: string; fusionWeight?: string }) => {
       const history = await readHistory(flags);
       if (flags.excludeSeen && flags.seen === 'keep') throw new InputError('--exclude-seen and --seen keep contradict each other');
-      const rec = await Recommender.load(flags.model, flags.index, loadOptions({ ...flags, seen: flags.excludeSeen ? 'exclude' : flags.seen }));
+      // one request: a warm-up would only delay it (eval and serve keep theirs: they time many)
+      const rec = await Recommender.load(flags.model, flags.index, { ...loadOptions({ ...flags, seen: flags.excludeSeen ? 'exclude' : flags.seen }), warmup: 0 });
       const res = await rec.recommend(history, { k: intOpt('-k', flags.k, 1), beamWidth: intOpt('--beam', flags.beam, 1) });
       const t = await titles(rec, flags.items);
       if (flags.json) {
