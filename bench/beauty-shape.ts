@@ -8,7 +8,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_WARMUP_SEARCHES, warmUp, type PrefixTrie, type StepModel, type TokenLayout, type WarmUpReport } from '../decoding/index.js';
 import { Rng } from '../quantizer/core/index.js';
-import { SERVE_PROCESS_WARMUP, WARMUP_MAX_FACTOR, WARMUP_MAX_MS } from '../src/recommender.js';
+import { SERVE_PROCESS_WARMUP, loadWarmUpOptions } from '../src/recommender.js';
 import { pythonPath, trainerRoot } from '../src/models/python.js';
 
 /** Codebook sizes per level. */
@@ -58,14 +58,9 @@ export function randomPrompts(layout: TokenLayout, codes: Uint16Array, n: number
 /**
  * The warm-up a serving process's first load runs (`semrec serve` / `createServer`: 32 single
  * searches, more while they still page-fault or until the process has run
- * {@link SERVE_PROCESS_WARMUP} searches, at most {@link WARMUP_MAX_MS} of extra rounds; then a
- * batch of 16), at beam 20.
+ * {@link SERVE_PROCESS_WARMUP} searches, within `loadWarmUpOptions`' bounds; then a batch of 16),
+ * at beam 20.
  */
 export function loadWarmUp<S>(model: StepModel<S>, trie: PrefixTrie, layout: TokenLayout, prompts: readonly Int32Array[]): Promise<WarmUpReport> {
-  return warmUp(model, trie, layout, prompts.slice(0, 8), {
-    beamWidth: 20,
-    maxSearches: Math.max(WARMUP_MAX_FACTOR * DEFAULT_WARMUP_SEARCHES, SERVE_PROCESS_WARMUP),
-    processSearches: SERVE_PROCESS_WARMUP,
-    maxMs: WARMUP_MAX_MS,
-  });
+  return warmUp(model, trie, layout, prompts.slice(0, 8), { ...loadWarmUpOptions(DEFAULT_WARMUP_SEARCHES, SERVE_PROCESS_WARMUP), beamWidth: 20 });
 }

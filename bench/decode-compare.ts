@@ -55,7 +55,7 @@ async function semrec(modelFile: string, threads: number, trie: PrefixTrie, layo
   const model = await OnnxStepModel.load(modelFile, { vocabSize: layout.vocabSize, layers: LAYERS, heads: HEADS, headDim: D / HEADS }, { threads, treePoolBytes: opts.poolBytes });
   const tree = model.tree;
   const one = (p: Int32Array) => beamSearch(model, trie, layout, [{ prompt: p }], { beamWidth: 20, k: 10 });
-  // the Recommender's load-time warm-up (32 single searches, more while they still fault, + one batch of 16)
+  // the warm-up of a serving process's first load (bench/beauty-shape.ts loadWarmUp)
   await loadWarmUp(model, trie, layout, prompts);
   // single requests, with where each one's time went: model calls, and GC pauses (node's gc entries)
   const acc = { ms: 0 };
@@ -146,12 +146,10 @@ async function compareAt(threads: number, files: { tree: string; causal: string 
   const codes = randomCodes();
   const trie = PrefixTrie.build(codes, ITEMS, SIZES);
   const prompts = randomPrompts(layout, codes, requests);
-  const causalFile = files.causal;
-  const treeFile = files.tree;
-  const f = floor(causalFile, threads, work);
-  const s = await semrec(treeFile, threads, trie, layout, prompts);
-  const noPool = await semrec(treeFile, threads, trie, layout, prompts, { poolBytes: 0, singleOnly: true });
-  const before = await semrec(causalFile, threads, trie, layout, prompts);
+  const f = floor(files.causal, threads, work);
+  const s = await semrec(files.tree, threads, trie, layout, prompts);
+  const noPool = await semrec(files.tree, threads, trie, layout, prompts, { poolBytes: 0, singleOnly: true });
+  const before = await semrec(files.causal, threads, trie, layout, prompts);
   const p = peer(threads);
   if (!s.tree || before.tree) throw new Error('the exports did not give one tree and one per-beam graph');
   return {

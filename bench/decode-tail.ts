@@ -26,7 +26,7 @@ import { PrefixTrie, TokenLayout, beamSearch } from '../decoding/index.js';
 import { OnnxStepModel } from '../src/models/onnx-runner.js';
 import { D, HEADS, ITEMS, LAYERS, SIZES, exportModel, loadWarmUp, randomCodes, randomPrompts } from './beauty-shape.js';
 import { arg, pct } from './fixture.js';
-import { SEMI_SPACE_FLAG } from '../src/util/runtime.js';
+import { SEMI_SPACE_FLAG, isSemiSpaceArg } from '../src/util/runtime.js';
 
 const requests = Number(arg('requests', '1000'));
 const threads = Number(arg('threads', '1'));
@@ -147,7 +147,7 @@ if (arg('child', '')) {
   try {
     const modelFile = exportModel(tmp, new TokenLayout(SIZES).vocabSize, 'tree');
     // the children run this file the way this process runs it (tsx's loader flags), minus any young-generation flag of ours
-    const base = process.execArgv.filter((a) => !/^--max[-_]semi[-_]space[-_]size/.test(a));
+    const base = process.execArgv.filter((a) => !isSemiSpaceArg(a));
     const runs: Record<Runtime, Record<string, unknown>[]> = { default: [], semiSpace2: [] };
     for (let pair = 0; pair < Number(arg('pairs', '1')); pair++) {
       for (const rt of Object.keys(RUNTIMES) as Runtime[]) {

@@ -8,7 +8,7 @@
  * the loaded state is immutable, and concurrent requests arriving in the same tick are decoded
  * together in one batched beam search (one model call per code level for all of them).
  */
-import { beamSearch, warmUp, DEFAULT_WARMUP_SEARCHES, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel, type WarmUpReport } from '../decoding/index.js';
+import { beamSearch, warmUp, DEFAULT_WARMUP_SEARCHES, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel, type WarmUpOptions, type WarmUpReport } from '../decoding/index.js';
 import { loadIndex, type ItemIndex } from '../quantizer/index.js';
 import { openArtifact, openRequired, readArtifact, Rng } from '../quantizer/core/index.js';
 import { EmptyHistoryError, InputError, ModelError, SemrecError } from './errors.js';
@@ -62,6 +62,15 @@ export const SERVE_PROCESS_WARMUP = 512;
 
 /** Longest a load's extra warm-up rounds may take, ms. */
 export const WARMUP_MAX_MS = 5000;
+
+/**
+ * The bounds of a load's warm-up (see {@link LoadOptions.warmup}, {@link LoadOptions.processWarmup}):
+ * `searches` single searches, extra rounds up to {@link WARMUP_MAX_FACTOR}× as many (or up to
+ * `processWarmup`), at most {@link WARMUP_MAX_MS} of them. The benches warm up with the same.
+ */
+export function loadWarmUpOptions(searches: number, processWarmup = 0): WarmUpOptions {
+  return { searches, maxSearches: Math.max(WARMUP_MAX_FACTOR * searches, processWarmup), processSearches: processWarmup, maxMs: WARMUP_MAX_MS };
+}
 
 /** Options of {@link Recommender.recommend}. */
 export interface RecommendOptions {
@@ -148,14 +157,7 @@ export class Recommender {
     const n = this.index.size;
     const len = Math.max(1, Math.min(this.config.maxHistory, 50));
     const prompts = n === 0 ? [] : Array.from({ length: 8 }, () => this.promptOf(Array.from({ length: len }, () => rng.int(n))));
-    const report = await warmUp(this.model, this.trie, this.layout, prompts, {
-      searches,
-      maxSearches: Math.max(WARMUP_MAX_FACTOR * searches, processWarmup),
-      processSearches: processWarmup,
-      maxMs: WARMUP_MAX_MS,
-      beamWidth,
-      batch: searches > 0 ? Math.min(16, this.maxBatch) : 0,
-    });
+    const report = await warmUp(this.model, this.trie, this.layout, prompts, { ...loadWarmUpOptions(searches, processWarmup), beamWidth, batch: searches > 0 ? Math.min(16, this.maxBatch) : 0 });
     this.warmedUp = report;
     return report;
   }

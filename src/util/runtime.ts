@@ -18,6 +18,11 @@ export const SERVING_SEMI_SPACE_MB = 2;
 /** Node's flag for it. */
 export const SEMI_SPACE_FLAG = `--max-semi-space-size=${SERVING_SEMI_SPACE_MB}`;
 
+/** Whether a node argument is `--max-semi-space-size` (either spelling, with or without `=N`). */
+export function isSemiSpaceArg(arg: string): boolean {
+  return /^--max[-_]semi[-_]space[-_]size(?:=|$)/.test(arg);
+}
+
 /**
  * The `--max-semi-space-size` (MB) this process was started with — from node's own arguments or
  * NODE_OPTIONS, the later one winning as node applies them — or undefined when it was not set
@@ -29,9 +34,9 @@ export function semiSpaceMb(execArgv: readonly string[] = process.execArgv, node
   // NODE_OPTIONS is applied first, the command line after it (the command line wins)
   for (const args of [(nodeOptions ?? '').split(/\s+/).filter(Boolean), execArgv]) {
     for (let i = 0; i < args.length; i++) {
-      const m = /^--max[-_]semi[-_]space[-_]size(?:=(.*))?$/.exec(args[i]);
-      if (!m) continue;
-      const v = Number(m[1] ?? args[i + 1]);
+      if (!isSemiSpaceArg(args[i])) continue;
+      const eq = args[i].indexOf('=');
+      const v = Number(eq >= 0 ? args[i].slice(eq + 1) : args[i + 1]);
       if (Number.isFinite(v) && v > 0) found = v;
     }
   }
