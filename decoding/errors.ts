@@ -18,6 +18,8 @@ export type SemrecErrorCode =
   | 'E_EMPTY_HISTORY' // no usable history item in a recommendation request
   | 'E_MODEL' // a model directory is invalid or belongs to another index
   | 'E_EXISTS' // an output path holds something that must not be replaced (use --force)
+  | 'E_IO' // the file system refused a read or write (permission, full disk, I/O error)
+  | 'E_LOCKED' // another writer holds the output directory's lock past the wait
   | 'E_OVERLOADED' // the server's queue is full; retry later
   | 'E_TIMEOUT' // the request did not finish within the server's time limit
   | 'E_CLOSED' // the server or recommender is shutting down

@@ -65,7 +65,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
  * `extraFiles` (e.g. the item encoder's state) are stored beside it and checksummed like the rest;
  * read them back with {@link readIndexFile}.
  */
-export async function saveIndex(index: ItemIndex, dir: string, opts: { extraFiles?: Record<string, Uint8Array>; force?: boolean } = {}): Promise<IndexManifest> {
+export async function saveIndex(index: ItemIndex, dir: string, opts: { extraFiles?: Record<string, Uint8Array>; force?: boolean; inputs?: readonly string[] } = {}): Promise<IndexManifest> {
   const files: Record<string, Buffer> = {
     'items.txt': Buffer.from(index.itemIds.join('\n') + (index.size ? '\n' : ''), 'utf8'),
     'codes.u16': bytesOf(index.codes),
@@ -104,7 +104,7 @@ export async function saveIndex(index: ItemIndex, dir: string, opts: { extraFile
     async (tmp) => {
       await loadIndex(tmp);
     },
-    { kind: INDEX_FORMAT, force: opts.force },
+    { kind: INDEX_FORMAT, force: opts.force, inputs: opts.inputs },
   );
   return manifest;
 }

@@ -33,8 +33,10 @@ export interface BuildJobOptions {
   embeddings?: EmbeddingSource;
   /** Output directory (written atomically). */
   out: string;
-  /** Replace whatever `out` holds (default: refuse anything but an index). */
+  /** Replace a semrec artifact of another kind at `out` (never unrelated files). */
   force?: boolean;
+  /** The job's inputs (files or directories): a forced replacement never removes a directory holding one. */
+  inputs?: readonly string[];
   /** Progress: (stage, done, total). */
   onProgress?: (stage: string, done: number, total: number) => void;
   /** Save an index even when {@link degeneracy} finds it degenerate (default false: refuse). */
@@ -69,10 +71,19 @@ export function degeneracy(index: ItemIndex): string | undefined {
   return undefined;
 }
 
+/** Files and directories an embedding source reads (inputs a forced replacement must not remove). */
+function embeddingInputs(src: EmbeddingSource | undefined): string[] {
+  if (!src || typeof src !== 'object') return [];
+  if (src.kind === 'file') return [src.file];
+  if (src.kind === 'onnx') return [src.dir];
+  return [];
+}
+
 /** Build an index for a catalogue and save it (with its item encoder) to `opts.out`. */
 export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: ItemIndex; manifest: IndexManifest }> {
   const spec = parseFactory(opts.scheme);
-  await checkWritable(opts.out, { kind: INDEX_FORMAT, force: opts.force });
+  const inputs = [...(opts.inputs ?? []), ...embeddingInputs(opts.embeddings)];
+  await checkWritable(opts.out, { kind: INDEX_FORMAT, force: opts.force, inputs });
   const scheme = getScheme(spec.scheme);
   let extraFiles: Record<string, Uint8Array> = {};
   let embeddings: Float32Array | undefined;
@@ -124,7 +135,7 @@ export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: Ite
   }
   if (encoder) index.info.params.encoder = encoder;
   if (cfCovered !== undefined) index.info.params.cfCovered = cfCovered;
-  const manifest = await saveIndex(index, opts.out, { extraFiles, force: opts.force });
+  const manifest = await saveIndex(index, opts.out, { extraFiles, force: opts.force, inputs });
   return { index, manifest };
 }
 
@@ -136,10 +147,10 @@ const ENCODER_FILES = ['encoder.json', 'encoder.f32', 'encoder-cf.f32', 'encoder
  * rows, so their tuples are never given to another item, rows do not shift, and models trained
  * on the old index serve the new one (lineage). Unknown or already retired ids are refused.
  */
-export async function removeItemsJob(opts: { index: string; ids: readonly string[]; out: string; force?: boolean }): Promise<{ index: ItemIndex; manifest: IndexManifest; removed: number }> {
+export async function removeItemsJob(opts: { index: string; ids: readonly string[]; out: string; force?: boolean; inputs?: readonly string[] }): Promise<{ index: ItemIndex; manifest: IndexManifest; removed: number }> {
   const { index: old, files: extras } = await loadIndexWith(opts.index, ENCODER_FILES);
   const index = old.retire(opts.ids);
-  const manifest = await saveIndex(index, opts.out, { extraFiles: extras, force: opts.force });
+  const manifest = await saveIndex(index, opts.out, { extraFiles: extras, force: opts.force, inputs: [...(opts.inputs ?? []), opts.index] });
   return { index, manifest, removed: opts.ids.length };
 }
 
@@ -152,8 +163,10 @@ export interface AddJobOptions {
   embeddings?: EmbeddingSource;
   /** Output directory for the new version (may equal `index` to replace it atomically). */
   out: string;
-  /** Replace whatever `out` holds (default: refuse anything but an index). */
+  /** Replace a semrec artifact of another kind at `out` (never unrelated files). */
   force?: boolean;
+  /** The job's inputs (files or directories): a forced replacement never removes a directory holding one. */
+  inputs?: readonly string[];
   seed?: number;
 }
 
@@ -182,6 +195,6 @@ export async function addItemsJob(opts: AddJobOptions): Promise<{ index: ItemInd
     ({ x: embeddings, dim } = toLatent(enc, { x: embeddings, dim: dim! }, opts.items.length)); // rqvae: through the stored encoder
   }
   const index = old.assign({ ids: opts.items.map((i) => i.id), embeddings, dim }, { seed: opts.seed });
-  const manifest = await saveIndex(index, opts.out, { extraFiles: extras, force: opts.force });
+  const manifest = await saveIndex(index, opts.out, { extraFiles: extras, force: opts.force, inputs: [...(opts.inputs ?? []), opts.index, ...embeddingInputs(opts.embeddings)] });
   return { index, manifest, added: opts.items.length };
 }

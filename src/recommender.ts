@@ -10,7 +10,7 @@
  */
 import { beamSearch, warmUp, DEFAULT_WARMUP_SEARCHES, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel, type WarmUpOptions, type WarmUpReport } from '../decoding/index.js';
 import { loadIndex, type ItemIndex } from '../quantizer/index.js';
-import { openArtifact, openRequired, readArtifact, Rng } from '../quantizer/core/index.js';
+import { openArtifact, openRequired, openUnverified, readArtifact, Rng, type FileSource } from '../quantizer/core/index.js';
 import { EmptyHistoryError, InputError, ModelError, SemrecError } from './errors.js';
 import { MODEL_FORMAT, modelConfigOf, modelDirHash, type ModelConfig } from './models/model-dir.js';
 import { candidateTrie } from './indexing.js';
@@ -185,13 +185,15 @@ export class Recommender {
 
   private static async loadAt(resolved: string, modelDir: string, indexDir: string | undefined, opts: LoadOptions): Promise<Recommender> {
     const hf = await isHfModelDir(resolved);
-    // every file checked against MANIFEST.json before anything is loaded (a Hugging Face-layout
-    // directory exported elsewhere may have none)
+    // every file checked against MANIFEST.json before anything is loaded, and read only through the
+    // artifact (its verified bytes); a Hugging Face-layout directory exported elsewhere may have no
+    // manifest, and is then read unverified (each file opened once, regular files only)
     const art = hf ? await openArtifact(resolved, { kind: 'hf-model', optional: true, verifyAll: true }) : await openRequired(resolved, MODEL_FORMAT, { verifyAll: true }).catch((err: unknown) => {
       throw err instanceof SemrecError && err.code === 'E_FORMAT' ? new ModelError(err.message) : err;
     });
-    const modelHash = art?.checksum ?? (await modelDirHash(resolved));
-    const serving = hf ? await readHfServingConfig(resolved, modelDir) : undefined;
+    const files: FileSource = art ?? (await openUnverified(resolved));
+    const modelHash = art?.checksum ?? (await modelDirHash(files));
+    const serving = hf ? await readHfServingConfig(files, modelDir) : undefined;
     const config = serving ? undefined : await modelConfigOf(art!, modelDir); // the manifest opened above
     const recorded = serving ?? config!;
     indexDir ??= recorded.indexDir;
@@ -209,12 +211,12 @@ export class Recommender {
     const trie = candidateTrie(index);
     if (!config) {
       if (opts.part || opts.fusionWeight !== undefined) throw new InputError('Hugging Face-layout models have no parts or fusion weight');
-      const m = await loadHfModel(resolved, index.codebookSizes, { threads: opts.threads, serving });
+      const m = await loadHfModel(files, index.codebookSizes, { threads: opts.threads, serving });
       return Recommender.warm(new Recommender(m.config, index, m.model, trie, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt, 'hf-causal-lm', () => m.close(), modelHash, opts.excludeSeen ?? serving?.excludeSeen === true), opts);
     }
     const layout = TokenLayout.fromSpec(config.tokenLayout);
     if (layout.sizes.join() !== index.codebookSizes.join()) throw new ModelError('model token layout does not match the index codebook sizes');
-    const m = await loadModelKind({ dir: resolved, config, trie, layout, rows: index.size, rowOfCodes: (c) => index.rowOfCodes(c) ?? -1, threads: opts.threads, part: opts.part, fusionWeight: opts.fusionWeight });
+    const m = await loadModelKind({ dir: resolved, art: art!, config, trie, layout, rows: index.size, rowOfCodes: (c) => index.rowOfCodes(c) ?? -1, threads: opts.threads, part: opts.part, fusionWeight: opts.fusionWeight });
     const seen = (config.params as { seen?: { exclude?: unknown } }).seen?.exclude === true;
     return Recommender.warm(new Recommender(config, index, m.model, trie, layout, m.maxBatch, undefined, m.name, m.close, modelHash, opts.excludeSeen ?? seen), opts);
   }

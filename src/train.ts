@@ -38,8 +38,10 @@ export interface TrainOptions {
   index: string;
   /** Output model directory (written atomically). */
   out: string;
-  /** Replace whatever `out` holds (default: refuse anything but a model directory). */
+  /** Replace a semrec artifact of another kind at `out` (never unrelated files, never the inputs). */
   force?: boolean;
+  /** The job's inputs (files or directories): a forced replacement never removes a directory holding one. */
+  inputs?: readonly string[];
   /** `fused` (default), `transformer` or `transition` (aliases: `decoder`, `bigram`). */
   arch?: string;
   /** Transformer settings (kinds `fused`, `transformer`). */
@@ -209,7 +211,8 @@ async function upgradeToTreeMask(files: Record<string, string | Uint8Array>, con
 export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   const kind = trainKind(opts.arch);
   if (opts.transformerFrom !== undefined && kind !== 'fused') throw new InputError(`transformerFrom is for fused models, not ${kind}`, { param: 'transformerFrom' });
-  await checkWritable(opts.out, { kind: MODEL_FORMAT, force: opts.force }); // refuse before training, not after
+  opts = { ...opts, inputs: [...(opts.inputs ?? []), opts.data, opts.index] };
+  await checkWritable(opts.out, { kind: MODEL_FORMAT, force: opts.force, inputs: opts.inputs }); // refuse before training, not after
   const [ds, index] = await Promise.all([loadDataset(opts.data), loadIndex(opts.index)]);
   const maxHistory = opts.maxHistory ?? ds.meta.split.maxHistory;
   const layout = new TokenLayout(index.codebookSizes);

@@ -10,19 +10,25 @@
  * The manifest checksums itself (a damaged or hand-edited manifest is refused), every file name is
  * a plain name inside the directory (no `/`, no leading `.`: nothing outside can be named), sizes
  * are compared with `lstat` before a byte is read (a huge or special file is never read), symlinks
- * are refused, and a file's sha256 is verified when it is read. Schema checks use zod.
+ * are refused, and a file's sha256 is verified when it is read. Every file (the manifest included)
+ * is opened once, without following symlinks and without blocking on a FIFO, checked through the
+ * descriptor (regular file, the listed size) and read from it: the bytes hashed are the bytes
+ * handed to the caller, and a file renamed over the path after the check is never read
+ * (safe-fs.ts). Readers get the verified bytes through {@link Artifact.read} — nothing reopens a
+ * listed file by path. Schema checks use zod.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { QuantizerError } from '../errors.js';
+import { FileAccessError, fsError, lstatOrUndefined, openRegular, readExactly, readRegular } from './safe-fs.js';
 
 /** File name of the manifest. */
 export const MANIFEST_FILE = 'MANIFEST.json';
 const FORMAT = 'semrec-manifest';
-/** Largest manifest read (bytes). */
-const MAX_MANIFEST_BYTES = 4 << 20;
+/** Largest manifest read (bytes): a manifest lists a handful of files. */
+export const MAX_MANIFEST_BYTES = 64 << 10;
 
 /** A file name an artifact may list: a plain name, no path separators, not hidden. */
 export const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -65,7 +71,7 @@ export async function writeManifest(dir: string, kind: string, opts: { only?: re
     if (e.name === MANIFEST_FILE || (opts.only && !opts.only.includes(e.name))) continue;
     if (!e.isFile()) throw new QuantizerError('E_INPUT', `${path.join(dir, e.name)}: artifact directories hold plain files only`);
     if (!SAFE_NAME.test(e.name)) throw new QuantizerError('E_INPUT', `${path.join(dir, e.name)}: not a plain file name`);
-    const b = await fs.readFile(path.join(dir, e.name));
+    const b = await readRegular(path.join(dir, e.name), { follow: false });
     files[e.name] = { bytes: b.length, sha256: sha256(b) };
   }
   const body: ManifestBody = { format: FORMAT, version: 1, kind, files };
@@ -89,7 +95,10 @@ export interface Artifact {
   readonly names: readonly string[];
   /** Whether `name` is listed. */
   has(name: string): boolean;
-  /** Path of a listed file (for readers that stream; its size was checked, call `read` to verify content). */
+  /**
+   * Path of a listed file, for messages. Never open it by this path: another file may have been
+   * renamed there since it was checked; read it with {@link Artifact.read}.
+   */
   pathOf(name: string): string;
   /** The bytes of a listed file, sha256-verified (cached). Throws if unlisted or damaged. */
   read(name: string): Promise<Buffer>;
@@ -104,18 +113,20 @@ export interface Artifact {
  */
 export async function openArtifact(dir: string, opts: { kind?: string; optional?: boolean; verifyAll?: boolean } = {}): Promise<Artifact | undefined> {
   const file = path.join(dir, MANIFEST_FILE);
-  let st;
+  let bytes: Buffer;
   try {
-    st = await fs.lstat(file);
-  } catch {
-    if (opts.optional) return undefined;
-    throw new ArtifactFormatError(file, `missing: not a ${opts.kind ?? 'semrec artifact'} directory, or written by a semrec older than 0.2 (rewrite it)`);
+    bytes = await readRegular(file, { follow: false, maxBytes: MAX_MANIFEST_BYTES, what: 'manifest' });
+  } catch (err) {
+    if (err instanceof FileAccessError && err.code === 'E_NOT_FOUND') {
+      if (opts.optional) return undefined;
+      throw new ArtifactFormatError(file, `missing: not a ${opts.kind ?? 'semrec artifact'} directory, or written by a semrec older than 0.2 (rewrite it)`);
+    }
+    if (err instanceof FileAccessError) throw new ArtifactFormatError(file, err.message.slice(file.length + 2));
+    throw err;
   }
-  if (!st.isFile()) throw new ArtifactFormatError(file, 'not a regular file');
-  if (st.size > MAX_MANIFEST_BYTES) throw new ArtifactFormatError(file, `${st.size} bytes: too large for a manifest`);
   let raw: unknown;
   try {
-    raw = JSON.parse(await fs.readFile(file, 'utf8'));
+    raw = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new ArtifactFormatError(file, 'not valid JSON (truncated or damaged)');
   }
@@ -128,12 +139,8 @@ export async function openArtifact(dir: string, opts: { kind?: string; optional?
   // sizes before contents: a damaged or swapped file is refused without reading it
   for (const [name, meta] of Object.entries(m.files)) {
     const f = path.join(dir, name);
-    let s;
-    try {
-      s = await fs.lstat(f);
-    } catch {
-      throw new ArtifactFormatError(f, 'missing file listed in MANIFEST.json');
-    }
+    const s = await lstatOrUndefined(f);
+    if (!s) throw new ArtifactFormatError(f, 'missing file listed in MANIFEST.json');
     if (!s.isFile()) throw new ArtifactFormatError(f, 'not a regular file');
     if (s.size !== meta.bytes) throw new ArtifactFormatError(f, `size ${s.size} bytes, expected ${meta.bytes} (truncated or damaged)`);
   }
@@ -147,10 +154,7 @@ export async function openArtifact(dir: string, opts: { kind?: string; optional?
     const meta = listed(name);
     let p = cache.get(name);
     if (!p) {
-      p = fs.readFile(path.join(dir, name)).then((b) => {
-        if (b.length !== meta.bytes || sha256(b) !== meta.sha256) throw new ArtifactFormatError(path.join(dir, name), 'checksum mismatch (damaged file)');
-        return b;
-      });
+      p = readListed(path.join(dir, name), meta);
       cache.set(name, p);
     }
     return p;
@@ -169,6 +173,57 @@ export async function openArtifact(dir: string, opts: { kind?: string; optional?
   return art;
 }
 
+/** Open a listed file once (no symlink, no FIFO), check its size through the descriptor, read and hash those bytes. */
+async function readListed(file: string, meta: { bytes: number; sha256: string }): Promise<Buffer> {
+  let opened;
+  try {
+    opened = await openRegular(file, { follow: false });
+  } catch (err) {
+    if (err instanceof FileAccessError && err.code !== 'E_IO') throw new ArtifactFormatError(file, err.message.slice(file.length + 2));
+    throw err;
+  }
+  try {
+    if (opened.size !== meta.bytes) throw new ArtifactFormatError(file, `size ${opened.size} bytes, expected ${meta.bytes} (replaced, truncated or damaged)`);
+    const b = await readExactly(opened.fh, opened.size, file);
+    if (sha256(b) !== meta.sha256) throw new ArtifactFormatError(file, 'checksum mismatch (damaged file)');
+    return b;
+  } finally {
+    await opened.fh.close().catch(() => undefined);
+  }
+}
+
+/** Where a loader reads a directory's files: a verified {@link Artifact} or {@link openUnverified}'s plain reader. */
+export type FileSource = Pick<Artifact, 'dir' | 'names' | 'has' | 'pathOf' | 'read' | 'text'>;
+
+/** Largest file {@link openUnverified} reads (bytes). */
+export const MAX_UNVERIFIED_BYTES = 2 ** 34;
+
+/**
+ * The files of a directory without a manifest (a Hugging Face-layout model exported elsewhere),
+ * read like an artifact's — each opened once, a regular file (symlinks followed: model caches
+ * link to blobs), within {@link MAX_UNVERIFIED_BYTES}, and cached — but with no checksum to check.
+ */
+export async function openUnverified(dir: string): Promise<FileSource> {
+  let entries: string[];
+  try {
+    entries = await fs.readdir(dir);
+  } catch (err) {
+    throw fsError(err, dir, 'directory');
+  }
+  const names = entries.filter((n) => SAFE_NAME.test(n));
+  const cache = new Map<string, Promise<Buffer>>();
+  const listed = (name: string) => {
+    if (!names.includes(name)) throw new ArtifactFormatError(path.join(dir, name), 'missing');
+    return path.join(dir, name);
+  };
+  const read = (name: string): Promise<Buffer> => {
+    let p = cache.get(name);
+    if (!p) cache.set(name, (p = Promise.resolve().then(() => readRegular(listed(name), { maxBytes: MAX_UNVERIFIED_BYTES }))));
+    return p;
+  };
+  return { dir, names, has: (n) => names.includes(n), pathOf: (n) => path.join(dir, n), read, text: async (n) => (await read(n)).toString('utf8') };
+}
+
 /** {@link openArtifact} for a directory that must have a manifest. */
 export async function openRequired(dir: string, kind: string, opts: { verifyAll?: boolean } = {}): Promise<Artifact> {
   return (await openArtifact(dir, { kind, ...opts }))!;
@@ -183,7 +238,7 @@ export async function resealArtifact(dir: string, kind?: string): Promise<void> 
   let k = kind;
   if (!k) {
     try {
-      k = (JSON.parse(await fs.readFile(path.join(dir, MANIFEST_FILE), 'utf8')) as { kind?: string }).kind;
+      k = (JSON.parse((await readRegular(path.join(dir, MANIFEST_FILE), { follow: false, maxBytes: MAX_MANIFEST_BYTES })).toString('utf8')) as { kind?: string }).kind;
     } catch {
       k = undefined;
     }

@@ -77,7 +77,8 @@ export function registerData(program: Command): void {
       const files: SourceFiles = { ...flags, items: flags.items ?? flags.item };
       const core = intOpt('--core', flags.core, 0) ?? 5;
       const maxHistory = intOpt('--max-history', flags.maxHistory, 1) ?? 20;
-      await checkWritable(flags.out, { kind: DATASET_FORMAT, force: !!flags.force }); // before reading gigabytes
+      const inputs = (['reviews', 'meta', 'sequences', 'datamaps', 'inter', 'items', 'dir', 'ratings', 'movies', 'interactions'] as const).map((k) => files[k]).filter((v): v is string => typeof v === 'string');
+      await checkWritable(flags.out, { kind: DATASET_FORMAT, force: !!flags.force, inputs }); // before reading gigabytes
       // the progress bar appears with the first lines read (bad flags fail before it)
       let p: ReturnType<typeof startProgress> | undefined;
       let before = 0;
@@ -94,7 +95,7 @@ export function registerData(program: Command): void {
         p?.stop();
       }
       const ds = prepare(raw, { core, maxHistory });
-      const meta = await writeDataset(flags.out, ds, { malformed: raw.malformed, params: { format: flags.format }, force: !!flags.force });
+      const meta = await writeDataset(flags.out, ds, { malformed: raw.malformed, params: { format: flags.format }, force: !!flags.force, inputs });
       console.log(flags.json ? JSON.stringify({ dir: flags.out, ...meta.counts, malformed: meta.malformed.count }) : describeDataset(flags.out, meta));
     });
 

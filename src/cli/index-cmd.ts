@@ -1,6 +1,5 @@
 /** `semrec index build|add|stats|lookup|dump`. */
 import type { Command } from 'commander';
-import { promises as fs } from 'node:fs';
 import { loadIndex, type CollisionMode } from '../../quantizer/index.js';
 import { readCatalogue } from '../data/items.js';
 import { loadDataset } from '../data/store.js';
@@ -9,6 +8,7 @@ import { FormatError, InputError, NotFoundError } from '../errors.js';
 import type { MalformedReport } from '../data/types.js';
 import { addItemsJob, buildIndexJob, removeItemsJob } from '../indexing.js';
 import { stagedProgress } from '../util/progress.js';
+import { MAX_LIST_FILE_BYTES, readInputText } from '../util/io.js';
 import { intOpt } from './common.js';
 
 function embeddingSource(
@@ -93,6 +93,7 @@ export function registerIndex(program: Command): void {
           rqvae: { epochs: intOpt('--rqvae-epochs', flags.rqvaeEpochs, 1), latentDim: intOpt('--rqvae-latent', flags.rqvaeLatent, 1), device: flags.device },
           out: flags.out,
           force: !!flags.force,
+          inputs: [flags.items, flags.data].filter((v): v is string => typeof v === 'string'),
           onProgress: p.cb,
         });
       } finally {
@@ -117,7 +118,7 @@ export function registerIndex(program: Command): void {
       const cat = await readCatalogue(flags.items);
       reportMalformed(flags.items, cat.malformed, !!flags.strict);
       const src = flags.embeddings ? { kind: 'file' as const, file: flags.embeddings } : flags.encoder ? { kind: 'onnx' as const, dir: flags.encoder } : undefined;
-      const res = await addItemsJob({ index: flags.index, items: cat.items, embeddings: src, out: flags.out, seed: intOpt('--seed', flags.seed, 0), force: !!flags.force });
+      const res = await addItemsJob({ index: flags.index, items: cat.items, embeddings: src, out: flags.out, seed: intOpt('--seed', flags.seed, 0), force: !!flags.force, inputs: [flags.items] });
       console.log(JSON.stringify({ out: flags.out, added: res.added, items: res.index.size, indexVersion: res.index.info.indexVersion, hash: res.manifest.hash }));
     });
 
@@ -133,15 +134,11 @@ export function registerIndex(program: Command): void {
       if ((flags.ids === undefined) === (flags.idsFile === undefined)) throw new InputError('give exactly one of --ids or --ids-file');
       let text = flags.ids ?? '';
       if (flags.idsFile !== undefined) {
-        try {
-          text = await fs.readFile(flags.idsFile, 'utf8');
-        } catch {
-          throw new NotFoundError(flags.idsFile, 'ids file');
-        }
+        text = await readInputText(flags.idsFile, 'ids file', MAX_LIST_FILE_BYTES);
       }
       const ids = text.replace(/^\uFEFF/, '').split(/[,\n\r]+/).map((x) => x.trim()).filter(Boolean);
       if (!ids.length) throw new InputError('no item ids given');
-      const res = await removeItemsJob({ index: flags.index, ids, out: flags.out, force: !!flags.force });
+      const res = await removeItemsJob({ index: flags.index, ids, out: flags.out, force: !!flags.force, inputs: flags.idsFile ? [flags.idsFile] : [] });
       console.log(JSON.stringify({ out: flags.out, removed: res.removed, items: res.index.size, retired: res.index.retiredRows.length, indexVersion: res.index.info.indexVersion, hash: res.manifest.hash }));
     });
 

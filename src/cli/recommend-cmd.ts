@@ -1,14 +1,14 @@
 /** `semrec recommend` and `semrec eval`. */
 import type { Command } from 'commander';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { loadDataset } from '../data/store.js';
 import { readCatalogue } from '../data/items.js';
 import { evaluateRecommender, type EvalReport } from '../eval/evaluate.js';
-import { InputError, NotFoundError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { Recommender, type LoadOptions } from '../recommender.js';
 import { parsePart } from '../models/kinds.js';
 import { startProgress } from '../util/progress.js';
+import { MAX_LIST_FILE_BYTES, readInputText } from '../util/io.js';
 import { floatOpt, intOpt } from './common.js';
 
 /** `--seen exclude|keep` (undefined: the model's policy). */
@@ -57,11 +57,7 @@ async function readHistory(flags: { history?: string; historyFile?: string }): P
   if ((flags.history === undefined) === (flags.historyFile === undefined)) throw new InputError('give exactly one of --history or --history-file');
   let text: string;
   if (flags.historyFile !== undefined) {
-    try {
-      text = await fs.readFile(flags.historyFile, 'utf8');
-    } catch {
-      throw new NotFoundError(flags.historyFile, 'history file');
-    }
+    text = await readInputText(flags.historyFile, 'history file', MAX_LIST_FILE_BYTES);
   } else if (flags.history === '-') {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);

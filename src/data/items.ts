@@ -4,6 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { FileAccessError, fsError } from '../../quantizer/core/index.js';
 import { FormatError, NotFoundError } from '../errors.js';
 import { readLines } from '../util/io.js';
 import { MalformedCollector } from './malformed.js';
@@ -20,8 +21,10 @@ export interface Catalogue {
 
 /** Read items from a JSONL file or a dataset directory. Duplicate ids are a {@link FormatError}. */
 export async function readCatalogue(fileOrDir: string): Promise<Catalogue> {
-  const st = await fs.stat(fileOrDir).catch(() => undefined);
-  if (!st) throw new NotFoundError(fileOrDir, 'items file or dataset directory');
+  const st = await fs.stat(fileOrDir).catch((err: unknown) => {
+    const e = fsError(err, fileOrDir, 'items file or dataset directory');
+    throw e instanceof FileAccessError && e.code === 'E_NOT_FOUND' ? new NotFoundError(fileOrDir, 'items file or dataset directory') : e;
+  });
   if (st.isDirectory()) {
     const ds = await loadDataset(fileOrDir);
     return { items: ds.items, sequences: ds.train.map((s) => s.items), malformed: { count: 0, examples: [] } };

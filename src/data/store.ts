@@ -15,7 +15,6 @@ import path from 'node:path';
 import { readArtifact, writeArtifact, openRequired, zodIssues } from '../../quantizer/core/index.js';
 import { z } from 'zod';
 import { FormatError, NotFoundError, SemrecError } from '../errors.js';
-import { readLines } from '../util/io.js';
 import type { EvalExample, PreparedDataset, UserSequence, DatasetCounts } from './split.js';
 import type { Item, MalformedReport } from './types.js';
 
@@ -86,7 +85,7 @@ function jsonl(rows: readonly unknown[]): string {
 export async function writeDataset(
   dir: string,
   ds: PreparedDataset,
-  extra: { malformed: MalformedReport; params?: Record<string, unknown>; force?: boolean },
+  extra: { malformed: MalformedReport; params?: Record<string, unknown>; force?: boolean; inputs?: readonly string[] },
 ): Promise<DatasetMeta> {
   const meta: DatasetMeta = {
     format: DATASET_FORMAT,
@@ -121,14 +120,21 @@ export async function writeDataset(
     async (tmp) => {
       await loadDataset(tmp);
     },
-    { kind: DATASET_FORMAT, force: extra.force },
+    { kind: DATASET_FORMAT, force: extra.force, inputs: extra.inputs },
   );
   return meta;
 }
 
-async function readJsonl<T>(file: string, check: (row: unknown) => row is T, what: string): Promise<T[]> {
+/** The records of a JSONL file given as its (verified) bytes. */
+function parseJsonl<T>(buf: Buffer, file: string, check: (row: unknown) => row is T, what: string): T[] {
   const out: T[] = [];
-  for await (const [n, line] of readLines(file)) {
+  let n = 0;
+  for (let at = 0; at < buf.length; ) {
+    let end = buf.indexOf(10, at);
+    if (end < 0) end = buf.length;
+    const line = buf.toString('utf8', at, end);
+    at = end + 1;
+    n++;
     if (!line.trim()) continue;
     let row: unknown;
     try {
@@ -160,22 +166,19 @@ export async function loadDataset(dir: string): Promise<Dataset> {
 
 async function loadDatasetAt(dir: string, logical: string): Promise<Dataset> {
   const metaFile = path.join(dir, 'dataset.json');
-  // MANIFEST.json first: every file's size and sha256 (a damaged file is refused before parsing)
-  await openRequired(dir, DATASET_FORMAT, { verifyAll: true }).catch(async (err: unknown) => {
+  // MANIFEST.json first: every file's size and sha256 (a damaged file is refused before parsing);
+  // then every file is parsed from the bytes that were checked, never reopened by path
+  const art = await openRequired(dir, DATASET_FORMAT, { verifyAll: true }).catch(async (err: unknown) => {
     if (err instanceof SemrecError && err.code === 'E_FORMAT' && /MANIFEST\.json: missing/.test(err.message)) {
-      const hasMeta = await fs.access(metaFile).then(() => true, () => false);
+      const hasMeta = await fs.lstat(metaFile).then(() => true, () => false);
       if (!hasMeta) throw new NotFoundError(metaFile, 'dataset (dataset.json)');
     }
     throw err;
   });
-  try {
-    await fs.access(metaFile);
-  } catch {
-    throw new NotFoundError(metaFile, 'dataset (dataset.json)');
-  }
+  if (!art.has('dataset.json')) throw new NotFoundError(metaFile, 'dataset (dataset.json)');
   let meta: DatasetMeta;
   try {
-    meta = JSON.parse(await fs.readFile(metaFile, 'utf8')) as DatasetMeta;
+    meta = JSON.parse(await art.text('dataset.json')) as DatasetMeta;
   } catch (err) {
     throw new FormatError(metaFile, `not valid JSON: ${(err as Error).message}`);
   }
@@ -185,10 +188,15 @@ async function loadDatasetAt(dir: string, logical: string): Promise<Dataset> {
   }
   const parsed = MetaSchema.safeParse(meta);
   if (!parsed.success) throw new FormatError(metaFile, `invalid dataset.json: ${zodIssues(parsed.error)}`);
-  const items = await readJsonl(path.join(dir, 'items.jsonl'), isItem, 'item');
-  const train = await readJsonl(path.join(dir, 'train.jsonl'), isSeq, 'train sequence');
-  const valid = await readJsonl(path.join(dir, 'valid.jsonl'), isEx, 'evaluation example');
-  const test = await readJsonl(path.join(dir, 'test.jsonl'), isEx, 'evaluation example');
+  const jsonl = async <T>(name: string, check: (row: unknown) => row is T, what: string): Promise<T[]> => {
+    const file = path.join(dir, name);
+    if (!art.has(name)) throw new FormatError(file, 'missing (not listed in MANIFEST.json)');
+    return parseJsonl(await art.read(name), file, check, what);
+  };
+  const items = await jsonl('items.jsonl', isItem, 'item');
+  const train = await jsonl('train.jsonl', isSeq, 'train sequence');
+  const valid = await jsonl('valid.jsonl', isEx, 'evaluation example');
+  const test = await jsonl('test.jsonl', isEx, 'evaluation example');
   const ids = new Set(items.map((i) => i.id));
   if (ids.size !== items.length) throw new FormatError(path.join(dir, 'items.jsonl'), 'duplicate item ids');
   if (items.length !== meta.counts.items || train.length !== meta.split.trainUsers || test.length !== meta.split.testExamples || valid.length !== meta.split.validExamples) {

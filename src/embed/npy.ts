@@ -6,8 +6,9 @@
  *
  * Rows are in the order of the items file.
  */
-import { promises as fs } from 'node:fs';
-import { FormatError, NotFoundError } from '../errors.js';
+import { readExactly } from '../../quantizer/core/index.js';
+import { FormatError } from '../errors.js';
+import { openInput } from '../util/io.js';
 
 /** A loaded embedding matrix. */
 export interface Embeddings {
@@ -16,7 +17,8 @@ export interface Embeddings {
   dim: number;
 }
 
-function parseNpy(file: string, b: Buffer): Embeddings {
+/** The header of a .npy file (`b` may be just its first bytes). */
+function npyHeader(file: string, b: Buffer): { n: number; dim: number; descr: string; off: number } {
   if (b.length < 10 || b.readUInt8(0) !== 0x93 || b.toString('latin1', 1, 6) !== 'NUMPY') throw new FormatError(file, 'not a .npy file (bad magic)');
   const major = b.readUInt8(6);
   const hlen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
@@ -30,7 +32,12 @@ function parseNpy(file: string, b: Buffer): Embeddings {
   const dims = shape.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   if (dims.length !== 2 || dims.some((v) => !Number.isInteger(v))) throw new FormatError(file, `expected a 2-D array, got shape (${shape})`);
   const [n, dim] = dims;
-  const off = hstart + hlen;
+  if (descr !== '<f4' && descr !== '<f8') throw new FormatError(file, `dtype ${descr} not supported (use float32 '<f4' or float64 '<f8')`);
+  return { n, dim, descr, off: hstart + hlen };
+}
+
+function parseNpy(file: string, b: Buffer): Embeddings {
+  const { n, dim, descr, off } = npyHeader(file, b);
   const body = b.subarray(off);
   if (descr === '<f4') {
     if (body.length !== n * dim * 4) throw new FormatError(file, `expected ${n * dim * 4} data bytes, found ${body.length} (truncated?)`);
@@ -47,6 +54,18 @@ function parseNpy(file: string, b: Buffer): Embeddings {
   throw new FormatError(file, `dtype ${descr} not supported (use float32 '<f4' or float64 '<f8')`);
 }
 
+const isNpy = (b: Buffer) => b.length >= 6 && b.readUInt8(0) === 0x93 && b.toString('latin1', 1, 6) === 'NUMPY';
+
+/** The file size a header declares (checked before the body is read: a huge or sparse file is refused unread). */
+function declaredBytes(file: string, head: Buffer): number {
+  if (isNpy(head)) {
+    const h = npyHeader(file, head);
+    return h.off + h.n * h.dim * (h.descr === '<f8' ? 8 : 4);
+  }
+  if (head.length < 8) throw new FormatError(file, 'too short for the 8-byte shape header');
+  return 8 + head.readUInt32LE(0) * head.readUInt32LE(4) * 4;
+}
+
 function parseF32(file: string, b: Buffer): Embeddings {
   if (b.length < 8) throw new FormatError(file, 'too short for the 8-byte shape header');
   const n = b.readUInt32LE(0);
@@ -61,13 +80,19 @@ function parseF32(file: string, b: Buffer): Embeddings {
 
 /** Load embeddings from `.npy` or `.f32` (detected from the magic bytes). */
 export async function loadEmbeddings(file: string): Promise<Embeddings> {
+  // one open (a regular file: a FIFO or /dev/zero is refused), the header's declared size checked
+  // against the descriptor's before the body is read
+  const { fh, size } = await openInput(file, { what: 'embeddings file' });
   let b: Buffer;
   try {
-    b = await fs.readFile(file);
-  } catch {
-    throw new NotFoundError(file, 'embeddings file');
+    const head = await readExactly(fh, Math.min(size, 1 << 16), file);
+    const want = declaredBytes(file, head);
+    if (want !== size) throw new FormatError(file, `the header declares ${want} bytes but the file has ${size} (truncated, or not an embeddings file)`);
+    b = size === head.length ? head : await readExactly(fh, size, file);
+  } finally {
+    await fh.close().catch(() => undefined);
   }
-  const e = b.length >= 6 && b.readUInt8(0) === 0x93 && b.toString('latin1', 1, 6) === 'NUMPY' ? parseNpy(file, b) : parseF32(file, b);
+  const e = isNpy(b) ? parseNpy(file, b) : parseF32(file, b);
   for (let i = 0; i < e.x.length; i++) {
     if (!Number.isFinite(e.x[i])) throw new FormatError(file, `non-finite value in row ${Math.floor(i / e.dim)}`);
   }

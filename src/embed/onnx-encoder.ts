@@ -5,13 +5,12 @@
  * attention mask and L2-normalised. A model whose first output is already 2-D ([batch, dim],
  * e.g. `sentence_embedding`) is used as is, then normalised.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
-import { FormatError, NotFoundError } from '../errors.js';
-import { normalizeRows } from '../../quantizer/core/index.js';
-import { readJsonObject, readOptionalJsonObject } from '../util/io.js';
+import { FormatError } from '../errors.js';
+import { normalizeRows, readExactly } from '../../quantizer/core/index.js';
+import { openInput, readJsonObject, readOptionalJsonObject } from '../util/io.js';
 
 /** Options for {@link OnnxEncoder}. */
 export interface OnnxEncoderOptions {
@@ -38,10 +37,13 @@ export class OnnxEncoder {
   /** Load `dir/model.onnx` and `dir/tokenizer.json` (+ optional `tokenizer_config.json`). */
   static async load(dir: string, opts: OnnxEncoderOptions = {}): Promise<OnnxEncoder> {
     const modelFile = path.join(dir, 'model.onnx');
+    // read once (a regular file), and the bytes read are the bytes onnxruntime gets
+    const { fh, size } = await openInput(modelFile, { what: 'encoder model (model.onnx)' });
+    let modelBytes: Buffer;
     try {
-      await fs.access(modelFile);
-    } catch {
-      throw new NotFoundError(modelFile, 'encoder model (model.onnx)');
+      modelBytes = await readExactly(fh, size, modelFile);
+    } finally {
+      await fh.close().catch(() => undefined);
     }
     const tokJson = await readJsonObject(path.join(dir, 'tokenizer.json'), 'tokenizer.json');
     const config = await readOptionalJsonObject(path.join(dir, 'tokenizer_config.json'), 'tokenizer_config.json');
@@ -53,7 +55,7 @@ export class OnnxEncoder {
     }
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(modelFile, opts.threads ? { intraOpNumThreads: opts.threads } : {});
+      session = await ort.InferenceSession.create(modelBytes, opts.threads ? { intraOpNumThreads: opts.threads } : {});
     } catch (err) {
       throw new FormatError(modelFile, `onnxruntime cannot load the model: ${(err as Error).message}`);
     }

@@ -128,7 +128,7 @@ export async function exportHfModel(logicalDir: string, outDir: string, opts: Hf
       async (tmp) => {
         await readHfServingConfig(tmp);
       },
-      { kind: 'hf-model', force: opts.force },
+      { kind: 'hf-model', force: opts.force, inputs: [logicalDir] },
     );
     return serving;
   } finally {

@@ -19,8 +19,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { NUM_SPECIAL, RemappedStepModel, TokenLayout, type StepModel } from '../../decoding/index.js';
-import { ModelError } from '../errors.js';
-import { readJsonObject, readOptionalJsonObject } from '../util/io.js';
+import { openUnverified, type FileSource } from '../../quantizer/core/index.js';
+import { ModelError, NotFoundError, SemrecError } from '../errors.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, resolveFrom, type ModelConfig } from './model-dir.js';
 import { OnnxStepModel } from './onnx-runner.js';
 import { idToken } from './tokenizer.js';
@@ -124,7 +124,20 @@ export function promptText(cfg: Pick<HfServingConfig, 'promptTemplate' | 'itemSe
   return cfg.promptTemplate.split('{history}').join(history);
 }
 
-const badJson = (file: string) => new ModelError(`${file}: not valid JSON`);
+/** A JSON object file of `files` (NotFoundError when absent, ModelError when not a JSON object). */
+async function jsonOf(files: FileSource, name: string, what: string): Promise<Record<string, unknown>> {
+  const file = path.join(files.dir, name);
+  if (!files.has(name)) throw new NotFoundError(file, what);
+  let v: unknown;
+  try {
+    v = JSON.parse(await files.text(name));
+  } catch (err) {
+    if (err instanceof SemrecError) throw err;
+    throw new ModelError(`${file}: not valid JSON`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new ModelError(`${file}: not a JSON object`);
+  return v as Record<string, unknown>;
+}
 
 /** Whether `dir` is a Hugging Face-layout model directory (has `semrec.json`). */
 export async function isHfModelDir(dir: string): Promise<boolean> {
@@ -135,9 +148,12 @@ export async function isHfModelDir(dir: string): Promise<boolean> {
 }
 
 /** Read and check `semrec.json`. */
-export async function readHfServingConfig(dir: string, base = dir): Promise<HfServingConfig> {
-  const file = path.join(dir, HF_SERVING_FILE);
-  const c = (await readJsonObject(file, 'serving config (semrec.json)', badJson)) as unknown as HfServingConfig;
+export async function readHfServingConfig(src: string | FileSource, base?: string): Promise<HfServingConfig> {
+  const files = typeof src === 'string' ? await openUnverified(src) : src;
+  base ??= files.dir;
+  const file = path.join(files.dir, HF_SERVING_FILE);
+  const c = (await jsonOf(files, HF_SERVING_FILE, 'serving config (semrec.json)')) as unknown as HfServingConfig;
+  if (!c || typeof c !== 'object' || Array.isArray(c)) throw new ModelError(`${file}: not a JSON object`);
   if (c.format !== HF_SERVING_FORMAT) throw new ModelError(`${file}: format must be ${JSON.stringify(HF_SERVING_FORMAT)}`);
   if (c.formatVersion !== 1) throw new ModelError(`${file}: version ${String(c.formatVersion)} is not supported`);
   if (typeof c.indexHash !== 'string' || typeof c.promptTemplate !== 'string') throw new ModelError(`${file}: needs indexHash and promptTemplate`);
@@ -160,15 +176,18 @@ export interface HfModel {
  * Load a Hugging Face-layout model directory for an index with the given codebook sizes
  * (`opts.serving`: its already-read `semrec.json`, to avoid reading it twice).
  */
-export async function loadHfModel(dir: string, codebookSizes: readonly number[], opts: { threads?: number; serving?: HfServingConfig } = {}): Promise<HfModel> {
-  const serving = opts.serving ?? (await readHfServingConfig(dir));
+export async function loadHfModel(src: string | FileSource, codebookSizes: readonly number[], opts: { threads?: number; serving?: HfServingConfig } = {}): Promise<HfModel> {
+  const files = typeof src === 'string' ? await openUnverified(src) : src;
+  const dir = files.dir;
+  const serving = opts.serving ?? (await readHfServingConfig(files));
   const configFile = path.join(dir, 'config.json');
-  const dims = hfDims(await readJsonObject(configFile, 'Hugging Face config (config.json)', badJson), configFile);
-  const tokCfg = await readOptionalJsonObject(path.join(dir, 'tokenizer_config.json'), 'tokenizer_config.json', badJson);
-  const tok = new Tokenizer(await readJsonObject(path.join(dir, 'tokenizer.json'), 'tokenizer (tokenizer.json)', badJson), tokCfg);
+  const dims = hfDims(await jsonOf(files, 'config.json', 'Hugging Face config (config.json)'), configFile);
+  const tokCfg = files.has('tokenizer_config.json') ? await jsonOf(files, 'tokenizer_config.json', 'tokenizer_config.json') : {};
+  const tok = new Tokenizer(await jsonOf(files, 'tokenizer.json', 'tokenizer (tokenizer.json)'), tokCfg);
   const { layout, map } = layoutFromTokenizer(tok, codebookSizes);
   const padId = typeof tokCfg.pad_token === 'string' ? tok.token_to_id(tokCfg.pad_token) : undefined;
-  const inner = await OnnxStepModel.load(path.join(dir, 'model.onnx'), { vocabSize: dims.vocabSize, layers: dims.layers, heads: dims.kvHeads, headDim: dims.headDim }, { threads: opts.threads, padId: padId ?? 0 });
+  if (!files.has('model.onnx')) throw new NotFoundError(path.join(dir, 'model.onnx'), 'model graph (model.onnx)');
+  const inner = await OnnxStepModel.load(await files.read('model.onnx'), { vocabSize: dims.vocabSize, layers: dims.layers, heads: dims.kvHeads, headDim: dims.headDim }, { threads: opts.threads, padId: padId ?? 0, label: path.join(dir, 'model.onnx') });
   const model = new RemappedStepModel(inner, map) as StepModel<unknown>;
   const config: ModelConfig = {
     format: MODEL_FORMAT,

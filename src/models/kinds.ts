@@ -9,12 +9,12 @@
  * | transformer | decoder | model.onnx, tokenizer.json, … |
  * | fused       | fused   | both, and `params.fusion.weight` (the transition model's weight) |
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FusedStepModel, type PrefixTrie, type StepModel, type TokenLayout } from '../../decoding/index.js';
-import { InputError, ModelError } from '../errors.js';
+import { InputError, ModelError, SemrecError } from '../errors.js';
 import { TransitionStepModel, checkTransitionData } from './transition.js';
 import type { ModelConfig } from './model-dir.js';
+import type { Artifact } from '../../quantizer/core/index.js';
 import { OnnxStepModel } from './onnx-runner.js';
 
 /** User-facing names of the model kinds. */
@@ -26,6 +26,8 @@ export type ModelPart = ModelKindName;
 /** Where and how a model is loaded. */
 export interface LoadContext {
   dir: string;
+  /** The model directory's verified files: every file is read through it (its checked bytes), never reopened by path. */
+  art: Artifact;
   config: ModelConfig;
   /** Candidates: the index's live items. */
   trie: PrefixTrie;
@@ -85,8 +87,9 @@ async function loadTransition(ctx: LoadContext): Promise<StepModel<unknown>> {
   const file = path.join(ctx.dir, 'bigram.json');
   let raw: unknown;
   try {
-    raw = JSON.parse(await fs.readFile(file, 'utf8'));
+    raw = JSON.parse(await ctx.art.text('bigram.json'));
   } catch (err) {
+    if (err instanceof SemrecError) throw err;
     throw new ModelError(`${file}: cannot read the transition model (${(err as Error).message})`);
   }
   const data = checkTransitionData(raw, file);
@@ -95,7 +98,8 @@ async function loadTransition(ctx: LoadContext): Promise<StepModel<unknown>> {
 
 async function loadTransformer(ctx: LoadContext): Promise<OnnxStepModel> {
   const p = ctx.config.params as { layers: number; heads: number; headDim: number };
-  return OnnxStepModel.load(path.join(ctx.dir, 'model.onnx'), { vocabSize: ctx.layout.vocabSize, layers: p.layers, heads: p.heads, headDim: p.headDim }, { threads: ctx.threads });
+  // the verified bytes go to onnxruntime, not the path (a file renamed there since is never loaded)
+  return OnnxStepModel.load(await ctx.art.read('model.onnx'), { vocabSize: ctx.layout.vocabSize, layers: p.layers, heads: p.heads, headDim: p.headDim }, { threads: ctx.threads, label: path.join(ctx.dir, 'model.onnx') });
 }
 
 const noClose = async () => {};
@@ -151,12 +155,12 @@ export function parsePart(v: string | undefined): ModelPart | undefined {
 
 /** Load the model of a semrec model directory through its kind. */
 export async function loadModelKind(ctx: LoadContext): Promise<LoadedModel> {
-  const kind = MODEL_KINDS[ctx.config.architecture];
+  const kind = Object.hasOwn(MODEL_KINDS, ctx.config.architecture) ? MODEL_KINDS[ctx.config.architecture] : undefined;
   if (!kind) throw new ModelError(`architecture ${JSON.stringify(ctx.config.architecture)} is not supported by this build (known: ${Object.keys(MODEL_KINDS).join(', ')})`);
   return kind.load(ctx);
 }
 
 /** User-facing name of a config's kind. */
 export function kindName(config: ModelConfig): string {
-  return MODEL_KINDS[config.architecture]?.name ?? config.architecture;
+  return (Object.hasOwn(MODEL_KINDS, config.architecture) ? MODEL_KINDS[config.architecture].name : undefined) ?? config.architecture;
 }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { resolveArtifact, writeArtifact, openRequired, zodIssues, type Artifact } from '../../quantizer/core/index.js';
+import { resolveArtifact, writeArtifact, openRequired, openUnverified, zodIssues, type Artifact, type FileSource } from '../../quantizer/core/index.js';
 import { TokenLayout, type TokenLayoutSpec } from '../../decoding/index.js';
 import { ModelError, NotFoundError, SemrecError } from '../errors.js';
 
@@ -48,12 +48,15 @@ export interface ModelConfig {
  * Content hash of a model directory (hex sha256 over every regular file's name and bytes, in name
  * order): what a server reports as the loaded model's identity.
  */
-export async function modelDirHash(dir: string): Promise<string> {
+export async function modelDirHash(src: string | FileSource): Promise<string> {
+  const files = typeof src === 'string' ? await openUnverified(src) : src;
   const h = createHash('sha256');
-  const entries = (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+  const entries = [...files.names].sort();
   for (const name of entries) {
+    const st = await fs.lstat(path.join(files.dir, name)).catch(() => undefined);
+    if (!st || !(st.isFile() || st.isSymbolicLink())) continue; // plain files only (subdirectories are not the model)
     h.update(`${name}\0`);
-    h.update(await fs.readFile(path.join(dir, name)));
+    h.update(await files.read(name));
   }
   return h.digest('hex');
 }
@@ -69,7 +72,7 @@ export function resolveFrom(dir: string, p: string | undefined): string | undefi
 }
 
 /** Write a model directory atomically: config.json (with relative data/index paths) plus `files`. */
-export async function writeModelDir(dir: string, config: ModelConfig, files: Record<string, string | Uint8Array>, opts: { force?: boolean } = {}): Promise<void> {
+export async function writeModelDir(dir: string, config: ModelConfig, files: Record<string, string | Uint8Array>, opts: { force?: boolean; inputs?: readonly string[] } = {}): Promise<void> {
   const stored: ModelConfig = { ...config, dataDir: relativeTo(dir, config.dataDir), indexDir: relativeTo(dir, config.indexDir) };
   await writeArtifact(
     dir,
@@ -80,7 +83,7 @@ export async function writeModelDir(dir: string, config: ModelConfig, files: Rec
     async (tmp) => {
       await readModelConfig(tmp);
     },
-    { kind: MODEL_FORMAT, force: opts.force },
+    { kind: MODEL_FORMAT, force: opts.force, inputs: opts.inputs },
   );
 }
 

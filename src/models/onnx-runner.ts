@@ -57,6 +57,8 @@ export type { TreeState } from './onnx-tree.js';
 
 /** Options of {@link OnnxStepModel.load}. */
 export interface OnnxRunnerOptions {
+  /** The model's name in error messages when it is loaded from bytes (default `model.onnx (in memory)`). */
+  label?: string;
   /** onnxruntime intra-op threads (default: all cores). */
   threads?: number;
   /** Pad token id for left padding (default 0). */
@@ -141,7 +143,7 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
   /** Load a model.onnx and check its inputs/outputs follow the convention. */
   static async load(source: string | Uint8Array, dims: { vocabSize: number; layers: number; heads: number; headDim: number }, opts: OnnxRunnerOptions = {}): Promise<OnnxStepModel> {
     let session: ort.InferenceSession;
-    const file = typeof source === 'string' ? source : 'model.onnx (in memory)';
+    const file = typeof source === 'string' ? source : (opts.label ?? 'model.onnx (in memory)');
     try {
       const so: ort.InferenceSession.SessionOptions = { ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}), graphOptimizationLevel: 'all', extra: { ...DEFAULT_SESSION_CONFIG, ...opts.sessionConfig } };
       session = typeof source === 'string' ? await ort.InferenceSession.create(source, so) : await ort.InferenceSession.create(source, so);

@@ -2,34 +2,49 @@
  * File input helpers: line-by-line reading of plain or gzip-compressed text (detected from the
  * file's magic bytes, not its name) and small JSON/JSONL helpers.
  */
-import { createReadStream, promises as fs } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { FileAccessError, openRegular, readRegularText, type OpenRegularOptions } from '../../quantizer/core/index.js';
 import { NotFoundError, FormatError } from '../errors.js';
 
-/** Throw a {@link NotFoundError} unless `file` exists and is a regular file. */
+/**
+ * Throw a typed error unless `file` is a regular file: {@link NotFoundError} when it is missing,
+ * E_INPUT for a directory, FIFO, device or socket (checked through a non-blocking open: a FIFO
+ * never hangs the caller).
+ */
 export async function assertFile(file: string, what = 'file'): Promise<void> {
-  let st;
-  try {
-    st = await fs.stat(file);
-  } catch {
-    throw new NotFoundError(file, what);
-  }
-  if (!st.isFile()) throw new FormatError(file, `expected a ${what}, found a directory or special file`);
+  const { fh } = await openInput(file, { what });
+  await fh.close();
 }
 
-/** True when the file starts with the gzip magic bytes 1f 8b. */
-export async function isGzip(file: string): Promise<boolean> {
-  const fh = await fs.open(file, 'r');
+/** {@link openRegular} for a user-named input, with a missing file as {@link NotFoundError}. */
+export async function openInput(file: string, opts: OpenRegularOptions = {}) {
   try {
-    const buf = Buffer.alloc(2);
-    const { bytesRead } = await fh.read(buf, 0, 2, 0);
-    return bytesRead === 2 && buf[0] === 0x1f && buf[1] === 0x8b;
-  } finally {
-    await fh.close();
+    return await openRegular(file, opts);
+  } catch (err) {
+    if (err instanceof FileAccessError && err.code === 'E_NOT_FOUND') throw new NotFoundError(file, opts.what ?? 'file');
+    throw err;
   }
 }
+
+/**
+ * Read a whole small text file named by the user (`--history-file`, `--ids-file`): a regular
+ * file (never a FIFO or device), at most `maxBytes`.
+ */
+export async function readInputText(file: string, what: string, maxBytes: number): Promise<string> {
+  try {
+    return await readRegularText(file, { what, maxBytes });
+  } catch (err) {
+    if (err instanceof FileAccessError && err.code === 'E_NOT_FOUND') throw new NotFoundError(file, what);
+    throw err;
+  }
+}
+
+/** Largest list file (`--history-file`, `--ids-file`) read whole (bytes). */
+export const MAX_LIST_FILE_BYTES = 64 << 20;
+
+/** Longest line {@link readLines} accepts by default (characters). */
+export const MAX_LINE_CHARS = 64 << 20;
 
 /**
  * Process-wide hook for progress output: called every 50,000 lines and at the end of each file
@@ -41,6 +56,8 @@ export const readProgress: { onLines?: (file: string, lines: number, done: boole
 export interface ReadLinesOptions {
   /** Text encoding of the (decompressed) bytes. Default utf8. MovieLens-1M is latin1. */
   encoding?: BufferEncoding;
+  /** Refuse a line longer than this many characters (default {@link MAX_LINE_CHARS}): a file without newlines is never held whole. */
+  maxLineChars?: number;
 }
 
 /**
@@ -48,26 +65,46 @@ export interface ReadLinesOptions {
  * with 1-based line numbers; a trailing `\r` is removed.
  */
 export async function* readLines(file: string, opts: ReadLinesOptions = {}): AsyncGenerator<[number, string]> {
-  await assertFile(file);
-  const gz = await isGzip(file);
-  let stream: Readable = createReadStream(file);
-  if (gz) stream = stream.pipe(createGunzip());
-  stream.setEncoding(opts.encoding ?? 'utf8');
-  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  // one open, checked through the descriptor (a regular file: a FIFO or device is refused, not read)
+  const { fh } = await openInput(file);
+  const maxLine = opts.maxLineChars ?? MAX_LINE_CHARS;
+  let stream: Readable | undefined;
+  let gz = false;
   let n = 0;
   try {
-    for await (const raw of rl) {
+    const magic = Buffer.alloc(2);
+    const { bytesRead } = await fh.read(magic, 0, 2, 0);
+    gz = bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+    const raw = fh.createReadStream({ start: 0, autoClose: false });
+    stream = gz ? raw.pipe(createGunzip()) : raw;
+    stream.setEncoding(opts.encoding ?? 'utf8');
+    let pending = '';
+    const emit = (line: string): [number, string] => {
       n++;
       if (n % 50_000 === 0) readProgress.onLines?.(file, n, false);
+      if (line.endsWith('\r')) line = line.slice(0, -1);
       // a UTF-8 byte-order mark would otherwise become part of the first record
-      yield [n, n === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw];
+      return [n, n === 1 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line];
+    };
+    for await (const chunk of stream as AsyncIterable<string>) {
+      let text = pending + chunk;
+      let nl: number;
+      while ((nl = text.indexOf('\n')) >= 0) {
+        if (nl > maxLine) throw new FormatError(file, `line ${n + 1} is longer than ${maxLine} characters (not a line-based text file?)`);
+        yield emit(text.slice(0, nl));
+        text = text.slice(nl + 1);
+      }
+      if (text.length > maxLine) throw new FormatError(file, `line ${n + 1} is longer than ${maxLine} characters (not a line-based text file?)`);
+      pending = text;
     }
+    if (pending.length) yield emit(pending);
     readProgress.onLines?.(file, n, true);
   } catch (err) {
+    if (err instanceof FormatError) throw err;
     throw new FormatError(file, `cannot read${gz ? ' (corrupt gzip?)' : ''}: ${(err as Error).message}`, { cause: err });
   } finally {
-    rl.close();
-    stream.destroy();
+    stream?.destroy();
+    await fh.close().catch(() => undefined);
   }
 }
 
@@ -88,22 +125,23 @@ export async function readJson(file: string): Promise<unknown> {
   }
 }
 
+/** Largest JSON file {@link readJsonObject} reads (a tokenizer.json of a 150k vocabulary is ~11 MB). */
+export const MAX_JSON_BYTES = 256 << 20;
+
 /**
  * Read a plain JSON file that must exist: {@link NotFoundError} naming `what` when it is missing,
  * `badJson(file)` (default a {@link FormatError}) when it does not parse.
  */
 export async function readJsonObject(file: string, what: string, badJson: (file: string) => Error = (f) => new FormatError(f, 'not valid JSON')): Promise<Record<string, unknown>> {
-  let text: string;
+  const text = await readInputText(file, what, MAX_JSON_BYTES);
+  let v: unknown;
   try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    throw new NotFoundError(file, what);
-  }
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
+    v = JSON.parse(text);
   } catch {
     throw badJson(file);
   }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw badJson(file);
+  return v as Record<string, unknown>;
 }
 
 /** Like {@link readJsonObject}, but a missing file gives `{}` (optional config files). */

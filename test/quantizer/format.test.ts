@@ -113,16 +113,17 @@ describe('index directory format', () => {
       const loaded = await loadIndex(dir); // either the old or the new index, complete and verified
       expect([200, 20000]).toContain(loaded.size);
     }
-    // leftovers: the killed writers' temporary directories (inside idx, swept by the next
-    // writer), the pointer's temporary files and — when a writer died while sweeping — files of
-    // the first, plain layout (no reader looks at them once CURRENT exists); never a half-written
-    // generation behind CURRENT
-    expect(readdirSync(root).sort()).toEqual(['idx', 'writer.mts']);
-    for (const f of readdirSync(dir)) expect(f === 'CURRENT' || /^g-\d{6}$/.test(f) || f.startsWith('.tmp-') || f.startsWith('.CURRENT.tmp-') || plain.has(f), f).toBe(true);
+    // leftovers: the killed writers' temporary directories and lock (beside idx, swept and
+    // reclaimed by the next writer), the pointer's temporary files and — when a writer died while
+    // pruning — files of the first, plain layout (no reader looks at them once CURRENT exists);
+    // never a half-written generation behind CURRENT
+    for (const f of readdirSync(root)) expect(f === 'idx' || f === 'writer.mts' || /^\.idx\.(tmp-\d+-|lock$)/.test(f), f).toBe(true);
+    for (const f of readdirSync(dir)) expect(f === 'CURRENT' || /^g-\d{6}$/.test(f) || f.startsWith('.CURRENT.tmp-') || plain.has(f), f).toBe(true);
     expect(existsSync(path.join(await resolveArtifact(dir), 'index.json'))).toBe(true);
-    // the next write sweeps the dead writers' temporary directories and the plain layout's files
+    // the next write sweeps the dead writers' temporaries, reclaims their lock, removes the plain layout's files
     await saveIndex(first, dir);
-    expect(readdirSync(dir).filter((f) => f.startsWith('.tmp-') || plain.has(f))).toEqual([]);
+    expect(readdirSync(root).sort()).toEqual(['idx', 'writer.mts']);
+    expect(readdirSync(dir).filter((f) => f.startsWith('.') || plain.has(f))).toEqual([]);
     expect((await loadIndex(dir)).size).toBe(200);
   });
 });

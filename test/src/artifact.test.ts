@@ -91,7 +91,7 @@ describe('safe directory replacement', () => {
     expect(rec.config.params.beta).toBe(5);
   });
 
-  it('--out refuses another kind of directory or an unrelated non-empty one, unless --force', async () => {
+  it('--out refuses another kind of directory unless --force, and an unrelated non-empty one always', async () => {
     const root = tmp();
     const { data, ds, index, model } = await transitionPipeline(root, { items: 120, users: 300, seed: 4 });
     // an index over a model directory: refused before any work, the model untouched
@@ -111,9 +111,18 @@ describe('safe directory replacement', () => {
     writeFileSync(path.join(mine, 'notes.txt'), 'keep me');
     const u = await run(['index', 'build', '--items', items, '--scheme', 'rqkmeans:2x16', '--out', mine]);
     expect(u.code).toBe(2);
-    expect(u.err).toMatch(/exists and is not a semrec-index directory/);
+    expect(u.err).toMatch(/holds files semrec did not write/);
     expect(existsSync(path.join(mine, 'notes.txt'))).toBe(true);
-    // the same kind is replaced; --force replaces anything
+    const uf = await run(['index', 'build', '--items', items, '--scheme', 'rqkmeans:2x16', '--out', mine, '--force']);
+    expect(uf.code).toBe(2);
+    expect(uf.err).toMatch(/E_EXISTS.*with or without force/);
+    expect(readdirSync(mine)).toEqual(['notes.txt']);
+    // --force never replaces a directory holding the job's input
+    const fi = await run(['index', 'build', '--items', items, '--scheme', 'rqkmeans:2x16', '--out', data, '--force']);
+    expect(fi.code).toBe(2);
+    expect(fi.err).toMatch(/holds an input of this job/);
+    expect(existsSync(items)).toBe(true);
+    // the same kind is replaced; --force replaces another kind of semrec artifact
     expect((await run(['index', 'build', '--items', items, '--scheme', 'rqkmeans:2x16', '--seed', '3', '--out', index])).code).toBe(0);
     const f = await run(['index', 'build', '--items', items, '--scheme', 'rqkmeans:2x16', '--out', model, '--force']);
     expect(f.code, f.err).toBe(0);

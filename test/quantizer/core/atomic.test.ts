@@ -8,13 +8,12 @@ describe('atomic writes', () => {
   it('a failed fill or verify leaves the old directory untouched and no temp dirs', async () => {
     const root = tmp();
     const dir = path.join(root, 'idx');
-    mkdirSync(dir);
-    writeFileSync(path.join(dir, 'a.txt'), 'old');
+    await writeArtifact(dir, async (t) => writeFileSync(path.join(t, 'a.txt'), 'old'), undefined, { kind: 'test-a' });
     await expect(
       writeArtifact(dir, async (t) => {
         writeFileSync(path.join(t, 'a.txt'), 'half');
         throw new Error('interrupted');
-      }, undefined, { force: true }),
+      }, undefined, { kind: 'test-a' }),
     ).rejects.toThrow('interrupted');
     await expect(
       writeArtifact(
@@ -23,18 +22,25 @@ describe('atomic writes', () => {
         async () => {
           throw new Error('verify failed');
         },
-        { force: true },
+        { kind: 'test-a' },
       ),
     ).rejects.toThrow('verify failed');
     expect(readFileSync(path.join(dir, 'a.txt'), 'utf8')).toBe('old');
     expect(readdirSync(root)).toEqual(['idx']);
-    expect(readdirSync(dir)).toEqual(['a.txt']);
-    // a directory that is not an artifact is not replaced unless forced
-    await expect(writeArtifact(dir, async (t) => writeFileSync(path.join(t, 'b.txt'), 'new'))).rejects.toThrow(/refusing to replace/);
-    await writeArtifact(dir, async (t) => writeFileSync(path.join(t, 'b.txt'), 'new'), undefined, { force: true });
-    expect(readdirSync(dir).sort()).toEqual(['CURRENT', 'g-000001']);
+    expect(readdirSync(dir).sort()).toEqual(['MANIFEST.json', 'a.txt']);
+    // another kind of artifact is replaced only when forced; its own files go, nothing else
+    writeFileSync(path.join(dir, 'notes.txt'), 'not listed: not ours');
+    await expect(writeArtifact(dir, async (t) => writeFileSync(path.join(t, 'b.txt'), 'new'), undefined, { kind: 'test-b' })).rejects.toThrow(/refusing to replace/);
+    await writeArtifact(dir, async (t) => writeFileSync(path.join(t, 'b.txt'), 'new'), undefined, { kind: 'test-b', force: true });
+    expect(readdirSync(dir).sort()).toEqual(['CURRENT', 'g-000001', 'notes.txt']);
     expect(readFileSync(path.join(await resolveArtifact(dir), 'b.txt'), 'utf8')).toBe('new');
     expect(readdirSync(root)).toEqual(['idx']);
+    // a directory semrec did not write is never replaced, forced or not
+    const mine = path.join(root, 'mine');
+    mkdirSync(mine);
+    writeFileSync(path.join(mine, 'a.txt'), 'mine');
+    await expect(writeArtifact(mine, async (t) => writeFileSync(path.join(t, 'b.txt'), 'new'), undefined, { kind: 'test-b', force: true })).rejects.toThrow(/did not write/);
+    expect(readdirSync(mine)).toEqual(['a.txt']);
   });
 
   it('a first write sweeps temporary siblings left by dead writers, not by live ones', async () => {
