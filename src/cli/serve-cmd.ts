@@ -1,7 +1,8 @@
 /** `semrec serve`: the HTTP service (see src/serve/server.ts and docs/serving.md). */
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { InputError } from '../errors.js';
+import { InputError, SemrecError } from '../errors.js';
+import { isLoopback, readAdminToken } from '../serve/admin.js';
 import { createServer, DEFAULT_LIMITS, type ServeLimits } from '../serve/server.js';
 import { semiSpaceMb, youngGenerationAdvice } from '../util/runtime.js';
 import { intOpt } from './common.js';
@@ -22,6 +23,23 @@ interface ServeFlags {
   bodyLimit?: string;
   maxHistory?: string;
   logLevel: string;
+  adminTokenFile?: string;
+  adminOpen?: boolean;
+  reloadRoot?: string[];
+  reloadTimeoutMs?: string;
+}
+
+/** Listen, with the errors a bad --host or --port gives typed. */
+async function listen(server: { app: { listen(o: { port: number; host: string }): Promise<string> } }, port: number, host: string): Promise<string> {
+  try {
+    return await server.app.listen({ port, host });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT') throw new InputError(`--host ${JSON.stringify(host)} is not an address of this machine (${code})`, { param: 'host' });
+    if (code === 'EADDRINUSE') throw new InputError(`--port ${port} on ${host} is already in use`, { param: 'port' });
+    if (code === 'EACCES' || code === 'EPERM') throw new SemrecError('E_IO', `listening on ${host}:${port} is not permitted (${code}; ports below 1024 need privileges)`);
+    throw err;
+  }
 }
 
 /** Register `serve`. */
@@ -43,6 +61,10 @@ export function registerServe(program: Command): void {
     .option('--body-limit <bytes>', `largest request body (default ${DEFAULT_LIMITS.bodyBytes})`)
     .option('--max-history <n>', `most history items per request (default ${DEFAULT_LIMITS.maxHistory})`)
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace, silent', 'info')
+    .option('--admin-token-file <file>', 'file holding the admin token (≥ 16 characters; default: the SEMREC_ADMIN_TOKEN environment variable). Without a token the admin API is disabled')
+    .option('--admin-open', 'no token: serve the admin API to loopback connections only (refused with a non-loopback --host; logged as a warning)')
+    .option('--reload-root <dir>', 'a directory under which POST /v1/admin/reload may load models and indexes (repeatable; default: the parents of --model and the index)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--reload-timeout-ms <n>', 'deadline of a reload: past it the reload is abandoned and reported (default 120000)')
     .action(async (flags: ServeFlags) => {
       const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
       if (!levels.includes(flags.logLevel)) throw new InputError(`--log-level must be one of ${levels.join(', ')}, got ${JSON.stringify(flags.logLevel)}`);
@@ -61,12 +83,21 @@ export function registerServe(program: Command): void {
       const logger = pino({ level: flags.logLevel, base: { pid: process.pid } });
       // start, reload and stop lines are written at any level but silent (request logs follow --log-level)
       const life = flags.logLevel === 'silent' ? logger : logger.child({}, { level: 'info' });
-      const adminToken = process.env.SEMREC_ADMIN_TOKEN || undefined;
-      const server = await createServer({ model: flags.model, index: flags.index, load: loadOptions(flags), limits, logger, lifecycleLogger: life, adminToken });
-      const address = await server.app.listen({ port, host: flags.host });
+      const adminToken = await readAdminToken(flags.adminTokenFile);
+      if (flags.adminOpen && adminToken !== undefined) throw new InputError('--admin-open is for a server without a token; give one or the other');
+      if (flags.adminOpen && !isLoopback(flags.host)) throw new InputError(`--admin-open needs a loopback --host (127.0.0.1, ::1 or localhost), got ${JSON.stringify(flags.host)}: configure a token instead`);
+      const reloadTimeoutMs = intOpt('--reload-timeout-ms', flags.reloadTimeoutMs, 1);
+      const server = await createServer({ model: flags.model, index: flags.index, load: loadOptions(flags), limits, logger, lifecycleLogger: life, adminToken, adminOpen: !!flags.adminOpen, reloadRoots: flags.reloadRoot, reloadTimeoutMs });
+      let address: string;
+      try {
+        address = await listen(server, port, flags.host);
+      } catch (err) {
+        await server.close();
+        throw err;
+      }
       const g = server.slot.current;
       const semiSpace = semiSpaceMb();
-      life.info({ address, model: g.recommender.modelName, modelHash: g.recommender.modelHash, indexHash: g.recommender.index.hash(), items: g.recommender.trie.numItems, limits: server.limits, adminToken: !!adminToken, v8SemiSpaceMb: semiSpace ?? 'default' }, 'semrec serving');
+      life.info({ address, model: g.recommender.modelName, modelHash: g.recommender.modelHash, indexHash: g.recommender.index.hash(), items: g.recommender.trie.numItems, limits: server.limits, admin: adminToken ? 'token' : flags.adminOpen ? 'open on loopback' : 'disabled', v8SemiSpaceMb: semiSpace ?? 'default' }, 'semrec serving');
       const advice = youngGenerationAdvice(semiSpace);
       if (advice) life.warn(advice);
       await new Promise<void>((resolve) => {

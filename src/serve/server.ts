@@ -6,6 +6,13 @@
  *   GET  /readyz            ready (200 once a model is loaded; 503 while shutting down)
  *   GET  /metrics           Prometheus text
  *   POST /v1/admin/reload   {model?, index?}: load + verify off the request path, then switch
+ *   GET  /openapi.json      the OpenAPI 3 document of these routes (generated from the zod schemas)
+ *
+ * The admin route is closed unless a token is configured (`adminToken`, compared in constant
+ * time) or, without one, `adminOpen` serves it to loopback connections only; a reload loads only
+ * directories under `reloadRoots` and has a deadline; its errors never echo a path (admin.ts).
+ * While shutting down, new requests get 503 `E_CLOSED` (Retry-After) until the running ones are
+ * done; then the listener closes.
  *
  * Everything is bounded: body size, history and candidate-list lengths, k and beam width, time
  * per request, requests running and waiting. Past the limits a request is answered at once —
@@ -19,6 +26,10 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { SemrecError, UnavailableError } from '../errors.js';
 import { MAX_BEAM, MAX_K, Recommender, SERVE_PROCESS_WARMUP, type LoadOptions } from '../recommender.js';
+import swagger from '@fastify/swagger';
+import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import path from 'node:path';
+import { allowedDir, checkToken, DEFAULT_RELOAD_TIMEOUT_MS, isLoopback, resolveRoots, tokenMatches } from './admin.js';
 import { Admission } from './admission.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { RecommenderSlot, type Generation } from './slot.js';
@@ -57,8 +68,20 @@ export interface ServeOptions {
   logger?: Logger;
   /** Logger for reloads (default: `logger`), e.g. one that logs them whatever the request log level. */
   lifecycleLogger?: Logger;
-  /** If set, /v1/admin/* requires `Authorization: Bearer <token>`. */
+  /**
+   * The admin token (at least 16 characters): /v1/admin/* requires `Authorization: Bearer <token>`.
+   * Without a token (and without `adminOpen`) the admin routes are disabled.
+   */
   adminToken?: string;
+  /** Without a token: serve /v1/admin/* to connections made to a loopback address only (logged as a warning). */
+  adminOpen?: boolean;
+  /**
+   * Directories under which a reload may load a model or an index named in its body (default: the
+   * parent directories of the model and index the server started with).
+   */
+  reloadRoots?: string[];
+  /** Deadline of a reload (load + verify), ms (default 120,000): a reload past it is abandoned and reported. */
+  reloadTimeoutMs?: number;
 }
 
 /** A running (or ready to listen) server. */
@@ -108,6 +131,8 @@ function deadline<T>(p: Promise<T>, ms: number): Promise<T> {
 /** Load the model and build the server (call `app.listen` to serve). */
 export async function createServer(opts: ServeOptions): Promise<SemrecServer> {
   const limits: ServeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const adminToken = checkToken(opts.adminToken);
+  if (adminToken !== undefined && opts.adminOpen) throw new SemrecError('E_INPUT', 'adminOpen is for a server without a token; give one or the other');
   let paths = { model: opts.model, index: opts.index };
   // a serving process warms V8's compiler on its first load (later loads stop once their own faults settle)
   const loaderFor = (p: { model: string; index?: string }) => () => Recommender.load(p.model, p.index, { processWarmup: SERVE_PROCESS_WARMUP, ...opts.load });
@@ -123,20 +148,35 @@ export async function createServer(opts: ServeOptions): Promise<SemrecServer> {
   };
   showModel(slot.current);
   let closing = false;
+  const life = opts.lifecycleLogger ?? opts.logger;
+  const roots = await resolveRoots(opts.reloadRoots ?? [path.dirname(path.resolve(opts.model)), path.dirname(path.resolve(opts.index ?? slot.current.recommender.config.indexDir ?? opts.model))]).catch(async (err: unknown) => {
+    await slot.close();
+    throw err;
+  });
+  if (adminToken === undefined && opts.adminOpen) life?.warn({ reloadRoots: roots }, 'ADMIN API OPEN WITHOUT A TOKEN: POST /v1/admin/reload is served to loopback connections only — configure a token (SEMREC_ADMIN_TOKEN or --admin-token-file) for anything else');
 
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger | undefined,
     bodyLimit: limits.bodyBytes,
-    return503OnClosing: true,
+    return503OnClosing: false, // the onRequest hook answers with a typed 503 E_CLOSED
     forceCloseConnections: 'idle',
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  await app.register(swagger, {
+    openapi: { openapi: '3.0.3', info: { title: 'semrec', description: 'Generative recommendation with semantic item IDs: the HTTP API of `semrec serve` (docs/serving.md).', version: '1' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } },
+    transform: jsonSchemaTransform,
+  });
 
   // metrics for every request, by route pattern
   const started = new WeakMap<object, bigint>();
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     started.set(req, process.hrtime.bigint());
+    // draining: new requests are answered at once with a typed 503 (the probes too), running ones finish
+    if (closing && req.url !== '/healthz') {
+      void reply.header('Retry-After', '1');
+      return sendError(reply, 503, 'E_CLOSED', 'the server is shutting down');
+    }
   });
   // while shutting down, answers close their connection, so that no keep-alive socket holds the
   // server open after the last running request
@@ -182,7 +222,15 @@ export async function createServer(opts: ServeOptions): Promise<SemrecServer> {
     })
     .strict();
 
-  app.post('/v1/recommend', { schema: { body: RecommendBody } }, async (req) => {
+  const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }).passthrough() });
+  const errors = { 400: ErrorBody, 422: ErrorBody, 503: ErrorBody };
+  const RecommendReply = z.object({
+    items: z.array(z.object({ itemId: z.string(), score: z.number(), codes: z.array(z.number().int()) })),
+    skipped: z.array(z.string()),
+    unknownCandidates: z.array(z.string()),
+    generation: z.number().int(),
+  });
+  app.post('/v1/recommend', { schema: { summary: 'Recommend the next items for a history (oldest first)', body: RecommendBody, response: { 200: RecommendReply, ...errors } } }, async (req) => {
     const release = await admission.acquire(limits.timeoutMs);
     const work = slot.recommend(req.body.history, req.body);
     work.finally(release).catch(() => undefined);
@@ -190,12 +238,14 @@ export async function createServer(opts: ServeOptions): Promise<SemrecServer> {
     return res;
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+  const Described = z.object({ generation: z.number().int(), model: z.string(), modelHash: z.string(), indexHash: z.string(), items: z.number().int(), excludeSeenByDefault: z.boolean(), loadedAt: z.string() });
+  app.get('/healthz', { schema: { summary: 'Liveness', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/readyz', { schema: { summary: 'Readiness and the model being served', response: { 200: Described.extend({ ready: z.literal(true) }), 503: ErrorBody } } }, async (_req, reply) => {
     if (closing) return sendError(reply, 503, 'E_CLOSED', 'shutting down');
-    return { ready: true, ...describe(slot.current) };
+    return { ready: true as const, ...describe(slot.current) };
   });
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'] } }, async (_req, reply) => {
     void reply.header('Content-Type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
@@ -203,28 +253,41 @@ export async function createServer(opts: ServeOptions): Promise<SemrecServer> {
   const reload = async (p?: { model?: string; index?: string }): Promise<Generation> => {
     const next = p?.model || p?.index ? { model: p.model ?? paths.model, index: p.index ?? (p.model ? undefined : paths.index) } : paths;
     try {
-      const g = await slot.reload(loaderFor(next));
+      const g = await slot.reload(loaderFor(next), { timeoutMs: opts.reloadTimeoutMs ?? DEFAULT_RELOAD_TIMEOUT_MS });
       paths = next;
       metrics.reloads.inc({ result: 'ok' });
       showModel(g);
-      (opts.lifecycleLogger ?? opts.logger)?.info({ ...describe(g) }, 'reloaded');
+      life?.info({ ...describe(g) }, 'reloaded');
       return g;
     } catch (err) {
       metrics.reloads.inc({ result: 'error' });
-      (opts.lifecycleLogger ?? opts.logger)?.error({ err }, 'reload failed; the previous model keeps serving');
+      life?.error({ err }, 'reload failed; the previous model keeps serving');
       throw err;
     }
   };
 
   // no body at all (`curl -X POST …/reload`) reloads the same directories
-  const ReloadBody = z.object({ model: z.string().min(1).optional(), index: z.string().min(1).optional() }).strict().nullish();
-  app.post('/v1/admin/reload', { schema: { body: ReloadBody } }, async (req, reply) => {
-    if (opts.adminToken !== undefined && req.headers.authorization !== `Bearer ${opts.adminToken}`) return sendError(reply, 401, 'E_UNAUTHORIZED', 'admin requests need Authorization: Bearer <token>');
+  const ReloadBody = z.object({ model: z.string().min(1).max(4096).optional(), index: z.string().min(1).max(4096).optional() }).strict().nullish();
+  const adminErrors = { 401: ErrorBody, 403: ErrorBody, 422: ErrorBody, 503: ErrorBody };
+  app.post('/v1/admin/reload', { schema: { summary: 'Load and verify a model (the same directories, or others under the reload roots), then switch', security: [{ bearer: [] }], body: ReloadBody, response: { 200: Described.extend({ reloaded: z.literal(true) }), ...adminErrors } } }, async (req, reply) => {
+    if (adminToken === undefined && !opts.adminOpen) return sendError(reply, 403, 'E_UNAUTHORIZED', 'the admin API is disabled: start the server with an admin token (SEMREC_ADMIN_TOKEN or --admin-token-file)');
+    if (adminToken !== undefined && !tokenMatches(req.headers.authorization, adminToken)) return sendError(reply, 401, 'E_UNAUTHORIZED', 'admin requests need Authorization: Bearer <token>');
+    if (adminToken === undefined && !isLoopback(req.socket.localAddress)) return sendError(reply, 403, 'E_UNAUTHORIZED', 'the admin API without a token answers loopback connections only');
+    const body = req.body ?? undefined;
+    const asked: { model?: string; index?: string } = {};
+    for (const key of ['model', 'index'] as const) {
+      const v = body?.[key];
+      if (v === undefined) continue;
+      const real = await allowedDir(v, roots);
+      // one answer for a missing directory and one outside the roots: no probe of the file system
+      if (!real) return sendError(reply, 403, 'E_UNAUTHORIZED', `${key}: not a directory this server may load (only directories under its reload roots)`);
+      asked[key] = real;
+    }
     try {
-      return { reloaded: true, ...describe(await reload(req.body ?? undefined)) };
+      return { reloaded: true as const, ...describe(await reload(body ? asked : undefined)) };
     } catch (err) {
-      const e = err as { code?: string; message?: string };
-      return sendError(reply, 422, e.code ?? 'E_INTERNAL', `reload failed, still serving generation ${slot.current.id}: ${e.message}`, { serving: describe(slot.current) });
+      const code = err instanceof SemrecError ? err.code : 'E_INTERNAL';
+      return sendError(reply, code === 'E_TIMEOUT' ? 503 : 422, code, `reload failed (${code}), still serving generation ${slot.current.id}; the server log has the details`, { serving: describe(slot.current) });
     }
   });
 
@@ -237,6 +300,9 @@ export async function createServer(opts: ServeOptions): Promise<SemrecServer> {
     reload,
     async close() {
       closing = true;
+      // drain: new requests get 503 E_CLOSED while the listener stays open; then close
+      const until = Date.now() + limits.timeoutMs + 1000;
+      while ((admission.inFlight > 0 || admission.queued > 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
       await app.close();
       await slot.close();
     },

@@ -11,7 +11,9 @@
  * then switches atomically. Requests already running finish on the generation they started on;
  * the old generation is closed (its onnxruntime session released) when its last request is done.
  * A failed reload changes nothing: the old generation keeps serving and the error is thrown.
- * Reloads are serialised: a reload asked while one runs waits for it and then runs.
+ * Reloads are serialised: a reload asked while one runs waits for it and then runs. A reload with
+ * a deadline (`timeoutMs`) that does not finish in time is abandoned and reported (E_TIMEOUT): the
+ * next reload and close() never wait for it, and what it loads late is released.
  */
 import type { Recommender, RecommendOptions, RecommendResult } from '../recommender.js';
 import { SemrecError, UnavailableError } from '../errors.js';
@@ -42,6 +44,25 @@ export async function smokeTest(rec: Recommender): Promise<void> {
   const res = await rec.recommend([first], { k: 1 });
   const got = res.items[0];
   if (!got || rec.index.codeOf(got.itemId)?.join() !== got.codes.join()) throw new SemrecError('E_MODEL', 'verification failed: a test recommendation did not return a real item');
+}
+
+/**
+ * `attempt`'s result, or E_TIMEOUT after `ms`; an attempt that finishes after its deadline is
+ * closed (it was abandoned: nobody will serve it).
+ */
+function abandonAfter(attempt: Promise<Recommender>, ms: number): Promise<Recommender> {
+  let timer: NodeJS.Timeout | undefined;
+  let late = false;
+  attempt.then((r) => (late ? r.close() : undefined), () => undefined).catch(() => undefined);
+  return Promise.race([
+    attempt,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        late = true;
+        reject(new UnavailableError('E_TIMEOUT', `the reload did not finish within ${ms} ms and was abandoned; the previous model keeps serving`));
+      }, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 export class RecommenderSlot {
@@ -121,17 +142,21 @@ export class RecommenderSlot {
    * slot's loader again, e.g. the same directories after they were replaced), verify it, and
    * switch. Throws, and keeps the current generation, if loading or verification fails.
    */
-  reload(loader?: RecommenderLoader): Promise<Generation> {
+  reload(loader?: RecommenderLoader, opts: { timeoutMs?: number } = {}): Promise<Generation> {
     const run = async (): Promise<Generation> => {
       if (this.closed) throw new SlotClosedError();
       const load = loader ?? this.loader;
-      const rec = await load();
-      try {
-        await this.verify(rec);
-      } catch (err) {
-        await rec.close();
-        throw err;
-      }
+      const attempt = (async () => {
+        const r = await load();
+        try {
+          await this.verify(r);
+        } catch (err) {
+          await r.close();
+          throw err;
+        }
+        return r;
+      })();
+      const rec = opts.timeoutMs === undefined ? await attempt : await abandonAfter(attempt, opts.timeoutMs);
       if (this.closed) {
         await rec.close();
         throw new SlotClosedError();
@@ -148,11 +173,13 @@ export class RecommenderSlot {
     return p;
   }
 
-  /** Stop taking requests, wait for running ones, release every generation. */
+  /**
+   * Stop taking requests, wait for running ones, release every generation. A reload still running
+   * is not waited for: it sees the slot closed when it finishes and releases what it loaded.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.chain;
     this.retire(this.gen);
     while (this.retiring.size) await new Promise((r) => setTimeout(r, 5));
   }

@@ -27,8 +27,11 @@ afterEach(async () => {
   while (servers.length) await servers.pop()!.close();
 });
 
-async function start(model: string, limits = {}): Promise<{ server: SemrecServer; url: string }> {
-  const server = await createServer({ model, limits });
+const TOKEN = 'test-token-0123456789abcdef';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+
+async function start(model: string, limits = {}, more: Partial<Parameters<typeof createServer>[0]> = {}): Promise<{ server: SemrecServer; url: string }> {
+  const server = await createServer({ model, limits, ...more });
   servers.push(server);
   const url = await server.app.listen({ port: 0, host: '127.0.0.1' });
   return { server, url };
@@ -42,8 +45,8 @@ interface Answer {
   error: { code: string; message: string; serving: { generation: number } };
 }
 
-async function post(url: string, body: unknown, raw?: string): Promise<{ status: number; json: Answer; headers: Headers }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw ?? JSON.stringify(body) });
+async function post(url: string, body: unknown, raw?: string, headers: Record<string, string> = {}): Promise<{ status: number; json: Answer; headers: Headers }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: raw ?? JSON.stringify(body) });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers };
 }
@@ -118,7 +121,7 @@ describe('semrec serve (HTTP)', () => {
 
   it('reloads under load with zero failed requests; a failed reload keeps the old model serving', async () => {
     const f = await fixture(tmp());
-    const { server, url } = await start(f.model);
+    const { server, url } = await start(f.model, {}, { adminToken: TOKEN });
     const grown = await loadIndex(f.grown);
     const parentHash = (await loadIndex(f.index)).hash();
     const histories = f.ds.test.map((e) => e.history);
@@ -130,16 +133,16 @@ describe('semrec serve (HTTP)', () => {
     const workers = Array.from({ length: 8 }, (_, w) => worker(w));
     for (let i = 0; i < 6; i++) {
       await new Promise((r) => setTimeout(r, 40));
-      const r = await post(`${url}/v1/admin/reload`, { index: i % 2 ? f.index : f.grown });
+      const r = await post(`${url}/v1/admin/reload`, { index: i % 2 ? f.index : f.grown }, undefined, AUTH);
       expect(r.status, JSON.stringify(r.json)).toBe(200);
       expect(r.json.generation).toBe(i + 2);
     }
     // no body at all: the same directories again
-    const plain = await fetch(`${url}/v1/admin/reload`, { method: 'POST' });
+    const plain = await fetch(`${url}/v1/admin/reload`, { method: 'POST', headers: AUTH });
     expect(plain.status).toBe(200);
     expect(((await plain.json()) as Answer).generation).toBe(8);
     // an index the model was not trained on: refused, the previous generation keeps serving
-    const bad = await post(`${url}/v1/admin/reload`, { index: f.other });
+    const bad = await post(`${url}/v1/admin/reload`, { index: f.other }, undefined, AUTH);
     expect(bad.status).toBe(422);
     expect(bad.json.error.code).toBe('E_MODEL');
     expect(bad.json.error.serving.generation).toBe(8);
@@ -169,6 +172,9 @@ describe('semrec serve (HTTP)', () => {
     while (server.admission.queued < 1) await new Promise((r) => setTimeout(r, 5));
     const closed = server.close();
     hold();
+    // while draining, a new request is answered at once with a typed 503
+    const late = await post(`${url}/v1/recommend`, { history: f.ds.test[0].history, k: 3 });
+    expect([late.status, late.json.error.code, late.headers.get('retry-after')]).toEqual([503, 'E_CLOSED', '1']);
     expect((await waiting).status).toBe(200);
     await closed;
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
