@@ -11,6 +11,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync, realpathSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fsError } from '../quantizer/core/index.js';
 import { SemrecError } from './errors.js';
 import { registerData } from './cli/data.js';
 import { registerDemo } from './cli/demo.js';
@@ -68,7 +69,9 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
     return 0;
-  } catch (err) {
+  } catch (thrown) {
+    // a file-system failure nothing caught closer (permission, full disk, name too long): typed
+    const err = !(thrown instanceof SemrecError) && errnoOf(thrown) ? fsError(thrown, String((thrown as NodeJS.ErrnoException).path ?? 'standard output'), 'file') : thrown;
     if (err instanceof CommanderError) {
       // help and version exit 0; usage errors (unknown option, missing argument) are bad input: 2
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
@@ -89,6 +92,15 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   }
 }
 
+/** The errno code of a Node system error (`ENOSPC`, `EACCES`, …), if it is one. */
+function errnoOf(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) && typeof (err as NodeJS.ErrnoException).syscall === 'string' ? code : undefined;
+}
+
+/** The first error an output stream reported (a full disk, a closed pipe), if any. */
+const outputErrors = new Map<NodeJS.WriteStream, NodeJS.ErrnoException>();
+
 const invokedDirectly = ((): boolean => {
   try {
     return !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
@@ -104,11 +116,22 @@ function drained(stream: NodeJS.WriteStream): Promise<void> {
   });
 }
 
+/** Exit code and message when writing the output failed: results lost are never an exit 0. */
+function outputFailure(code: number): number {
+  const err = outputErrors.get(process.stdout);
+  if (!err || err.code === 'EPIPE') return code; // a reader that stopped early (`| head`) is not a failure
+  const typed = fsError(err, 'standard output', 'output');
+  process.stderr.write(`semrec: error [${(typed as SemrecError).code ?? 'E_IO'}] ${typed.message}: the output was not written in full\n`);
+  return 2;
+}
+
 if (invokedDirectly) {
   // never exit before stdout is flushed: on a pipe (`semrec index dump DIR | wc -l`) writes are
   // asynchronous, and process.exit() would drop what is still queued
+  for (const s of [process.stdout, process.stderr]) s.on('error', (err: NodeJS.ErrnoException) => void (outputErrors.has(s) || outputErrors.set(s, err)));
   main().then(async (code) => {
     await Promise.all([drained(process.stdout), drained(process.stderr)]);
-    process.exit(code);
+    await new Promise((r) => setImmediate(r)); // a failed write to a file or device reports on the next tick
+    process.exit(outputFailure(code));
   });
 }

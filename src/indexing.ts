@@ -85,6 +85,9 @@ export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: Ite
   const inputs = [...(opts.inputs ?? []), ...embeddingInputs(opts.embeddings)];
   await checkWritable(opts.out, { kind: INDEX_FORMAT, force: opts.force, inputs });
   const scheme = getScheme(spec.scheme);
+  if (!scheme?.needsEmbeddings && opts.embeddings && opts.embeddings.kind !== 'tfidf' && opts.embeddings.kind !== 'cf' && opts.embeddings.kind !== 'text+cf') {
+    throw new InputError(`the ${spec.scheme} scheme does not use item embeddings; drop them (or choose a semantic scheme such as rqkmeans)`, { param: 'embeddings' });
+  }
   let extraFiles: Record<string, Uint8Array> = {};
   let embeddings: Float32Array | undefined;
   let dim: number | undefined;

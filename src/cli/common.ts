@@ -1,13 +1,14 @@
 /** Helpers shared by CLI commands. */
-import { InputError } from '../errors.js';
+import { FormatError, InputError } from '../errors.js';
+import type { MalformedReport } from '../data/types.js';
 import type { DatasetMeta } from '../data/store.js';
 import type { DecoderTrainOptions } from '../train-decoder.js';
 
 /** Parse an integer option, with a typed error naming the flag. */
-export function intOpt(flag: string, v: string | undefined, min = 0): number | undefined {
+export function intOpt(flag: string, v: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InputError(`${flag} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InputError(max === Number.MAX_SAFE_INTEGER ? `${flag} must be an integer ≥ ${min}, got ${JSON.stringify(v)}` : `${flag} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -77,8 +78,9 @@ const TRAIN_ARG_FLAGS = ['layers', 'd-model', 'heads', 'd-ff', 'dropout', 'epoch
 /** Parse `--fusion-grid 0,0.1,...` (transition weights in [0, 1]). */
 export function gridOpt(v: string | undefined): number[] | undefined {
   if (v === undefined) return undefined;
-  const g = v.split(',').map((x) => Number(x.trim()));
-  if (!g.length || g.some((w) => !Number.isFinite(w) || w < 0 || w > 1)) throw new InputError(`--fusion-grid must be comma-separated weights in [0, 1], got ${JSON.stringify(v)}`);
+  const parts = v.split(',').map((x) => x.trim());
+  const g = parts.map(Number);
+  if (parts.some((x) => x === '') || g.some((w) => !Number.isFinite(w) || w < 0 || w > 1)) throw new InputError(`--fusion-grid must be comma-separated weights in [0, 1], got ${JSON.stringify(v)}`);
   return g;
 }
 
@@ -94,4 +96,12 @@ export function parseTrainArgs(s: string | undefined): Omit<DecoderTrainOptions,
     flags[name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = words[i + 1];
   }
   return decoderOptions(flags);
+}
+
+/** Report an input file's malformed (or duplicate) lines on stderr, or refuse the file with `strict`. */
+export function reportMalformed(file: string, m: MalformedReport, strict: boolean): void {
+  if (!m.count) return;
+  const examples = m.examples.slice(0, 5).map((e) => `line ${e.line}: ${e.reason}`).join('; ');
+  if (strict) throw new FormatError(file, `${m.count} malformed line(s) (${examples}); fix them or drop --strict to skip them`);
+  process.stderr.write(`semrec: warning: ${file}: skipped ${m.count} malformed line(s), e.g. ${examples} (--strict refuses them)\n`);
 }

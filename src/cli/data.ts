@@ -1,6 +1,6 @@
 /** `semrec data synth|prepare|stats`. */
 import type { Command } from 'commander';
-import { synthesize } from '../data/synth.js';
+import { MAX_SYNTH_ITEMS, MAX_SYNTH_USERS, synthesize } from '../data/synth.js';
 import { prepare } from '../data/split.js';
 import { DATASET_FORMAT, loadDataset, writeDataset } from '../data/store.js';
 import { checkWritable } from '../../quantizer/core/index.js';
@@ -24,8 +24,8 @@ interface SynthFlags {
 /** Generate the synthetic dataset and write it in normalised, split form. */
 export async function runSynth(flags: SynthFlags): Promise<void> {
   const params = {
-    items: intOpt('--items', flags.items, 10) ?? 2000,
-    users: intOpt('--users', flags.users, 1) ?? 5000,
+    items: intOpt('--items', flags.items, 10, MAX_SYNTH_ITEMS) ?? 2000,
+    users: intOpt('--users', flags.users, 1, MAX_SYNTH_USERS) ?? 5000,
     seed: intOpt('--seed', flags.seed, 0) ?? 42,
     sequential: floatOpt('--sequential', flags.sequential, 0, 1) ?? 0.5,
   };

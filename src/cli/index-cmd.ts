@@ -4,12 +4,11 @@ import { loadIndex, type CollisionMode } from '../../quantizer/index.js';
 import { readCatalogue } from '../data/items.js';
 import { loadDataset } from '../data/store.js';
 import type { EmbeddingSource } from '../embed/index.js';
-import { FormatError, InputError, NotFoundError } from '../errors.js';
-import type { MalformedReport } from '../data/types.js';
+import { InputError, NotFoundError } from '../errors.js';
 import { addItemsJob, buildIndexJob, removeItemsJob } from '../indexing.js';
 import { stagedProgress } from '../util/progress.js';
 import { MAX_LIST_FILE_BYTES, readInputText } from '../util/io.js';
-import { intOpt } from './common.js';
+import { intOpt, reportMalformed } from './common.js';
 
 function embeddingSource(
   flags: { embeddings?: string; encoder?: string; dim?: string; seed?: string; embed?: string; cfDim?: string; cfWindow?: string },
@@ -35,13 +34,6 @@ function collisionsOpt(v: string | undefined): CollisionMode | undefined {
 }
 
 /** Say which input lines were skipped (count + first examples); with --strict refuse them. */
-function reportMalformed(file: string, m: MalformedReport, strict: boolean): void {
-  if (!m.count) return;
-  const examples = m.examples.slice(0, 5).map((e) => `line ${e.line}: ${e.reason}`).join('; ');
-  if (strict) throw new FormatError(file, `${m.count} malformed line(s) (${examples}); fix them or drop --strict to skip them`);
-  process.stderr.write(`semrec: warning: ${file}: skipped ${m.count} malformed line(s), e.g. ${examples} (--strict refuses them)\n`);
-}
-
 /** Register the `index` command group. */
 export function registerIndex(program: Command): void {
   const index = program.command('index').description('build, extend and inspect semantic-ID indexes');

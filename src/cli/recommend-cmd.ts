@@ -5,11 +5,11 @@ import { loadDataset } from '../data/store.js';
 import { readCatalogue } from '../data/items.js';
 import { evaluateRecommender, type EvalReport } from '../eval/evaluate.js';
 import { InputError } from '../errors.js';
-import { Recommender, type LoadOptions } from '../recommender.js';
+import { MAX_BEAM, MAX_K, Recommender, type LoadOptions } from '../recommender.js';
 import { parsePart } from '../models/kinds.js';
 import { startProgress } from '../util/progress.js';
 import { MAX_LIST_FILE_BYTES, readInputText } from '../util/io.js';
-import { floatOpt, intOpt } from './common.js';
+import { floatOpt, intOpt, reportMalformed } from './common.js';
 
 /** `--seen exclude|keep` (undefined: the model's policy). */
 function seenOpt(v: string | undefined): boolean | undefined {
@@ -32,6 +32,7 @@ async function titles(rec: Recommender, itemsPath?: string): Promise<Map<string,
   if (!src) return new Map();
   try {
     const cat = await readCatalogue(src);
+    if (itemsPath) reportMalformed(itemsPath, cat.malformed, false); // skipped lines are said, not dropped silently
     return new Map(cat.items.map((i) => [i.id, i.title]));
   } catch (err) {
     if (itemsPath) throw err; // asked for: a missing or bad file is an error (E_NOT_FOUND / E_FORMAT)
@@ -99,7 +100,7 @@ export function registerRecommend(program: Command): void {
       if (flags.excludeSeen && flags.seen === 'keep') throw new InputError('--exclude-seen and --seen keep contradict each other');
       // one request: a warm-up would only delay it (eval and serve keep theirs: they time many)
       const rec = await Recommender.load(flags.model, flags.index, { ...loadOptions({ ...flags, seen: flags.excludeSeen ? 'exclude' : flags.seen }), warmup: 0 });
-      const res = await rec.recommend(history, { k: intOpt('-k', flags.k, 1), beamWidth: intOpt('--beam', flags.beam, 1) });
+      const res = await rec.recommend(history, { k: intOpt('-k', flags.k, 1, MAX_K), beamWidth: intOpt('--beam', flags.beam, 1, MAX_BEAM) });
       const t = await titles(rec, flags.items);
       if (flags.json) {
         console.log(JSON.stringify({ ...res, items: res.items.map((i) => ({ ...i, title: t.get(i.itemId) })) }));
@@ -131,7 +132,7 @@ export function registerRecommend(program: Command): void {
       const all = (flags.split === 'test' ? ds.test : ds.valid).length;
       const total = Math.min(all, limit ?? Infinity);
       const p = startProgress(total < all ? `evaluating (${flags.split}, seeded random sample of ${total} of ${all} users, seed ${sampleSeed})` : `evaluating (${flags.split})`, total);
-      const report = await evaluateRecommender(rec, ds, { split: flags.split, beamWidth: intOpt('--beam', flags.beam, 1), limit, sampleSeed, onProgress: (d) => p.update(d) });
+      const report = await evaluateRecommender(rec, ds, { split: flags.split, beamWidth: intOpt('--beam', flags.beam, 1, MAX_BEAM), limit, sampleSeed, onProgress: (d) => p.update(d) });
       p.stop();
       await rec.close();
       console.log(flags.json ? JSON.stringify({ modelDir: path.resolve(flags.model), modelName: rec.modelName, excludeSeen: rec.excludeSeenByDefault, ...report }) : formatReport(report, rec.modelName) + `\n  history items ${rec.excludeSeenByDefault ? 'excluded' : 'kept'} (${flags.seen ? '--seen' : "the model's policy"})`);

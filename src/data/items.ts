@@ -45,7 +45,7 @@ export async function readCatalogue(fileOrDir: string): Promise<Catalogue> {
     }
     const id = idOf(r.id ?? r.item_id ?? r.asin);
     if (!id) {
-      mal.bad(fileOrDir, n, 'missing id', what);
+      mal.bad(fileOrDir, n, 'missing or invalid id', what);
       continue;
     }
     if (seen.has(id)) throw new FormatError(fileOrDir, `line ${n}: duplicate item id ${JSON.stringify(id)}`);

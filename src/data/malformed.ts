@@ -42,6 +42,15 @@ export class MalformedCollector {
     if (s.good === 0 && s.bad >= SNIFF_LINES) this.notFormat(file, format);
   }
 
+  /**
+   * Record a well-formed line that was still not used as it is (a duplicate): reported with the
+   * malformed lines, but not counted against the file's format.
+   */
+  note(file: string, line: number, reason: string): void {
+    this.report.count++;
+    if (this.report.examples.length < MAX_EXAMPLES) this.report.examples.push({ file, line, reason });
+  }
+
   /** At end of a file: throw a {@link FormatError} if it had malformed lines and no good ones. */
   finish(file: string, format: string): void {
     const s = this.stats(file);

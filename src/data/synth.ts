@@ -69,6 +69,11 @@ function brandName(rng: Rng, used: Set<string>): string {
   }
 }
 
+/** Largest synthetic catalogue (items): beyond it the generator's arrays outgrow a 24 GB machine. */
+export const MAX_SYNTH_ITEMS = 10_000_000;
+/** Most synthetic users. */
+export const MAX_SYNTH_USERS = 20_000_000;
+
 /** Generate the synthetic raw dataset (items with text + timestamped interactions). */
 export function synthesize(opts: SynthOptions = {}): RawDataset {
   const nItems = opts.items ?? 2000;
@@ -76,8 +81,8 @@ export function synthesize(opts: SynthOptions = {}): RawDataset {
   const seed = opts.seed ?? 42;
   const pSeq = opts.sequential ?? 0.5;
   const meanExtra = opts.meanExtraHistory ?? 7;
-  if (!Number.isInteger(nItems) || nItems < 10) throw new InputError(`items must be an integer ≥ 10, got ${nItems}`);
-  if (!Number.isInteger(nUsers) || nUsers < 1) throw new InputError(`users must be a positive integer, got ${nUsers}`);
+  if (!Number.isInteger(nItems) || nItems < 10 || nItems > MAX_SYNTH_ITEMS) throw new InputError(`items must be an integer in [10, ${MAX_SYNTH_ITEMS}], got ${nItems}`, { param: 'items' });
+  if (!Number.isInteger(nUsers) || nUsers < 1 || nUsers > MAX_SYNTH_USERS) throw new InputError(`users must be an integer in [1, ${MAX_SYNTH_USERS}], got ${nUsers}`, { param: 'users' });
   if (!(pSeq >= 0 && pSeq <= 1)) throw new InputError(`sequential must be in [0, 1], got ${pSeq}`);
   const rng = new Rng(seed);
 

@@ -130,6 +130,18 @@ export function checkModelConfig(raw: unknown, file: string): ModelConfig {
     if (!p.success) throw new ModelError(`${file}: invalid transformer params: ${zodIssues(p.error)}`);
     if (p.data.vocabSize !== layout.vocabSize) throw new ModelError(`${file}: params.vocabSize ${p.data.vocabSize} ≠ the token layout's ${layout.vocabSize}`);
   }
+  if (c.architecture === 'decoder' || c.architecture === 'fused') {
+    // a prompt (BOS + maxHistory tuples) and the generated tuple must fit the model's learned positions
+    const maxPositions = (c.params as { maxPositions?: unknown }).maxPositions;
+    const need = 1 + (c.maxHistory + 1) * layout.levels;
+    if (maxPositions !== undefined && (typeof maxPositions !== 'number' || !Number.isInteger(maxPositions) || maxPositions < need)) {
+      throw new ModelError(`${file}: maxHistory ${c.maxHistory} needs ${need} positions but params.maxPositions is ${JSON.stringify(maxPositions)}`);
+    }
+  }
+  const seen = (c.params as { seen?: unknown }).seen;
+  if (seen !== undefined && (typeof seen !== 'object' || seen === null || ('exclude' in seen && typeof (seen as { exclude: unknown }).exclude !== 'boolean'))) {
+    throw new ModelError(`${file}: params.seen.exclude must be true or false, got ${JSON.stringify((seen as { exclude?: unknown } | null)?.exclude ?? seen)}`);
+  }
   if (c.architecture === 'fused') {
     const p = FusedParams.safeParse(c.params);
     if (!p.success) throw new ModelError(`${file}: invalid fused-model params: ${zodIssues(p.error)}`);

@@ -157,6 +157,15 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
     if (session.outputNames[0] !== 'logits' || !(newKv || session.outputNames.includes(`present.${dims.layers - 1}.value`))) {
       throw new ModelError(`${file}: outputs must be logits, present.{i}.key|value (or new_key_values.{i}.key|value)`);
     }
+    // the cache's head count and width as the graph declares them (when fixed) must be the config's
+    const kvMeta = session.inputMetadata?.find((m) => m.name === 'past_key_values.0.key');
+    const kvShape = kvMeta && kvMeta.isTensor ? kvMeta.shape : undefined;
+    if (kvShape && kvShape.length === 4) {
+      const [, h, , d] = kvShape;
+      if ((typeof h === 'number' && h > 0 && h !== dims.heads) || (typeof d === 'number' && d > 0 && d !== dims.headDim)) {
+        throw new ModelError(`${file}: the graph's key/value cache is ${String(h)} heads × ${String(d)} wide, the config says ${dims.heads} × ${dims.headDim}`);
+      }
+    }
     const mask3d = maskRank(session) === 3;
     if (newKv && !mask3d) throw new ModelError(`${file}: a graph that returns only new keys/values (new_key_values.*) needs a 3-D attention_mask`);
     return new OnnxStepModel(session, dims.vocabSize, dims.layers, dims.heads, dims.headDim, opts.padId ?? 0, session.inputNames.includes('position_ids'), session.inputNames.includes('logits_from'), mask3d, mask3d && opts.tree !== false, newKv, opts.treeExtraSlots ?? TREE_EXTRA_SLOTS, new KvPool(opts.treePoolBytes ?? KV_POOL_BYTES));
@@ -189,6 +198,9 @@ export class OnnxStepModel implements StepModel<OnnxState | TreeState> {
     let out: ort.InferenceSession.ReturnType;
     try {
       out = await this.session.run(feeds);
+    } catch (err) {
+      // the graph and the config disagree in a way no load-time check saw: typed, not a raw onnxruntime error
+      throw new ModelError(`onnxruntime could not run the model (${rows} rows × ${seq} positions after ${P}): ${String((err as Error)?.message ?? err).split('\n')[0]}`);
     } finally {
       if (perQueryMask) this.pool.give(perQueryMask);
     }

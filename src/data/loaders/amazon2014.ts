@@ -26,11 +26,11 @@ export async function loadAmazon2014(opts: { reviews: string; meta?: string }): 
     const item = idOf(r?.asin);
     const ts = timeOf(r?.unixReviewTime);
     if (!user || !item || ts === undefined) {
-      b.malformed.bad(opts.reviews, n, 'missing reviewerID, asin or unixReviewTime', `${FORMAT} reviews`);
+      b.malformed.bad(opts.reviews, n, 'missing or invalid reviewerID, asin or unixReviewTime', `${FORMAT} reviews`);
       continue;
     }
     b.malformed.ok(opts.reviews);
-    b.interactions.push({ user, item, timestamp: ts });
+    b.addInteraction(opts.reviews, n, { user, item, timestamp: ts });
   }
   b.malformed.finish(opts.reviews, `${FORMAT} reviews`);
   if (opts.meta) {
@@ -49,7 +49,7 @@ export async function loadAmazon2014(opts: { reviews: string; meta?: string }): 
       }
       const id = idOf(m.asin);
       if (!id) {
-        b.malformed.bad(opts.meta, n, 'missing asin', `${FORMAT} meta`);
+        b.malformed.bad(opts.meta, n, 'missing or invalid asin', `${FORMAT} meta`);
         continue;
       }
       b.malformed.ok(opts.meta);
@@ -59,8 +59,9 @@ export async function loadAmazon2014(opts: { reviews: string; meta?: string }): 
         const first = m.categories[0];
         categories = Array.isArray(first) ? first.filter((c): c is string => typeof c === 'string') : undefined;
       }
-      b.items.set(
-        id,
+      b.addItem(
+        opts.meta,
+        n,
         makeItem(id, {
           title: typeof m.title === 'string' ? m.title : undefined,
           brand: typeof m.brand === 'string' ? m.brand : undefined,

@@ -4,9 +4,21 @@ import type { Interaction, Item, RawDataset } from '../types.js';
 import { itemText } from '../types.js';
 import { MalformedCollector } from '../malformed.js';
 
-/** A usable id: non-empty, no tab or newline (they would break interactions.tsv). */
+/** Longest user or item id accepted (characters; the server's request limit is the same). */
+export const MAX_ID_CHARS = 256;
+
+/**
+ * A usable id: 1 to {@link MAX_ID_CHARS} characters, no control character (NUL, tab, newline: they
+ * would break interactions.tsv and logs) and no comma (lists of ids are comma-separated on the
+ * command line): an id no interface can name is refused where it enters, reported with its line.
+ */
 export function validId(v: unknown): v is string {
-  return typeof v === 'string' && v.length > 0 && !/[\t\n\r]/.test(v);
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ID_CHARS) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || c === 0x2c) return false;
+  }
+  return true;
 }
 
 /** Normalise an id that may come as a number. */
@@ -56,7 +68,33 @@ export class RawBuilder {
   readonly items = new Map<string, Item>();
   readonly interactions: Interaction[] = [];
   readonly malformed = new MalformedCollector();
+  private readonly itemLine = new Map<string, string>();
+  private readonly seenInteractions = new Set<string>();
   constructor(readonly source: string) {}
+
+  /** Add an item; a second record with the same id is reported (with both lines) and the first kept. */
+  addItem(file: string, line: number, item: Item): void {
+    const first = this.itemLine.get(item.id);
+    if (first !== undefined) {
+      this.malformed.note(file, line, `duplicate item id ${JSON.stringify(item.id)} (first at ${first}): the first record is kept`);
+      return;
+    }
+    this.itemLine.set(item.id, `${file === this.lastItemFile ? '' : `${file} `}line ${line}`.trim());
+    this.lastItemFile = file;
+    this.items.set(item.id, item);
+  }
+  private lastItemFile = '';
+
+  /** Add an interaction; an exact repeat (same user, item and time) is reported and dropped. */
+  addInteraction(file: string, line: number, x: Interaction): void {
+    const key = `${x.user}\u0000${x.item}\u0000${x.timestamp}`;
+    if (this.seenInteractions.has(key)) {
+      this.malformed.note(file, line, 'duplicate interaction (same user, item and time as an earlier line): dropped');
+      return;
+    }
+    this.seenInteractions.add(key);
+    this.interactions.push(x);
+  }
 
   /** Finish into a {@link RawDataset}. */
   build(): RawDataset {

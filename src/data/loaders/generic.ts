@@ -74,11 +74,11 @@ export async function loadGeneric(opts: { interactions: string; items?: string }
     const rawTs = pick(r, 'timestamp');
     const ts = rawTs === undefined ? n : timeOf(rawTs);
     if (!user || !item || ts === undefined) {
-      b.malformed.bad(opts.interactions, n, 'missing user or item, or bad timestamp', what);
+      b.malformed.bad(opts.interactions, n, 'missing or invalid user or item, or bad timestamp', what);
       continue;
     }
     b.malformed.ok(opts.interactions);
-    b.interactions.push({ user, item, timestamp: ts });
+    b.addInteraction(opts.interactions, n, { user, item, timestamp: ts });
   }
   b.malformed.finish(opts.interactions, what);
   if (opts.items) {
@@ -86,7 +86,7 @@ export async function loadGeneric(opts: { interactions: string; items?: string }
     for await (const [n, r] of records(opts.items, b, iw)) {
       const id = idOf(pick(r, 'item'));
       if (!id) {
-        b.malformed.bad(opts.items, n, 'missing id', iw);
+        b.malformed.bad(opts.items, n, 'missing or invalid id', iw);
         continue;
       }
       b.malformed.ok(opts.items);
@@ -103,7 +103,7 @@ export async function loadGeneric(opts: { interactions: string; items?: string }
       });
       const text = str('text');
       if (text) item.text = text;
-      b.items.set(id, item);
+      b.addItem(opts.items, n, item);
     }
     b.malformed.finish(opts.items, iw);
   }

@@ -22,7 +22,7 @@ export async function loadMovieLens(opts: { ratings: string; movies?: string }):
       continue;
     }
     b.malformed.ok(opts.ratings);
-    b.interactions.push({ user, item, timestamp: ts });
+    b.addInteraction(opts.ratings, n, { user, item, timestamp: ts });
   }
   b.malformed.finish(opts.ratings, `${FORMAT} ratings.dat`);
   if (opts.movies) {
@@ -35,7 +35,7 @@ export async function loadMovieLens(opts: { ratings: string; movies?: string }):
         continue;
       }
       b.malformed.ok(opts.movies);
-      b.items.set(id, makeItem(id, { title: f[1], categories: f[2].split('|').filter(Boolean) }));
+      b.addItem(opts.movies, n, makeItem(id, { title: f[1], categories: f[2].split('|').filter(Boolean) }));
     }
     b.malformed.finish(opts.movies, `${FORMAT} movies.dat`);
   }

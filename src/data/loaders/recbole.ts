@@ -66,10 +66,14 @@ export async function readRecboleItems(file: string, malformed: MalformedCollect
     };
     const id = idOf(get('item_id'));
     if (!id) {
-      malformed.bad(file, n, 'empty item_id', `${FORMAT} item`);
+      malformed.bad(file, n, 'empty or invalid item_id', `${FORMAT} item`);
       continue;
     }
     malformed.ok(file);
+    if (items.has(id)) {
+      malformed.note(file, n, `duplicate item id ${JSON.stringify(id)}: the first record is kept`);
+      continue;
+    }
     const price = get('price');
     const cats = get('categories');
     items.set(
@@ -113,11 +117,11 @@ export async function loadRecbole(opts: { inter: string; item?: string }): Promi
     const item = idOf(f[ii]);
     const ts = ti >= 0 ? timeOf(f[ti]) : n;
     if (!user || !item || ts === undefined) {
-      b.malformed.bad(opts.inter, n, 'empty user_id/item_id or bad timestamp', `${FORMAT} inter`);
+      b.malformed.bad(opts.inter, n, 'empty or invalid user_id/item_id, or bad timestamp', `${FORMAT} inter`);
       continue;
     }
     b.malformed.ok(opts.inter);
-    b.interactions.push({ user, item, timestamp: ts });
+    b.addInteraction(opts.inter, n, { user, item, timestamp: ts });
   }
   if (!header) throw new FormatError(opts.inter, 'empty file');
   b.malformed.finish(opts.inter, `${FORMAT} inter`);
