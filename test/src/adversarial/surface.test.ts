@@ -210,7 +210,7 @@ describe('adversarial: nothing silent', () => {
     const src = await loadSource('jsonl', { interactions: path.join(root, 'hostile-inter.jsonl'), items: path.join(root, 'hostile-items.jsonl') });
     const reasons = src.malformed.examples.map((e) => e.reason).join(' | ');
     const got = { items: [...src.items.keys()].sort().join(','), firstA: src.items.get('A')?.title, interactions: src.interactions.length, reported: src.malformed.count };
-    const want = { items: 'A,B', firstA: 'a', interactions: 3, reported: 4 };
+    const want = { items: 'A,B', firstA: 'a', interactions: 3, reported: 5 }; // 1 duplicate item, 1 duplicate interaction, 3 invalid ids
     t.add(JSON.stringify(got) === JSON.stringify(want) && /duplicate item id/.test(reasons) && /duplicate interaction/.test(reasons) ? 'refused' : 'silent', 'hostile ids and duplicates in data prepare', `${JSON.stringify(got)} ${reasons}`);
     // recommend --items with malformed lines: said on stderr
     writeFileSync(path.join(root, 'titles.jsonl'), `${readFileSync(path.join(data, 'items.jsonl'), 'utf8')}\nnot json\n`);
