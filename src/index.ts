@@ -42,7 +42,7 @@ export { ItemIndex, buildIndex, loadIndex, saveIndex, parseFactory, registerSche
 export type { IndexInfo, IndexStats, CollisionMode, FactorySpec, SchemeName, BuildInput, BuildOptions, NewItems, IndexingScheme, BuildContext, BuiltCodes, AssignContext } from '../quantizer/index.js';
 
 // ── artifacts (index, model and dataset directories) ─────────────────────────────────────────
-export { resolveArtifact, resealArtifact, MANIFEST_FILE, POINTER_FILE } from '../quantizer/core/index.js';
+export { resolveArtifact, resealArtifact, MANIFEST_FILE, POINTER_FILE, FileAccessError, LOCK_WAIT_MS } from '../quantizer/core/index.js';
 
 // ── training and models ──────────────────────────────────────────────────────────────────────
 export { trainModel, trainKind } from './train.js';

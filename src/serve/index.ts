@@ -14,4 +14,5 @@ export { Admission } from './admission.js';
 export { createMetrics } from './metrics.js';
 export type { ServerMetrics } from './metrics.js';
 export { RecommenderSlot, SlotClosedError, smokeTest } from './slot.js';
+export { readAdminToken, checkToken, MIN_TOKEN_CHARS, DEFAULT_RELOAD_TIMEOUT_MS } from './admin.js';
 export type { Generation, RecommenderLoader } from './slot.js';
