@@ -14,12 +14,12 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { writeFileAtomic } from '../../quantizer/core/index.js';
+import { readRegularText, writeFileAtomic } from '../../quantizer/core/index.js';
 import { parseFactory, type IndexStats } from '../../quantizer/index.js';
 import { datasetFingerprint, loadDataset, type Dataset } from '../data/store.js';
 import { evaluateRankers, evaluateRecommender, type EvalReport, type RankerReport } from '../eval/evaluate.js';
 import { MarkovRanker, PopularityRanker } from '../eval/baselines.js';
-import { InputError } from '../errors.js';
+import { InputError, SemrecError } from '../errors.js';
 import { buildIndexJob } from '../indexing.js';
 import { Recommender } from '../recommender.js';
 import { trainKind, trainModel } from '../train.js';
@@ -164,9 +164,10 @@ function runFile(result: RunResult): string {
 async function readRun(file: string): Promise<RunResult | { damaged: string } | undefined> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    return undefined;
+    text = await readRegularText(file, { maxBytes: 64 << 20, what: 'run result' });
+  } catch (err) {
+    if (err instanceof SemrecError && err.code === 'E_NOT_FOUND') return undefined;
+    return { damaged: (err as Error).message };
   }
   try {
     const j = JSON.parse(text) as { result?: RunResult; sha256?: string };

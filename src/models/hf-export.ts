@@ -6,11 +6,11 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { resolveArtifact, writeArtifact, Rng } from '../../quantizer/core/index.js';
+import { openRequired, resolveArtifact, writeArtifact, Rng } from '../../quantizer/core/index.js';
 import { NUM_SPECIAL, TokenLayout } from '../../decoding/index.js';
-import { InputError, ModelError } from '../errors.js';
+import { InputError, ModelError, SemrecError } from '../errors.js';
 import { HF_SERVING_FILE, HF_SERVING_FORMAT, readHfServingConfig, type HfServingConfig } from './hf-model.js';
-import { readModelConfig, relativeTo } from './model-dir.js';
+import { MODEL_FORMAT, modelConfigOf, relativeTo } from './model-dir.js';
 import { runTrainer } from './python.js';
 import { addedTokensJson, idToken } from './tokenizer.js';
 import { makeScratch } from '../util/scratch.js';
@@ -70,7 +70,11 @@ export function hfVocabulary(layout: TokenLayout, opts: HfExportOptions): { voca
 /** Export the transformer in `modelDir` to `outDir` in the Hugging Face layout. */
 export async function exportHfModel(logicalDir: string, outDir: string, opts: HfExportOptions = {}): Promise<HfServingConfig> {
   const modelDir = await resolveArtifact(logicalDir); // one generation for every file read below
-  const cfg = await readModelConfig(modelDir, logicalDir);
+  // every file verified and read once; the trainer gets copies of the verified bytes, not the paths
+  const art = await openRequired(modelDir, MODEL_FORMAT, { verifyAll: true }).catch((err: unknown) => {
+    throw err instanceof SemrecError && err.code === 'E_FORMAT' ? new ModelError(err.message) : err;
+  });
+  const cfg = await modelConfigOf(art, logicalDir);
   // a fused model directory holds the transformer too; the export is the transformer alone
   if (cfg.architecture !== 'decoder' && cfg.architecture !== 'fused') throw new ModelError(`${modelDir}: only transformer and fused models can be exported (their transformer), this one is ${JSON.stringify(cfg.architecture)}`);
   const layout = TokenLayout.fromSpec(cfg.tokenLayout);
@@ -82,11 +86,13 @@ export async function exportHfModel(logicalDir: string, outDir: string, opts: Hf
   const work = await makeScratch('semrec-hf');
   try {
     const trainerCfg = path.join(work, 'trainer.json');
-    await fs.writeFile(trainerCfg, await fs.readFile(path.join(modelDir, 'trainer.json')));
+    await fs.writeFile(trainerCfg, await art.read('trainer.json'));
+    const checkpoint = path.join(work, 'checkpoint.pt');
+    await fs.writeFile(checkpoint, await art.read('checkpoint.pt'));
     const mapFile = path.join(work, 'map.json');
     await fs.writeFile(mapFile, JSON.stringify({ vocab_size: vocab.length, native_to_hf: nativeToHf, seed: opts.shuffleSeed ?? 0 }));
     const onnx = path.join(work, 'model.onnx');
-    await runTrainer(['export-hf', '--config', trainerCfg, '--checkpoint', path.join(modelDir, 'checkpoint.pt'), '--map', mapFile, '--out', onnx], () => undefined);
+    await runTrainer(['export-hf', '--config', trainerCfg, '--checkpoint', checkpoint, '--map', mapFile, '--out', onnx], () => undefined);
     const hfConfig = {
       architectures: ['GPT2LMHeadModel'],
       model_type: 'gpt2',
