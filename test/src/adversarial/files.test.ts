@@ -14,10 +14,8 @@ import { Recommender } from '../../../src/recommender.js';
 import { trainModel } from '../../../src/train.js';
 import { loadIndex } from '../../../quantizer/index.js';
 import { resolveArtifact } from '../../../quantizer/core/index.js';
-import { SemrecError } from '../../../src/errors.js';
-import { run } from '../cli-helpers.js';
 import { transitionPipeline } from '../pipeline.js';
-import { classify, mkfifo, Tally, unblockFifo } from './tally.js';
+import { classify, cli, mkfifo, Tally, unblockFifo } from './tally.js';
 
 let root: string;
 let data: string;
@@ -66,18 +64,6 @@ async function recommendations(model: string): Promise<string> {
   } finally {
     await rec.close();
   }
-}
-
-/**
- * Run the CLI in-process as a case: a typed refusal (exit 2, one `semrec: error [CODE]` line)
- * becomes a thrown SemrecError, an untyped failure a plain Error, success a result (silent).
- */
-async function cli(args: string[]): Promise<string> {
-  const r = await run(args);
-  const code = /^semrec: error \[(E_[A-Z_]+)\]/m.exec(r.err)?.[1];
-  if (r.code === 2 && code) throw new SemrecError(code as 'E_INPUT', r.err.trim());
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.err.slice(0, 300)}`);
-  return `exit 0: ${r.out.slice(0, 100)}`;
 }
 
 /** A child process that renames copies of `a` and `b` over `target`, alternately, until killed. */

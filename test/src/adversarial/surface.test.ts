@@ -13,14 +13,13 @@ import path from 'node:path';
 import { createServer, type SemrecServer } from '../../../src/serve/server.js';
 import { RecommenderSlot } from '../../../src/serve/slot.js';
 import { Recommender } from '../../../src/recommender.js';
-import { SemrecError } from '../../../src/errors.js';
 import { trainModel } from '../../../src/train.js';
 import { readCatalogue } from '../../../src/data/items.js';
 import { loadSource } from '../../../src/data/sources.js';
 import { resealArtifact, resolveArtifact } from '../../../quantizer/core/index.js';
 import { run } from '../cli-helpers.js';
 import { transitionPipeline } from '../pipeline.js';
-import { classify, Tally } from './tally.js';
+import { classify, cli, Tally } from './tally.js';
 
 const TOKEN = 'adversarial-token-0123456789';
 let root: string;
@@ -57,15 +56,6 @@ async function reload(url: string, body: unknown, headers: Record<string, string
   const res = await fetch(`${url}/v1/admin/reload`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   const j = (await res.json()) as { error?: { code: string; message: string }; generation?: number };
   return { status: res.status, code: j.error?.code, message: j.error?.message ?? '', generation: j.generation };
-}
-
-/** The CLI in-process: a typed refusal becomes a thrown SemrecError (see files.test.ts). */
-async function cli(args: string[]): Promise<string> {
-  const r = await run(args);
-  const code = /^semrec: error \[(E_[A-Z_]+)\]/m.exec(r.err)?.[1];
-  if (r.code === 2 && code) throw new SemrecError(code as 'E_INPUT', r.err.trim());
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.err.slice(0, 300)}`);
-  return `exit 0: ${r.out.slice(0, 100)} ${r.err.slice(0, 200)}`;
 }
 
 describe('adversarial: HTTP admin surface', () => {

@@ -7,6 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { SemrecError } from '../../../src/errors.js';
+import { run } from '../cli-helpers.js';
 
 export type Outcome = 'refused' | 'identical' | 'silent' | 'untyped' | 'hang';
 
@@ -71,4 +72,16 @@ export function unblockFifo(fifo: string): void {
   } catch {
     /* no reader waiting (ENXIO) or gone */
   }
+}
+
+/**
+ * Run the CLI in-process as a case: a typed refusal (exit 2, one `semrec: error [CODE]` line)
+ * becomes a thrown SemrecError, an untyped failure a plain Error, success a result (silent).
+ */
+export async function cli(args: string[]): Promise<string> {
+  const r = await run(args);
+  const code = /^semrec: error \[(E_[A-Z_]+)\]/m.exec(r.err)?.[1];
+  if (r.code === 2 && code) throw new SemrecError(code as 'E_INPUT', r.err.trim());
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.err.slice(0, 300)}`);
+  return `exit 0: ${r.out.slice(0, 100)} ${r.err.slice(0, 200)}`;
 }

@@ -10,12 +10,10 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { trainModel } from '../../../src/train.js';
-import { SemrecError } from '../../../src/errors.js';
 import { loadIndex, saveIndex } from '../../../quantizer/index.js';
 import { lockFileOf, resolveArtifact, writeArtifact } from '../../../quantizer/core/index.js';
-import { run } from '../cli-helpers.js';
 import { transitionPipeline } from '../pipeline.js';
-import { classify, Tally } from './tally.js';
+import { classify, cli, Tally } from './tally.js';
 
 let root: string;
 let data: string;
@@ -32,15 +30,6 @@ afterAll(() => {
   console.log(t.line());
   rmSync(root, { recursive: true, force: true });
 });
-
-/** The CLI in-process: a typed refusal becomes a thrown SemrecError (see files.test.ts). */
-async function cli(args: string[]): Promise<string> {
-  const r = await run(args);
-  const code = /^semrec: error \[(E_[A-Z_]+)\]/m.exec(r.err)?.[1];
-  if (r.code === 2 && code) throw new SemrecError(code as 'E_INPUT', r.err.trim());
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.err.slice(0, 300)}`);
-  return `exit 0`;
-}
 
 /** What a path holds (a directory's listing, a file's content): a refused write must leave it as it was. */
 const listing = (p: string) => (!existsSync(p) ? '' : statSync(p).isDirectory() ? JSON.stringify(readdirSync(p, { recursive: true }).map(String).sort()) : readFileSync(p, 'utf8'));
