@@ -61,7 +61,12 @@ async function readHistory(flags: { history?: string; historyFile?: string }): P
     text = await readInputText(flags.historyFile, 'history file', MAX_LIST_FILE_BYTES);
   } else if (flags.history === '-') {
     const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
+    let bytes = 0;
+    for await (const c of process.stdin) {
+      bytes += (c as Buffer).length;
+      if (bytes > MAX_LIST_FILE_BYTES) throw new InputError(`--history - (stdin) is longer than ${MAX_LIST_FILE_BYTES} bytes`);
+      chunks.push(c as Buffer);
+    }
     text = Buffer.concat(chunks).toString('utf8');
   } else {
     // onnxruntime-node crashes (SIGSEGV) creating a session in a process whose command line is

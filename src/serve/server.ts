@@ -207,7 +207,8 @@ export async function createServer(opts: ServeOptions): Promise<SemrecServer> {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 413, 'E_TOO_LARGE', `request body over ${limits.bodyBytes} bytes`);
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, err.statusCode, 'E_INPUT', err.message);
     req.log.error({ err }, 'unexpected error');
-    return sendError(reply, 500, 'E_INTERNAL', err.message);
+    // the details (which may name files) go to the log, not to the client
+    return sendError(reply, 500, 'E_INTERNAL', 'internal error; the server log has the details');
   });
 
   const itemId = z.string().min(1).max(limits.maxIdLength);

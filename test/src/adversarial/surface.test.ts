@@ -164,6 +164,16 @@ describe('adversarial: nothing silent', () => {
       ...['__proto__', 'constructor', 'toString', 'hasOwnProperty'].map((a): [string, () => Promise<unknown>, string | RegExp] => [`architecture ${a}`, async () => load(await edited(model, (c) => (c.architecture = a))), 'E_MODEL']),
       ['maxHistory beyond the learned positions', async () => load(await edited(transformer, (c) => (c.maxHistory = c.params.maxPositions))), 'E_MODEL'],
       ['heads × headDim that pass the schema but not the graph', async () => load(await edited(transformer, (c) => ((c.params.heads = 1), (c.params.headDim = c.params.dModel)))), 'E_MODEL'],
+      ['transition counts that overflow to a non-finite score', async () => {
+        const d = path.join(root, `big-${n++}`);
+        cpSync(model, d, { recursive: true });
+        const dir = await resolveArtifact(d);
+        const b = JSON.parse(readFileSync(path.join(dir, 'bigram.json'), 'utf8')) as { dstCount: number[] };
+        b.dstCount = b.dstCount.map(() => 1e308);
+        writeFileSync(path.join(dir, 'bigram.json'), JSON.stringify(b));
+        await resealArtifact(dir);
+        return load(d);
+      }, 'E_MODEL'],
       ['data synth --users 1e12', () => cli(['data', 'synth', '--out', path.join(root, `syn-${n++}`), '--users', '1000000000000']), 'E_INPUT'],
       ['recommend -k 100000', () => cli(['recommend', '--model', model, '--history', history.join(','), '-k', '100000']), 'E_INPUT'],
       ['--fusion-grid ""', () => cli(['train', '--data', data, '--index', index, '--out', path.join(root, `m-${n++}`), '--fusion-grid', '']), 'E_INPUT'],
