@@ -8,8 +8,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_WARMUP_SEARCHES, warmUp, type PrefixTrie, type StepModel, type TokenLayout, type WarmUpReport } from '../decoding/index.js';
 import { Rng } from '../quantizer/core/index.js';
-import { SERVE_PROCESS_WARMUP, loadWarmUpOptions } from '../src/recommender.js';
-import { pythonPath, trainerRoot } from '../src/models/python.js';
+import { SERVE_PROCESS_WARMUP, loadWarmUpOptions } from '../src/serving/recommender.js';
+import { pythonPath, trainerRoot } from '../src/training/python.js';
 
 /** Codebook sizes per level. */
 export const SIZES = [256, 256, 256, 128];

@@ -28,8 +28,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { PrefixTrie, TokenLayout, beamSearch, type StepModel } from '../decoding/index.js';
-import { OnnxStepModel } from '../src/models/onnx-runner.js';
-import { pythonPath } from '../src/models/python.js';
+import { OnnxStepModel } from '../src/serving/model/onnx-runner.js';
+import { pythonPath } from '../src/training/python.js';
 import { arg, pct } from './fixture.js';
 import { semiSpaceMb } from '../src/util/runtime.js';
 import { D, HEADS, ITEMS, LAYERS, SIZES, exportModel, loadWarmUp, randomCodes, randomPrompts } from './beauty-shape.js';

@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { PrefixTrie, TokenLayout, beamSearch } from '../decoding/index.js';
-import { OnnxStepModel } from '../src/models/onnx-runner.js';
+import { OnnxStepModel } from '../src/serving/model/onnx-runner.js';
 import { D, HEADS, ITEMS, LAYERS, SIZES, exportModel, loadWarmUp, randomCodes, randomPrompts } from './beauty-shape.js';
 import { arg, pct } from './fixture.js';
 import { SEMI_SPACE_FLAG, isSemiSpaceArg } from '../src/util/runtime.js';

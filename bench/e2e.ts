@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 import { pct, withSyntheticFixture } from './fixture.js';
-import { trainModel } from '../src/train.js';
-import { Recommender } from '../src/recommender.js';
+import { trainModel } from '../src/training/train.js';
+import { Recommender } from '../src/serving/recommender.js';
 
 
 async function measure(rec: Recommender, histories: string[][], beamWidth: number) {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { synthesize } from '../src/data/synth.js';
 import { prepare } from '../src/data/split.js';
 import { loadDataset, writeDataset, type Dataset } from '../src/data/store.js';
-import { buildIndexJob } from '../src/indexing.js';
+import { buildIndexJob } from '../src/indexing/jobs.js';
 
 const argv = process.argv.slice(2);
 

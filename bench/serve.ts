@@ -15,8 +15,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { SEMI_SPACE_FLAG } from '../src/util/runtime.js';
 import os from 'node:os';
 import path from 'node:path';
-import { trainModel } from '../src/train.js';
-import { Recommender } from '../src/recommender.js';
+import { trainModel } from '../src/training/train.js';
+import { Recommender } from '../src/serving/recommender.js';
 import type { ItemIndex } from '../quantizer/index.js';
 import { arg, withSyntheticFixture } from './fixture.js';
 

@@ -18,8 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadDataset, type Dataset } from '../src/data/store.js';
 import { loadIndex } from '../quantizer/index.js';
-import { runTrainer } from '../src/models/python.js';
-import { trainModel } from '../src/train.js';
+import { runTrainer } from '../src/training/python.js';
+import { trainModel } from '../src/training/train.js';
 import { arg, withSyntheticFixture } from './fixture.js';
 
 const epochs = Number(arg('epochs', '3'));

@@ -14,12 +14,12 @@ export { QuantizerError, IndexFormatError, CollisionError, FaissUnavailableError
 export { DecodingError } from '../decoding/index.js';
 
 // ── serving ──────────────────────────────────────────────────────────────────────────────────
-export { Recommender, MAX_K, MAX_BEAM, WARMUP_MAX_FACTOR, SERVE_PROCESS_WARMUP, WARMUP_MAX_MS } from './recommender.js';
-export type { RecommendOptions, Recommendation, RecommendResult, LoadOptions } from './recommender.js';
-export { RecommenderSlot, SlotClosedError } from './serve/slot.js';
-export type { Generation, RecommenderLoader } from './serve/slot.js';
+export { Recommender, MAX_K, MAX_BEAM, WARMUP_MAX_FACTOR, SERVE_PROCESS_WARMUP, WARMUP_MAX_MS } from './serving/recommender.js';
+export type { RecommendOptions, Recommendation, RecommendResult, LoadOptions } from './serving/recommender.js';
+export { RecommenderSlot, SlotClosedError } from './serving/slot.js';
+export type { Generation, RecommenderLoader } from './serving/slot.js';
 export { semiSpaceMb, youngGenerationAdvice, SEMI_SPACE_FLAG, SERVING_SEMI_SPACE_MB } from './util/runtime.js';
-export type { ModelKindName, ModelPart } from './models/kinds.js';
+export type { ModelKindName, ModelPart } from './serving/model/kinds.js';
 
 // ── data ─────────────────────────────────────────────────────────────────────────────────────
 export type { Item, Interaction, RawDataset, MalformedReport } from './data/types.js';
@@ -35,9 +35,9 @@ export { synthesize } from './data/synth.js';
 export type { SynthOptions } from './data/synth.js';
 
 // ── indexes (semantic IDs) ───────────────────────────────────────────────────────────────────
-export { buildIndexJob, addItemsJob, removeItemsJob, degeneracy } from './indexing.js';
-export type { BuildJobOptions, AddJobOptions } from './indexing.js';
-export type { EmbeddingSource } from './embed/index.js';
+export { buildIndexJob, addItemsJob, removeItemsJob, degeneracy } from './indexing/jobs.js';
+export type { BuildJobOptions, AddJobOptions } from './indexing/jobs.js';
+export type { EmbeddingSource } from './indexing/embed/index.js';
 export { ItemIndex, buildIndex, loadIndex, saveIndex, parseFactory, registerScheme, schemeNames } from '../quantizer/index.js';
 export type { IndexInfo, IndexStats, CollisionMode, FactorySpec, SchemeName, BuildInput, BuildOptions, NewItems, IndexingScheme, BuildContext, BuiltCodes, AssignContext } from '../quantizer/index.js';
 
@@ -45,19 +45,19 @@ export type { IndexInfo, IndexStats, CollisionMode, FactorySpec, SchemeName, Bui
 export { resolveArtifact, resealArtifact, MANIFEST_FILE, POINTER_FILE, FileAccessError, LOCK_WAIT_MS } from '../quantizer/core/index.js';
 
 // ── training and models ──────────────────────────────────────────────────────────────────────
-export { trainModel, trainKind } from './train.js';
-export type { TrainOptions, TrainKind } from './train.js';
-export type { DecoderTrainOptions } from './train-decoder.js';
-export type { FusionChoice, FusionOptions } from './fusion.js';
-export type { TransitionChoice, TransitionSelectOptions } from './transition-select.js';
-export type { SeenChoice } from './seen-select.js';
-export type { FixedSeenPolicy } from './train.js';
-export type { TransitionShape } from './models/transition.js';
-export type { RqvaeOptions, RqvaeReport } from './models/rqvae.js';
-export { readModelConfig, MODEL_FORMAT } from './models/model-dir.js';
-export type { ModelConfig } from './models/model-dir.js';
-export { exportHfModel } from './models/hf-export.js';
-export type { HfExportOptions } from './models/hf-export.js';
+export { trainModel, trainKind } from './training/train.js';
+export type { TrainOptions, TrainKind } from './training/train.js';
+export type { DecoderTrainOptions } from './training/train-decoder.js';
+export type { FusionChoice, FusionOptions } from './training/fusion.js';
+export type { TransitionChoice, TransitionSelectOptions } from './training/transition-select.js';
+export type { SeenChoice } from './training/seen-select.js';
+export type { FixedSeenPolicy } from './training/train.js';
+export type { TransitionShape } from './serving/model/transition.js';
+export type { RqvaeOptions, RqvaeReport } from './indexing/rqvae.js';
+export { readModelConfig, MODEL_FORMAT } from './serving/model/model-dir.js';
+export type { ModelConfig } from './serving/model/model-dir.js';
+export { exportHfModel } from './training/hf-export.js';
+export type { HfExportOptions } from './training/hf-export.js';
 
 // ── decoding core (for custom models: any StepModel decodes under the trie) ───────────────────
 export { PrefixTrie, beamSearch, TokenLayout, FusedStepModel } from '../decoding/index.js';

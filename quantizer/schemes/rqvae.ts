@@ -2,7 +2,7 @@
  * `rqvae:LxK` — RQ-VAE semantic IDs (TIGER). The PyTorch trainer (`python3 -m trainer rqvae`)
  * learns an MLP encoder, L residual codebooks and a decoder over the item content embeddings;
  * this scheme receives the encoder's latents and the trained codebooks (`BuildInput.codebooks`,
- * passed by src/indexing.ts), encodes every item residually with them and resolves collisions like
+ * passed by src/indexing/jobs.ts), encodes every item residually with them and resolves collisions like
  * RQ-KMeans. New items: the index's stored item encoder includes the MLP, so their latents are
  * encoded the same way (assignSemantic).
  */

@@ -100,7 +100,7 @@ export interface IndexingScheme {
   readonly needsEmbeddings?: boolean;
   /**
    * The codebooks come from `python3 -m trainer <trainedBy>` (with a latent encoder): the engine
-   * around quantizer/ (src/indexing.ts) trains them, maps embeddings to latents and passes
+   * around quantizer/ (src/indexing/jobs.ts) trains them, maps embeddings to latents and passes
    * `BuildInput.codebooks`; new items' latents come from the encoder stored with the index.
    */
   readonly trainedBy?: 'rqvae';

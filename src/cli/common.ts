@@ -2,7 +2,7 @@
 import { FormatError, InputError } from '../errors.js';
 import type { MalformedReport } from '../data/types.js';
 import type { DatasetMeta } from '../data/store.js';
-import type { DecoderTrainOptions } from '../train-decoder.js';
+import type { DecoderTrainOptions } from '../training/train-decoder.js';
 
 /** Parse an integer option, with a typed error naming the flag. */
 export function intOpt(flag: string, v: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {

@@ -1,9 +1,9 @@
-/** `semrec serve`: the HTTP service (see src/serve/server.ts and docs/serving.md). */
+/** `semrec serve`: the HTTP service (see src/serving/server.ts and docs/serving.md). */
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { InputError, SemrecError } from '../errors.js';
-import { isLoopback, readAdminToken } from '../serve/admin.js';
-import { createServer, DEFAULT_LIMITS, type ServeLimits } from '../serve/server.js';
+import { isLoopback, readAdminToken } from '../serving/admin.js';
+import { createServer, DEFAULT_LIMITS, type ServeLimits } from '../serving/server.js';
 import { semiSpaceMb, youngGenerationAdvice } from '../util/runtime.js';
 import { intOpt } from './common.js';
 import { loadOptions, SEEN_HELP } from './recommend-cmd.js';

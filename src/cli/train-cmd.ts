@@ -1,8 +1,8 @@
 /** `semrec train` (all model kinds) and `semrec export-hf`. */
 import type { Command } from 'commander';
-import { trainModel } from '../train.js';
-import { parseTransitionShape } from '../transition-select.js';
-import { exportHfModel } from '../models/hf-export.js';
+import { trainModel } from '../training/train.js';
+import { parseTransitionShape } from '../training/transition-select.js';
+import { exportHfModel } from '../training/hf-export.js';
 import { startProgress } from '../util/progress.js';
 import { decoderOptions, gridOpt, intOpt } from './common.js';
 

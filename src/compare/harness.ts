@@ -20,10 +20,10 @@ import { datasetFingerprint, loadDataset, type Dataset } from '../data/store.js'
 import { evaluateRankers, evaluateRecommender, type EvalReport, type RankerReport } from '../eval/evaluate.js';
 import { MarkovRanker, PopularityRanker } from '../eval/baselines.js';
 import { InputError, SemrecError } from '../errors.js';
-import { buildIndexJob } from '../indexing.js';
-import { Recommender } from '../recommender.js';
-import { trainKind, trainModel } from '../train.js';
-import type { DecoderTrainOptions } from '../train-decoder.js';
+import { buildIndexJob } from '../indexing/jobs.js';
+import { Recommender } from '../serving/recommender.js';
+import { trainKind, trainModel } from '../training/train.js';
+import type { DecoderTrainOptions } from '../training/train-decoder.js';
 import { writeReports } from './report.js';
 
 /** Options of {@link runCompare}. */

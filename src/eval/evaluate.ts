@@ -6,7 +6,7 @@
  * beam search); {@link evaluateRecommender} scores one next to the popularity baseline.
  */
 import type { Dataset } from '../data/store.js';
-import type { Recommender } from '../recommender.js';
+import type { Recommender } from '../serving/recommender.js';
 import { dedupe, MetricAccumulator, type RankingMetrics } from './metrics.js';
 import { PopularityRanker, type Ranker } from './baselines.js';
 import { seededSample } from './sample.js';

@@ -8,13 +8,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadDataset, type Dataset } from '../../src/data/store.js';
-import { addItemsJob, buildIndexJob, removeItemsJob } from '../../src/indexing.js';
-import { trainModel } from '../../src/train.js';
-import { Recommender } from '../../src/recommender.js';
+import { addItemsJob, buildIndexJob, removeItemsJob } from '../../src/indexing/jobs.js';
+import { trainModel } from '../../src/training/train.js';
+import { Recommender } from '../../src/serving/recommender.js';
 import { transitionPipeline } from './pipeline.js';
 import { SemrecError } from '../../src/errors.js';
 import { loadIndex } from '../../quantizer/index.js';
-import { createServer } from '../../src/serve/server.js';
+import { createServer } from '../../src/serving/server.js';
 import { run } from './cli-helpers.js';
 
 let root: string;

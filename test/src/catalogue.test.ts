@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { cpSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { addItemsJob, buildIndexJob, removeItemsJob } from '../../src/indexing.js';
-import { Recommender } from '../../src/recommender.js';
+import { addItemsJob, buildIndexJob, removeItemsJob } from '../../src/indexing/jobs.js';
+import { Recommender } from '../../src/serving/recommender.js';
 import { ModelError } from '../../src/errors.js';
 import { loadIndex } from '../../quantizer/index.js';
 import { tmp } from '../helpers.js';

@@ -11,13 +11,13 @@ import path from 'node:path';
 import { run } from './cli-helpers.js';
 import { loadDataset, type Dataset } from '../../src/data/store.js';
 import { evaluateRecommender } from '../../src/eval/evaluate.js';
-import { Recommender } from '../../src/recommender.js';
+import { Recommender } from '../../src/serving/recommender.js';
 import { InputError } from '../../src/errors.js';
-import { OnnxStepModel } from '../../src/models/onnx-runner.js';
-import { pythonPath, trainerRoot } from '../../src/models/python.js';
+import { OnnxStepModel } from '../../src/serving/model/onnx-runner.js';
+import { pythonPath, trainerRoot } from '../../src/training/python.js';
 import { resealArtifact } from '../../quantizer/core/index.js';
-import type { FusionChoice } from '../../src/fusion.js';
-import type { TransitionChoice } from '../../src/transition-select.js';
+import type { FusionChoice } from '../../src/training/fusion.js';
+import type { TransitionChoice } from '../../src/training/transition-select.js';
 
 let root: string;
 let data: string;

@@ -10,8 +10,8 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, trunc
 import os from 'node:os';
 import path from 'node:path';
 import { loadDataset } from '../../src/data/store.js';
-import { trainModel } from '../../src/train.js';
-import { Recommender } from '../../src/recommender.js';
+import { trainModel } from '../../src/training/train.js';
+import { Recommender } from '../../src/serving/recommender.js';
 import { transitionPipeline } from './pipeline.js';
 import { SemrecError } from '../../src/errors.js';
 import { loadIndex } from '../../quantizer/index.js';

@@ -7,11 +7,11 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resealArtifact } from '../../quantizer/core/index.js';
 import path from 'node:path';
-import { Recommender } from '../../src/recommender.js';
-import { exportHfModel } from '../../src/models/hf-export.js';
-import { hfDims, layoutFromTokenizer, promptText } from '../../src/models/hf-model.js';
-import { loadTokenizer } from '../../src/models/tokenizer.js';
-import { buildIndexJob } from '../../src/indexing.js';
+import { Recommender } from '../../src/serving/recommender.js';
+import { exportHfModel } from '../../src/training/hf-export.js';
+import { hfDims, layoutFromTokenizer, promptText } from '../../src/serving/model/hf-model.js';
+import { loadTokenizer } from '../../src/serving/model/tokenizer.js';
+import { buildIndexJob } from '../../src/indexing/jobs.js';
 import { ModelError } from '../../src/errors.js';
 import { trainTinyModel, type TinyModel } from './tiny-model.js';
 

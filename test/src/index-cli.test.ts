@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { run } from './cli-helpers.js';
 import { tmp } from '../helpers.js';
-import { encodeF32 } from '../../src/embed/index.js';
+import { encodeF32 } from '../../src/indexing/embed/index.js';
 
 async function synth(dir: string) {
   const r = await run(['data', 'synth', '--out', dir, '--items', '300', '--users', '800', '--seed', '3']);

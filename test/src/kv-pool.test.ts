@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KvPool } from '../../src/models/kv-pool.js';
+import { KvPool } from '../../src/serving/model/kv-pool.js';
 
 describe('KvPool', () => {
   it('hands out views of exactly the asked length and reuses given-back buffers (smallest that fits)', () => {

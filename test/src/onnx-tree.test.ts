@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logSoftmaxAt } from '../../src/models/onnx-tree.js';
+import { logSoftmaxAt } from '../../src/serving/model/onnx-tree.js';
 import { Rng } from '../../quantizer/core/index.js';
 
 /** Brute force in float64: log(exp(x_v) / Σ exp(x_u)). */

@@ -19,7 +19,7 @@ describe('installable package', () => {
     const root = tmp();
     const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', root], { cwd: ROOT, encoding: 'utf8' })) as { filename: string; files: { path: string }[] }[];
     const files = packed[0].files.map((f) => f.path);
-    for (const f of ['LICENSE', 'README.md', 'package.json', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/serve/index.js', 'dist/src/cli.js', 'dist/quantizer/index.js', 'dist/decoding/index.js', 'trainer/train.py']) expect(files).toContain(f);
+    for (const f of ['LICENSE', 'README.md', 'package.json', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/serving/index.js', 'dist/src/cli.js', 'dist/quantizer/index.js', 'dist/decoding/index.js', 'trainer/train.py']) expect(files).toContain(f);
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('src/'))).toEqual([]);
 
     // a model to serve, made with this checkout

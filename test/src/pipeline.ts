@@ -3,8 +3,8 @@ import path from 'node:path';
 import { synthesize } from '../../src/data/synth.js';
 import { prepare } from '../../src/data/split.js';
 import { loadDataset, writeDataset, type Dataset } from '../../src/data/store.js';
-import { buildIndexJob } from '../../src/indexing.js';
-import { trainModel } from '../../src/train.js';
+import { buildIndexJob } from '../../src/indexing/jobs.js';
+import { trainModel } from '../../src/training/train.js';
 
 /** Paths of the pipeline's directories (under `root`) and the loaded dataset. */
 export interface Pipeline {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { TokenLayout } from '../../decoding/index.js';
-import { pythonPath, trainerRoot } from '../../src/models/python.js';
+import { pythonPath, trainerRoot } from '../../src/training/python.js';
 
 describe('prompt format: trainer windows = serving prompts', () => {
   it('every training target and the validation target see the serving prompt of their history', () => {

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { run } from './cli-helpers.js';
 import { tmp } from '../helpers.js';
-import { encodeF32 } from '../../src/embed/npy.js';
+import { encodeF32 } from '../../src/indexing/embed/npy.js';
 
 describe('rqvae scheme', () => {
   it('builds (utilisation ≥ 0.9 per level), adds new items through the stored encoder, and trains end to end', async () => {

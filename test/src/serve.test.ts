@@ -7,9 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
-import { addItemsJob, buildIndexJob } from '../../src/indexing.js';
+import { addItemsJob, buildIndexJob } from '../../src/indexing/jobs.js';
 import { loadIndex } from '../../quantizer/index.js';
-import { createServer, type SemrecServer } from '../../src/serve/server.js';
+import { createServer, type SemrecServer } from '../../src/serving/server.js';
 import { tmp } from '../helpers.js';
 import { transitionPipeline } from './pipeline.js';
 

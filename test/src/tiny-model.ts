@@ -5,8 +5,8 @@ import path from 'node:path';
 import { synthesize } from '../../src/data/synth.js';
 import { prepare } from '../../src/data/split.js';
 import { loadDataset, writeDataset, type Dataset } from '../../src/data/store.js';
-import { buildIndexJob } from '../../src/indexing.js';
-import { trainModel } from '../../src/train.js';
+import { buildIndexJob } from '../../src/indexing/jobs.js';
+import { trainModel } from '../../src/training/train.js';
 
 /** Model sizes and training settings small enough for the test suite. */
 export const tiny = { layers: 2, dModel: 32, heads: 2, epochs: 3, batchSize: 32, lr: 3e-3, seed: 1, threads: 1, nproc: 1 };

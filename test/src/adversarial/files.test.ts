@@ -10,8 +10,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, trun
 import os from 'node:os';
 import path from 'node:path';
 import { loadDataset } from '../../../src/data/store.js';
-import { Recommender } from '../../../src/recommender.js';
-import { trainModel } from '../../../src/train.js';
+import { Recommender } from '../../../src/serving/recommender.js';
+import { trainModel } from '../../../src/training/train.js';
 import { loadIndex } from '../../../quantizer/index.js';
 import { resolveArtifact } from '../../../quantizer/core/index.js';
 import { transitionPipeline } from '../pipeline.js';

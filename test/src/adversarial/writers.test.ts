@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { trainModel } from '../../../src/train.js';
+import { trainModel } from '../../../src/training/train.js';
 import { loadIndex, saveIndex } from '../../../quantizer/index.js';
 import { lockFileOf, resolveArtifact, writeArtifact } from '../../../quantizer/core/index.js';
 import { transitionPipeline } from '../pipeline.js';

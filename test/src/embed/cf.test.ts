@@ -6,10 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { cfEmbeddings, fitRidge, ppmiRows, embedItems, embedWithEncoder, encoderFromFiles } from '../../../src/embed/index.js';
+import { cfEmbeddings, fitRidge, ppmiRows, embedItems, embedWithEncoder, encoderFromFiles } from '../../../src/indexing/embed/index.js';
 import { loadIndex, readIndexFile } from '../../../quantizer/index.js';
 import { Rng } from '../../../quantizer/core/index.js';
-import { addItemsJob, buildIndexJob } from '../../../src/indexing.js';
+import { addItemsJob, buildIndexJob } from '../../../src/indexing/jobs.js';
 import { makeItem } from '../../../src/data/loaders/common.js';
 import type { Item } from '../../../src/data/types.js';
 import { InputError } from '../../../src/errors.js';

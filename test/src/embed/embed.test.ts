@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { TfidfModel, tfidfSvdEmbeddings, loadEmbeddings, encodeF32, OnnxEncoder, embedItems } from '../../../src/embed/index.js';
+import { TfidfModel, tfidfSvdEmbeddings, loadEmbeddings, encodeF32, OnnxEncoder, embedItems } from '../../../src/indexing/embed/index.js';
 import { FormatError, InputError } from '../../../src/errors.js';
 import { tmp } from '../../helpers.js';
 import { FLOAT, INT64, attrInt, model, node, tensor, valueInfo } from '../../onnx-builder.js';

@@ -5,13 +5,13 @@
  * transition · w]) under trie-constrained beam search and keep the w with the best Recall@10
  * (ties: NDCG@10, then the smaller w). The test split is never read.
  */
-import { beamSearch, FusedStepModel, type PrefixTrie, type StepModel, type TokenLayout } from '../decoding/index.js';
-import type { ItemIndex } from '../quantizer/index.js';
-import type { EvalExample } from './data/split.js';
-import { InputError } from './errors.js';
-import { MetricAccumulator } from './eval/metrics.js';
-import { seededSample } from './eval/sample.js';
-import { ONNX_MAX_BATCH, TABLE_MAX_BATCH } from './models/kinds.js';
+import { beamSearch, FusedStepModel, type PrefixTrie, type StepModel, type TokenLayout } from '../../decoding/index.js';
+import type { ItemIndex } from '../../quantizer/index.js';
+import type { EvalExample } from '../data/split.js';
+import { InputError } from '../errors.js';
+import { MetricAccumulator } from '../eval/metrics.js';
+import { seededSample } from '../eval/sample.js';
+import { ONNX_MAX_BATCH, TABLE_MAX_BATCH } from '../serving/model/kinds.js';
 
 /** Default grid of transition weights. */
 export const DEFAULT_FUSION_GRID = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { openRequired, resolveArtifact, writeArtifact, Rng } from '../../quantizer/core/index.js';
 import { NUM_SPECIAL, TokenLayout } from '../../decoding/index.js';
 import { InputError, ModelError, SemrecError } from '../errors.js';
-import { HF_SERVING_FILE, HF_SERVING_FORMAT, readHfServingConfig, type HfServingConfig } from './hf-model.js';
-import { MODEL_FORMAT, modelConfigOf, relativeTo } from './model-dir.js';
+import { HF_SERVING_FILE, HF_SERVING_FORMAT, readHfServingConfig, type HfServingConfig } from '../serving/model/hf-model.js';
+import { MODEL_FORMAT, modelConfigOf, relativeTo } from '../serving/model/model-dir.js';
 import { runTrainer } from './python.js';
-import { addedTokensJson, idToken } from './tokenizer.js';
+import { addedTokensJson, idToken } from '../serving/model/tokenizer.js';
 import { makeScratch } from '../util/scratch.js';
 
 /** Options of {@link exportHfModel}. */

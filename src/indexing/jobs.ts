@@ -2,15 +2,15 @@
  * Index jobs: catalogue → embeddings → ItemIndex → verified directory (build), and
  * index + new items → new index version (add). The CLI and library users call these.
  */
-import { buildIndex, getScheme, INDEX_FORMAT, loadIndexWith, parseFactory, saveIndex, type CollisionMode, type IndexManifest, type ItemIndex } from '../quantizer/index.js';
-import { checkWritable } from '../quantizer/core/index.js';
-import { PrefixTrie } from '../decoding/index.js';
-import { DataError, InputError } from './errors.js';
-import type { Item } from './data/types.js';
+import { buildIndex, getScheme, INDEX_FORMAT, loadIndexWith, parseFactory, saveIndex, type CollisionMode, type IndexManifest, type ItemIndex } from '../../quantizer/index.js';
+import { checkWritable } from '../../quantizer/core/index.js';
+import { PrefixTrie } from '../../decoding/index.js';
+import { DataError, InputError } from '../errors.js';
+import type { Item } from '../data/types.js';
 import { embedItems, type EmbeddingSource } from './embed/index.js';
 import { embedWithEncoder, encoderFiles, encoderFromFiles, toLatent } from './embed/state.js';
 import { mlpForward } from './embed/latent.js';
-import { trainRqvae, type RqvaeOptions, type RqvaeReport } from './models/rqvae.js';
+import { trainRqvae, type RqvaeOptions, type RqvaeReport } from './rqvae.js';
 
 /** The prefix trie of an index's candidates: every live item (retired ones left out), by row. */
 export function candidateTrie(index: ItemIndex): PrefixTrie {

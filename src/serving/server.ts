@@ -25,7 +25,7 @@ import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompi
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { SemrecError, UnavailableError } from '../errors.js';
-import { MAX_BEAM, MAX_K, Recommender, SERVE_PROCESS_WARMUP, type LoadOptions } from '../recommender.js';
+import { MAX_BEAM, MAX_K, Recommender, SERVE_PROCESS_WARMUP, type LoadOptions } from './recommender.js';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import path from 'node:path';

@@ -6,8 +6,8 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { mlpWeightCount } from '../embed/latent.js';
-import { runTrainer, TrainerError } from './python.js';
+import { mlpWeightCount } from './embed/latent.js';
+import { runTrainer, TrainerError } from '../training/python.js';
 
 /** Options of {@link trainRqvae}. */
 export interface RqvaeOptions {

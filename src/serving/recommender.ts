@@ -8,14 +8,14 @@
  * the loaded state is immutable, and concurrent requests arriving in the same tick are decoded
  * together in one batched beam search (one model call per code level for all of them).
  */
-import { beamSearch, warmUp, DEFAULT_WARMUP_SEARCHES, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel, type WarmUpOptions, type WarmUpReport } from '../decoding/index.js';
-import { loadIndex, type ItemIndex } from '../quantizer/index.js';
-import { openArtifact, openRequired, openUnverified, readArtifact, Rng, type FileSource } from '../quantizer/core/index.js';
-import { EmptyHistoryError, InputError, ModelError, SemrecError } from './errors.js';
-import { MODEL_FORMAT, modelConfigOf, modelDirHash, type ModelConfig } from './models/model-dir.js';
-import { candidateTrie } from './indexing.js';
-import { isHfModelDir, loadHfModel, readHfServingConfig } from './models/hf-model.js';
-import { loadModelKind, ONNX_MAX_BATCH, type ModelPart } from './models/kinds.js';
+import { beamSearch, warmUp, DEFAULT_WARMUP_SEARCHES, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel, type WarmUpOptions, type WarmUpReport } from '../../decoding/index.js';
+import { loadIndex, type ItemIndex } from '../../quantizer/index.js';
+import { openArtifact, openRequired, openUnverified, readArtifact, Rng, type FileSource } from '../../quantizer/core/index.js';
+import { EmptyHistoryError, InputError, ModelError, SemrecError } from '../errors.js';
+import { MODEL_FORMAT, modelConfigOf, modelDirHash, type ModelConfig } from './model/model-dir.js';
+import { candidateTrie } from '../indexing/jobs.js';
+import { isHfModelDir, loadHfModel, readHfServingConfig } from './model/hf-model.js';
+import { loadModelKind, ONNX_MAX_BATCH, type ModelPart } from './model/kinds.js';
 
 /** Options of {@link Recommender.load}. */
 export interface LoadOptions {
@@ -106,7 +106,7 @@ export interface RecommendResult {
   unknownCandidates: string[];
 }
 
-export { ONNX_MAX_BATCH } from './models/kinds.js';
+export { ONNX_MAX_BATCH } from './model/kinds.js';
 
 /** Upper bounds on k and beamWidth. */
 export const MAX_K = 200;

@@ -18,9 +18,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { NUM_SPECIAL, RemappedStepModel, TokenLayout, type StepModel } from '../../decoding/index.js';
-import { openUnverified, type FileSource } from '../../quantizer/core/index.js';
-import { ModelError, NotFoundError, SemrecError } from '../errors.js';
+import { NUM_SPECIAL, RemappedStepModel, TokenLayout, type StepModel } from '../../../decoding/index.js';
+import { openUnverified, type FileSource } from '../../../quantizer/core/index.js';
+import { ModelError, NotFoundError, SemrecError } from '../../errors.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, resolveFrom, type ModelConfig } from './model-dir.js';
 import { OnnxStepModel } from './onnx-runner.js';
 import { idToken } from './tokenizer.js';

@@ -7,12 +7,12 @@
  * than that. The test split is never read. Cost on Beauty (12k items, 5,000 users, 20 points):
  * about half a minute on 2 cores.
  */
-import type { StepModel } from '../decoding/index.js';
-import type { EvalExample } from './data/split.js';
-import { InputError } from './errors.js';
+import type { StepModel } from '../../decoding/index.js';
+import type { EvalExample } from '../data/split.js';
+import { InputError } from '../errors.js';
 import { bestByRecall, scoreExamples, validationSample, type FusionContext } from './fusion.js';
-import { TransitionStepModel, fitTransition, type TransitionData, type TransitionShape } from './models/transition.js';
-import { TABLE_MAX_BATCH } from './models/kinds.js';
+import { TransitionStepModel, fitTransition, type TransitionData, type TransitionShape } from '../serving/model/transition.js';
+import { TABLE_MAX_BATCH } from '../serving/model/kinds.js';
 
 /** Default counting windows tried. */
 export const DEFAULT_TRANSITION_WINDOWS = [1, 2, 3, 5];

@@ -15,7 +15,7 @@
  * a deadline (`timeoutMs`) that does not finish in time is abandoned and reported (E_TIMEOUT): the
  * next reload and close() never wait for it, and what it loads late is released.
  */
-import type { Recommender, RecommendOptions, RecommendResult } from '../recommender.js';
+import type { Recommender, RecommendOptions, RecommendResult } from './recommender.js';
 import { SemrecError, UnavailableError } from '../errors.js';
 
 /** One loaded model + index. */

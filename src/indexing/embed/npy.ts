@@ -6,9 +6,9 @@
  *
  * Rows are in the order of the items file.
  */
-import { readExactly } from '../../quantizer/core/index.js';
-import { FormatError } from '../errors.js';
-import { openInput } from '../util/io.js';
+import { readExactly } from '../../../quantizer/core/index.js';
+import { FormatError } from '../../errors.js';
+import { openInput } from '../../util/io.js';
 
 /** A loaded embedding matrix. */
 export interface Embeddings {

@@ -20,9 +20,9 @@
  * Deterministic for a seed. Cost on Amazon Beauty (12,101 items, 149k training interactions):
  * about 2 s for cf on 2 cores, plus the text encoder.
  */
-import { cooccurrenceCounts } from '../../quantizer/index.js';
-import { csrFromRows, normalizeRows, randomizedSvd, Rng } from '../../quantizer/core/index.js';
-import { InputError } from '../errors.js';
+import { cooccurrenceCounts } from '../../../quantizer/index.js';
+import { csrFromRows, normalizeRows, randomizedSvd, Rng } from '../../../quantizer/core/index.js';
+import { InputError } from '../../errors.js';
 
 /** Options of {@link cfEmbeddings}. */
 export interface CfOptions {

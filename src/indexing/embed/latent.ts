@@ -3,7 +3,7 @@
  * between layers, none after the last. Weights are one float32 array, layer after layer: W
  * (out × in, row-major) then b (out) — the layout `python3 -m trainer rqvae` writes.
  */
-import { FormatError } from '../errors.js';
+import { FormatError } from '../../errors.js';
 
 /** What encoder.json records about the latent encoder. */
 export interface LatentRecord {

@@ -15,10 +15,10 @@
  * every row), so the ranking of the live items is the old one without them. `window`, `history` and
  * `decay` are chosen on the validation split by `semrec train` (see transition-select.ts).
  */
-import type { PrefixTrie, StepModel, StepOutput, TokenLayout } from '../../decoding/index.js';
+import type { PrefixTrie, StepModel, StepOutput, TokenLayout } from '../../../decoding/index.js';
 import { z } from 'zod';
-import { zodIssues } from '../../quantizer/core/index.js';
-import { ModelError } from '../errors.js';
+import { zodIssues } from '../../../quantizer/core/index.js';
+import { ModelError } from '../../errors.js';
 
 /** Serialised form (bigram.json). */
 export interface TransitionData {

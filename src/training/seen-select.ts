@@ -9,8 +9,8 @@
  * sample's repeat rate (targets that are in their own history) is recorded next to it. The test
  * split is never read. The choice is the model's default; a request's `excludeSeen` overrides it.
  */
-import type { StepModel } from '../decoding/index.js';
-import type { EvalExample } from './data/split.js';
+import type { StepModel } from '../../decoding/index.js';
+import type { EvalExample } from '../data/split.js';
 import { DEFAULT_FUSION_USERS, scoreExamples, validationSample, type FusionContext, type FusionGridPoint } from './fusion.js';
 
 /** Validation figures of one policy. */

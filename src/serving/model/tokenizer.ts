@@ -5,8 +5,8 @@
  * 0, `<b_0>…` for level 1, and so on — exactly the {@link TokenLayout}.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
-import type { TokenLayout } from '../../decoding/index.js';
-import { ModelError } from '../errors.js';
+import type { TokenLayout } from '../../../decoding/index.js';
+import { ModelError } from '../../errors.js';
 
 /** Special token strings, in id order. */
 export const SPECIAL_STRINGS = ['<pad>', '<bos>', '<eos>', '<sep>'];

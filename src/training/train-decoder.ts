@@ -7,14 +7,14 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { TokenLayout } from '../decoding/index.js';
-import type { ItemIndex } from '../quantizer/index.js';
-import type { Dataset } from './data/store.js';
-import { InputError } from './errors.js';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, writeModelDir, type ModelConfig } from './models/model-dir.js';
-import { runTrainer } from './models/python.js';
-import { tokenizerFiles } from './models/tokenizer.js';
-import { makeScratch } from './util/scratch.js';
+import { TokenLayout } from '../../decoding/index.js';
+import type { ItemIndex } from '../../quantizer/index.js';
+import type { Dataset } from '../data/store.js';
+import { InputError } from '../errors.js';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, writeModelDir, type ModelConfig } from '../serving/model/model-dir.js';
+import { runTrainer } from './python.js';
+import { tokenizerFiles } from '../serving/model/tokenizer.js';
+import { makeScratch } from '../util/scratch.js';
 
 /**
  * Transformer sizes and training settings (CLI flags of `semrec train`). The defaults are the

@@ -8,9 +8,9 @@
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
-import { FormatError } from '../errors.js';
-import { normalizeRows, readExactly } from '../../quantizer/core/index.js';
-import { openInput, readJsonObject, readOptionalJsonObject } from '../util/io.js';
+import { FormatError } from '../../errors.js';
+import { normalizeRows, readExactly } from '../../../quantizer/core/index.js';
+import { openInput, readJsonObject, readOptionalJsonObject } from '../../util/io.js';
 
 /** Options for {@link OnnxEncoder}. */
 export interface OnnxEncoderOptions {

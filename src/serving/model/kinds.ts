@@ -10,11 +10,11 @@
  * | fused       | fused   | both, and `params.fusion.weight` (the transition model's weight) |
  */
 import path from 'node:path';
-import { FusedStepModel, type PrefixTrie, type StepModel, type TokenLayout } from '../../decoding/index.js';
-import { InputError, ModelError, SemrecError } from '../errors.js';
+import { FusedStepModel, type PrefixTrie, type StepModel, type TokenLayout } from '../../../decoding/index.js';
+import { InputError, ModelError, SemrecError } from '../../errors.js';
 import { TransitionStepModel, checkTransitionData } from './transition.js';
 import type { ModelConfig } from './model-dir.js';
-import type { Artifact } from '../../quantizer/core/index.js';
+import type { Artifact } from '../../../quantizer/core/index.js';
 import { OnnxStepModel } from './onnx-runner.js';
 
 /** User-facing names of the model kinds. */

@@ -4,8 +4,8 @@
  * Deterministic for a seed. Cost: one pass over the text plus an SVD of an n × vocab sparse matrix
  * (about a second for 12k Amazon items at dim 64 on 2 cores).
  */
-import { csrFromRows, normalizeRows, randomizedSvd } from '../../quantizer/core/index.js';
-import { InputError } from '../errors.js';
+import { csrFromRows, normalizeRows, randomizedSvd } from '../../../quantizer/core/index.js';
+import { InputError } from '../../errors.js';
 
 const STOP = new Set(
   'a an and are as at be by for from has have in is it its of on or that the this to was were will with your you our not no but so if into out up than then them they their there these those which while who whom why how what when where all any each few more most other some such only own same too very can just'.split(

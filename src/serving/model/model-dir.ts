@@ -9,9 +9,9 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { resolveArtifact, writeArtifact, openRequired, openUnverified, zodIssues, type Artifact, type FileSource } from '../../quantizer/core/index.js';
-import { TokenLayout, type TokenLayoutSpec } from '../../decoding/index.js';
-import { ModelError, NotFoundError, SemrecError } from '../errors.js';
+import { resolveArtifact, writeArtifact, openRequired, openUnverified, zodIssues, type Artifact, type FileSource } from '../../../quantizer/core/index.js';
+import { TokenLayout, type TokenLayoutSpec } from '../../../decoding/index.js';
+import { ModelError, NotFoundError, SemrecError } from '../../errors.js';
 
 /** Format name in config.json. */
 export const MODEL_FORMAT = 'semrec-model';

@@ -3,8 +3,8 @@
  * space as the build. Saved as index extra files `encoder.json` (+ `encoder.f32` for TF-IDF's
  * projection matrix, + `encoder-cf.f32` for the text → collaborative map of `cf` / `text+cf`).
  */
-import { FormatError, InputError } from '../errors.js';
-import type { Item } from '../data/types.js';
+import { FormatError, InputError } from '../../errors.js';
+import type { Item } from '../../data/types.js';
 import { concatHalves, predictCf } from './cf.js';
 import { TfidfModel } from './tfidf.js';
 import type { EmbeddingSource } from './index.js';

@@ -19,8 +19,8 @@
  * is shared by all callers (onnxruntime sessions are safe for concurrent `run`).
  */
 import * as ort from 'onnxruntime-node';
-import type { StepModel, StepOutput } from '../../decoding/index.js';
-import { ModelError } from '../errors.js';
+import type { StepModel, StepOutput } from '../../../decoding/index.js';
+import { ModelError } from '../../errors.js';
 import { KV_POOL_BYTES, KvPool } from './kv-pool.js';
 import { copySlots, logSoftmaxAt, treeFromPrefill, treeRelease, treeReorder, treeStepInputs, TREE_EXTRA_SLOTS, type FreshKv, type KvLayers, type TreeState } from './onnx-tree.js';
 

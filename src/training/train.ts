@@ -7,24 +7,24 @@
  * - `transition` (config `bigram`): the transition model over item tuples (seconds), its window,
  *   history and decay chosen on the validation split (transition-select.ts) unless fixed.
  */
-import { TokenLayout, type PrefixTrie, type StepModel } from '../decoding/index.js';
-import { candidateTrie } from './indexing.js';
-import { loadIndex, type ItemIndex } from '../quantizer/index.js';
-import { checkWritable, openRequired, resolveArtifact } from '../quantizer/core/index.js';
-import { loadDataset, type Dataset } from './data/store.js';
-import { InputError, ModelError } from './errors.js';
-import { kindName, onnxMaxBatch, TABLE_MAX_BATCH } from './models/kinds.js';
+import { TokenLayout, type PrefixTrie, type StepModel } from '../../decoding/index.js';
+import { candidateTrie } from '../indexing/jobs.js';
+import { loadIndex, type ItemIndex } from '../../quantizer/index.js';
+import { checkWritable, openRequired, resolveArtifact } from '../../quantizer/core/index.js';
+import { loadDataset, type Dataset } from '../data/store.js';
+import { InputError, ModelError } from '../errors.js';
+import { kindName, onnxMaxBatch, TABLE_MAX_BATCH } from '../serving/model/kinds.js';
 import { chooseFusionWeight, fusedAt, type FusionContext, type FusionOptions } from './fusion.js';
 import { chooseSeenPolicy, type SeenChoice, type SeenSelectOptions } from './seen-select.js';
-import type { EvalExample } from './data/split.js';
-import { TransitionStepModel, fitTransition, type TransitionData, type TransitionShape } from './models/transition.js';
+import type { EvalExample } from '../data/split.js';
+import { TransitionStepModel, fitTransition, type TransitionData, type TransitionShape } from '../serving/model/transition.js';
 import { chooseTransitionShape, type TransitionChoice, type TransitionSelectOptions } from './transition-select.js';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, modelConfigOf, writeModelDir, type ModelConfig } from './models/model-dir.js';
-import { OnnxStepModel } from './models/onnx-runner.js';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, modelConfigOf, writeModelDir, type ModelConfig } from '../serving/model/model-dir.js';
+import { OnnxStepModel } from '../serving/model/onnx-runner.js';
 import path from 'node:path';
 import os from 'node:os';
 import { promises as fs } from 'node:fs';
-import { runTrainer } from './models/python.js';
+import { runTrainer } from './python.js';
 import { trainDecoderFiles, type DecoderTrainOptions } from './train-decoder.js';
 
 /** Model kinds `semrec train` produces, by user-facing name (`decoder` / `bigram` are accepted aliases). */

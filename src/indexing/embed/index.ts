@@ -4,8 +4,8 @@
  * sequences (`cf`), both concatenated (`text+cf`, see cf.ts), an ONNX sentence encoder directory,
  * or a precomputed `.npy` / `.f32` file whose rows follow the items file.
  */
-import { InputError } from '../errors.js';
-import type { Item } from '../data/types.js';
+import { InputError } from '../../errors.js';
+import type { Item } from '../../data/types.js';
 import { loadEmbeddings } from './npy.js';
 import { OnnxEncoder } from './onnx-encoder.js';
 import { TfidfModel } from './tfidf.js';
