@@ -1,6 +1,7 @@
 // ESLint flat config: recommended JS + typescript-eslint rules (syntax-only, fast).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import semrec from './scripts/eslint-no-cycle.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'semrec-demo/**', 'trainer/**', 'coverage/**'] },
@@ -12,6 +13,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-constant-condition': ['error', { checkLoops: false }],
     },
+  },
+  {
+    // no import cycle in the library code, type-only imports included (scripts/eslint-no-cycle.js)
+    files: ['src/**/*.ts', 'quantizer/**/*.ts', 'decoding/**/*.ts'],
+    plugins: { semrec },
+    rules: { 'semrec/no-cycle': 'error' },
   },
   {
     // the cores are used through their entry points: quantizer/index.js, quantizer/core/index.js
@@ -36,7 +43,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.{js,mjs}', 'bench/**/*.{js,mjs}'],
+    files: ['scripts/**/*.{js,mjs}', 'bench/**/*.{js,mjs}', 'eslint.config.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 );

@@ -13,8 +13,9 @@
 import { QuantizerInputError } from './errors.js';
 import { getScheme, schemeNames } from './schemes/index.js';
 
-/** A scheme name (see the registry, quantizer/schemes/index.ts). */
-export type SchemeName = string;
+import type { SchemeName } from './info.js';
+
+export type { SchemeName } from './info.js';
 
 /** A parsed factory string. */
 export interface FactorySpec {

@@ -3,13 +3,15 @@
  * with the codebooks that produced them (when the scheme has any) and build statistics.
  */
 import { createHash } from 'node:crypto';
-import type { CollisionMode, CollisionReport } from './collisions.js';
+import type { CollisionMode } from './collisions.js';
 import { tupleKey } from './collisions.js';
-import type { SchemeName } from './factory.js';
+import type { IndexInfo } from './info.js';
 import type { LevelStats } from './stats.js';
 import { levelStats } from './stats.js';
 import { QuantizerInputError, CollisionError } from './errors.js';
 import { getScheme } from './schemes/index.js';
+
+export type { IndexInfo } from './info.js';
 
 /** New items: ids, and their content embeddings for semantic schemes. */
 export interface NewItems {
@@ -17,36 +19,6 @@ export interface NewItems {
   /** m × dim content embeddings (same encoder as the build). */
   embeddings?: Float32Array;
   dim?: number;
-}
-
-/** Descriptive metadata of an index (what index.json records besides file checksums). */
-export interface IndexInfo {
-  scheme: SchemeName;
-  /** Canonical factory string, e.g. `rqkmeans:3x256`. */
-  factory: string;
-  seed: number;
-  /** How collisions were resolved (`none` for schemes that are collision-free by construction). */
-  collisions: CollisionMode | 'none';
-  /** Levels produced by the scheme, before an `extra-level` disambiguation level. */
-  schemeLevels: number;
-  /** Embedding dimension of the codebooks (0 when the scheme has none). */
-  dim: number;
-  /** Scheme parameters (balanced, iterations, encoder, ...). */
-  params: Record<string, unknown>;
-  /** 1 for a fresh build, +1 for every incremental add. */
-  indexVersion: number;
-  /** Items added incrementally since the build. */
-  addedItems: number;
-  /** Collisions before resolution (at build time). */
-  collisionReport: CollisionReport;
-  /** Mean squared reconstruction error after each codebook level (semantic schemes). */
-  mse?: number[];
-  /**
-   * Content hashes of the indexes this one descends from through `assign` (index add) and
-   * `retire` (index remove), oldest first. Every ancestor's rows are rows of this index with the
-   * same id and tuple, so a model trained on an ancestor can serve this index.
-   */
-  lineage?: string[];
 }
 
 /** Statistics reported by `semrec index stats`. */

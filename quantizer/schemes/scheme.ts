@@ -6,7 +6,7 @@
  * one with {@link registerScheme}; adding a scheme is one new file and one line.
  */
 import type { CollisionMode, CollisionReport } from '../collisions.js';
-import type { IndexInfo } from '../item-index.js';
+import type { IndexInfo } from '../info.js';
 
 /** What a scheme may need: ids always; content embeddings and/or training sequences by scheme. */
 export interface BuildInput {

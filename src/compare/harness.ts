@@ -15,9 +15,9 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { readRegularText, writeFileAtomic } from '../../quantizer/core/index.js';
-import { parseFactory, type IndexStats } from '../../quantizer/index.js';
+import { parseFactory } from '../../quantizer/index.js';
 import { datasetFingerprint, loadDataset, type Dataset } from '../data/store.js';
-import { evaluateRankers, evaluateRecommender, type EvalReport, type RankerReport } from '../eval/evaluate.js';
+import { evaluateRankers, evaluateRecommender } from '../eval/evaluate.js';
 import { MarkovRanker, PopularityRanker } from '../eval/baselines.js';
 import { InputError, SemrecError } from '../errors.js';
 import { buildIndexJob } from '../indexing/jobs.js';
@@ -25,6 +25,9 @@ import { Recommender } from '../serving/recommender.js';
 import { trainKind, trainModel } from '../training/train.js';
 import type { DecoderTrainOptions } from '../training/train-decoder.js';
 import { writeReports } from './report.js';
+import type { CompareResults, RunResult, RunSettings } from './types.js';
+
+export type { CompareResults, RunResult, RunSettings } from './types.js';
 
 /** Options of {@link runCompare}. */
 export interface CompareOptions {
@@ -74,48 +77,6 @@ export type CompareEvent =
   /** `label` names the current bar (`index: level 1/3 k-means`, `train epoch 2`, `evaluate`); `detail` is e.g. the loss. */
   | { kind: 'stage'; run: string; stage: 'index' | 'train' | 'eval'; label: string; done: number; total: number; detail?: string }
   | { kind: 'run-done'; run: string; result: RunResult };
-
-/** One finished run (scheme × seed). */
-export interface RunResult {
-  run: string;
-  /** The scheme's label in the report: its factory string, with `@embed` when it has its own embeddings. */
-  scheme: string;
-  seed: number;
-  /** The settings this run was made with (a run is reused only when they are equal). */
-  settings: RunSettings;
-  /**
-   * {@link datasetFingerprint} of the data the run was made from; a finished run is reused only
-   * when it equals the current data's (absent in runs made before it was recorded: those are
-   * reused on equal settings, and the report says so).
-   */
-  dataHash?: string;
-  index: { seconds: number; hash: string; stats: IndexStats };
-  train: { seconds: number; params: Record<string, unknown> };
-  eval: EvalReport;
-  /** Kind fused: its transformer part alone, on the same users (the unfused figures). */
-  parts?: { transformer?: EvalReport };
-  finishedAt: string;
-}
-
-/** Everything a comparison produced. */
-export interface CompareResults {
-  format: 'semrec-compare';
-  formatVersion: 1;
-  data: { dir: string; users: number; items: number; interactions: number };
-  config: { schemes: string[]; seeds: number; arch: string; train: Record<string, unknown>; beamWidth: number; limit?: number; split: string; embed?: string };
-  runs: RunResult[];
-  /**
-   * Reference rankers on the same users (popularity; first-order Markov over item ids, not
-   * ID-constrained), scored by the same code as every model (evaluateRankers).
-   */
-  baselines?: RankerReport[];
-  /** What made these results: semrec version, git commit (when run from a checkout), command, date, hardware. */
-  meta?: { semrec: string; commit?: string; command: string; date: string; node: string; hardware: { cpus: number; cpuModel: string; memoryGb: number } };
-  /** Things the reader must know (e.g. a model kind that cannot tell schemes apart). */
-  warnings?: string[];
-  /** Wall time of this invocation (reused runs cost nothing). */
-  seconds: number;
-}
 
 /** The version of this package and, in a git checkout, the commit. */
 function provenance(): { semrec: string; commit?: string } {
@@ -176,24 +137,6 @@ async function readRun(file: string): Promise<RunResult | { damaged: string } | 
   } catch {
     return { damaged: 'not valid JSON' };
   }
-}
-
-/**
- * Everything that determines a run's result (a finished run is reused only when these are equal;
- * `data`, the dataset's path, is left out when both runs carry the same data fingerprint).
- */
-export interface RunSettings {
-  arch: string;
-  train: Omit<DecoderTrainOptions, 'seed' | 'onEvent'>;
-  beamWidth: number;
-  limit: number | null;
-  split: 'test' | 'valid';
-  data: string;
-  counts: Dataset['meta']['counts'];
-  scheme: string;
-  seed: number;
-  /** Collaborative item embeddings (absent: text, as before this setting existed). */
-  embed?: 'cf' | 'text+cf';
 }
 
 type Embed = NonNullable<CompareOptions['embed']>;

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { writeFileAtomic, writeManifest, Rng } from '../../quantizer/core/index.js';
-import type { CompareResults, RunResult } from './harness.js';
+import type { CompareResults, RunResult } from './types.js';
 import { barChart, dotPlot, esc, tInterval } from './charts.js';
 
 /** Mean and sample standard deviation. */

@@ -10,26 +10,10 @@ import { loadEmbeddings } from './npy.js';
 import { OnnxEncoder } from './onnx-encoder.js';
 import { TfidfModel } from './tfidf.js';
 import type { EncoderRecord, TextRecord } from './state.js';
+import type { EmbeddingSource } from './source.js';
 import { cfEmbeddings, concatHalves, fitRidge, predictCf } from './cf.js';
 
-/** Where embeddings come from. */
-export type EmbeddingSource =
-  | { kind: 'tfidf'; dim?: number; seed?: number }
-  | {
-      /** `cf`: collaborative only; `text+cf`: TF-IDF + SVD text and collaborative, concatenated. */
-      kind: 'cf' | 'text+cf';
-      /** Training sequences (item ids, oldest first) — the train split only. */
-      sequences: ReadonlyArray<readonly string[]>;
-      /** Collaborative dimension (default 64). */
-      dim?: number;
-      /** Text dimension (default 64). */
-      textDim?: number;
-      /** Co-occurrence window (default 3). */
-      window?: number;
-      seed?: number;
-    }
-  | { kind: 'onnx'; dir: string; batchSize?: number; threads?: number }
-  | { kind: 'file'; file: string };
+export type { EmbeddingSource } from './source.js';
 
 /** Embeddings of a list of items, with a description of how they were made. */
 export interface ItemEmbeddings {

@@ -7,7 +7,7 @@ import { FormatError, InputError } from '../../errors.js';
 import type { Item } from '../../data/types.js';
 import { concatHalves, predictCf } from './cf.js';
 import { TfidfModel } from './tfidf.js';
-import type { EmbeddingSource } from './index.js';
+import type { EmbeddingSource } from './source.js';
 import { checkMlp, mlpForward, type LatentRecord } from './latent.js';
 
 /** The TF-IDF text encoder's settings (its projection is stored beside, in encoder.f32). */

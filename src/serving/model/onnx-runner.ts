@@ -22,7 +22,7 @@ import * as ort from 'onnxruntime-node';
 import type { StepModel, StepOutput } from '../../../decoding/index.js';
 import { ModelError } from '../../errors.js';
 import { KV_POOL_BYTES, KvPool } from './kv-pool.js';
-import { copySlots, logSoftmaxAt, treeFromPrefill, treeRelease, treeReorder, treeStepInputs, TREE_EXTRA_SLOTS, type FreshKv, type KvLayers, type TreeState } from './onnx-tree.js';
+import { copySlots, logSoftmaxAt, treeFromPrefill, treeRelease, treeReorder, treeStepInputs, TREE_EXTRA_SLOTS, type FreshKv, type KvLayers, type OnnxState, type TreeState } from './onnx-tree.js';
 
 /** One graph call's outputs and shape. */
 interface GraphCall {
@@ -36,24 +36,7 @@ interface GraphCall {
   kept: number;
 }
 
-/** Cache state of a batch of rows. */
-export interface OnnxState {
-  rows: number;
-  /** Per layer: key and value, each rows × heads × total × headDim. */
-  past: KvLayers;
-  /** Tokens attended so far (past length). */
-  total: number;
-  /** rows × total attention mask (0 for left padding). */
-  mask: BigInt64Array;
-  /** Next position id per row. */
-  nextPos: Int32Array;
-  /** Prompt (request) of each row: rows of one prompt hold identical cache positions [0, shared). */
-  group: Int32Array;
-  /** Cache positions computed by the prefill (identical for rows of the same prompt). */
-  shared: number;
-}
-
-export type { TreeState } from './onnx-tree.js';
+export type { OnnxState, TreeState } from './onnx-tree.js';
 
 /** Options of {@link OnnxStepModel.load}. */
 export interface OnnxRunnerOptions {

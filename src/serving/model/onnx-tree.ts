@@ -20,11 +20,28 @@
  * return only those new positions (`new_key_values.*`), so a step hands back kilobytes instead of
  * the whole cache; graphs that return `present.*` work too (their last positions are taken).
  */
+
 import type { KvPool } from './kv-pool.js';
-import type { OnnxState } from './onnx-runner.js';
 
 /** Per layer: keys and values. */
 export type KvLayers = { key: Float32Array; value: Float32Array }[];
+
+/** Cache state of a batch of rows. */
+export interface OnnxState {
+  rows: number;
+  /** Per layer: key and value, each rows × heads × total × headDim. */
+  past: KvLayers;
+  /** Tokens attended so far (past length). */
+  total: number;
+  /** rows × total attention mask (0 for left padding). */
+  mask: BigInt64Array;
+  /** Next position id per row. */
+  nextPos: Int32Array;
+  /** Prompt (request) of each row: rows of one prompt hold identical cache positions [0, shared). */
+  group: Int32Array;
+  /** Cache positions computed by the prefill (identical for rows of the same prompt). */
+  shared: number;
+}
 
 /** A step's new keys/values inside a graph output: per layer blocks of `slots` positions, the new ones from `from`. */
 export interface FreshKv {
