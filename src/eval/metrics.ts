@@ -63,15 +63,19 @@ export class MetricAccumulator {
   /** Add one example. */
   add(ranked: readonly string[], target: string): void {
     const list = dedupe(ranked);
+    this.addRank(list.indexOf(target));
+    for (const it of list.slice(0, this.coverageK)) this.covered.add(it);
+  }
+
+  /** Add one example by the target's 0-based position in its de-duplicated list (−1: absent); coverage is not counted. */
+  addRank(r: number): void {
     this.n++;
-    const r = list.indexOf(target);
     this.ks.forEach((k, i) => {
       if (r >= 0 && r < k) {
         this.rec[i] += 1;
         this.ndcg[i] += 1 / Math.log2(r + 2);
       }
     });
-    for (const it of list.slice(0, this.coverageK)) this.covered.add(it);
   }
 
   /** The means so far. */

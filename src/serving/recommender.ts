@@ -11,6 +11,7 @@
 import { beamSearch, warmUp, DEFAULT_WARMUP_SEARCHES, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel, type WarmUpOptions, type WarmUpReport } from '../../decoding/index.js';
 import { loadIndex, type ItemIndex } from '../../quantizer/index.js';
 import { openArtifact, openRequired, openUnverified, readArtifact, Rng, type FileSource } from '../../quantizer/core/index.js';
+import { beamRequestOf, historyRows } from './request.js';
 import { EmptyHistoryError, InputError, ModelError, SemrecError } from '../errors.js';
 import { MODEL_FORMAT, modelConfigOf, modelDirHash, type ModelConfig } from './model/model-dir.js';
 import { candidateTrie } from '../indexing/jobs.js';
@@ -275,13 +276,7 @@ export class Recommender {
     if (!Array.isArray(history)) return Promise.reject(new InputError(`history must be an array of item ids, got ${history === null ? 'null' : typeof history}`));
     const bad = history.findIndex((id) => typeof id !== 'string');
     if (bad >= 0) return Promise.reject(new InputError(`history[${bad}] must be an item id (a string), got ${JSON.stringify(history[bad]) ?? typeof history[bad]}`));
-    const rows: number[] = [];
-    const skipped: string[] = [];
-    for (const id of history) {
-      const r = this.index.rowOf(id);
-      if (r === undefined) skipped.push(id);
-      else rows.push(r);
-    }
+    const { rows, skipped } = historyRows(this.index, history);
     if (rows.length === 0) return Promise.reject(new EmptyHistoryError(skipped));
     const unknownCandidates: string[] = [];
     let allow: number[] | undefined;
@@ -292,8 +287,7 @@ export class Recommender {
     } catch (err) {
       return Promise.reject(err);
     }
-    const exclude = (opts.excludeSeen ?? this.excludeSeenByDefault) ? (deny ? [...rows, ...deny] : rows) : deny;
-    const req: BeamRequest = { prompt: this.promptOf(rows), exclude, include: allow };
+    const req = beamRequestOf(rows, this.promptOf(rows), { excludeSeen: opts.excludeSeen ?? this.excludeSeenByDefault, deny, allow });
     return new Promise<RecommendResult>((resolve, reject) => {
       let q = this.queue.get(checked.beamWidth);
       if (!q) this.queue.set(checked.beamWidth, (q = []));

@@ -11,7 +11,8 @@
  */
 import type { StepModel } from '../../decoding/index.js';
 import type { EvalExample } from '../data/split.js';
-import { DEFAULT_FUSION_USERS, scoreExamples, validationSample, type FusionContext, type FusionGridPoint } from './fusion.js';
+import { sampleUsers, scoreSample, type DecodeContext } from '../eval/decode.js';
+import { DEFAULT_FUSION_USERS, type FusionGridPoint } from './fusion.js';
 
 /** Validation figures of one policy. */
 export type SeenPolicyFigures = Omit<FusionGridPoint, 'weight'>;
@@ -47,16 +48,16 @@ export interface SeenSelectOptions {
  * Decide the seen-item policy of `model` (see the file header).
  * @param batch requests per beam search (see models/kinds.ts)
  */
-export async function chooseSeenPolicy(model: StepModel<unknown>, batch: number, ctx: FusionContext, valid: readonly EvalExample[], opts: SeenSelectOptions = {}): Promise<SeenChoice> {
+export async function chooseSeenPolicy(model: StepModel<unknown>, batch: number, ctx: DecodeContext, valid: readonly EvalExample[], opts: SeenSelectOptions = {}): Promise<SeenChoice> {
   const seed = opts.seed ?? 0;
   const beamWidth = opts.beamWidth ?? 20;
-  const sample = validationSample(ctx, valid, opts.users ?? DEFAULT_FUSION_USERS, seed);
+  const sample = sampleUsers(ctx, valid, opts.users ?? DEFAULT_FUSION_USERS, seed);
   const t0 = performance.now();
   let done = 0;
   const total = sample.examples.length * (opts.keep ? 1 : 2);
   const tick = () => opts.onProgress?.(++done, total);
-  const keep = opts.keep ?? (await scoreExamples(model, batch, ctx, sample, beamWidth, tick, false));
-  const excluded = await scoreExamples(model, batch, ctx, sample, beamWidth, tick, true);
+  const keep = opts.keep ?? (await scoreSample(model, batch, ctx, sample, beamWidth, tick, false));
+  const excluded = await scoreSample(model, batch, ctx, sample, beamWidth, tick, true);
   const exclude = excluded.recall10 > keep.recall10 || (excluded.recall10 === keep.recall10 && excluded.ndcg10 > keep.ndcg10);
   const repeats = sample.examples.filter((e) => e.history.includes(e.target)).length;
   return {

@@ -13,8 +13,9 @@ import { loadIndex, type ItemIndex } from '../../quantizer/index.js';
 import { checkWritable, openRequired, resolveArtifact } from '../../quantizer/core/index.js';
 import { loadDataset, type Dataset } from '../data/store.js';
 import { InputError, ModelError } from '../errors.js';
-import { kindName, onnxMaxBatch, TABLE_MAX_BATCH } from '../serving/model/kinds.js';
-import { chooseFusionWeight, fusedAt, type FusionContext, type FusionOptions } from './fusion.js';
+import { fusedAt, kindName, onnxMaxBatch, TABLE_MAX_BATCH } from '../serving/model/kinds.js';
+import { chooseFusionWeight, type FusionOptions } from './fusion.js';
+import type { DecodeContext } from '../eval/decode.js';
 import { chooseSeenPolicy, type SeenChoice, type SeenSelectOptions } from './seen-select.js';
 import type { EvalExample } from '../data/split.js';
 import { TransitionStepModel, fitTransition, type TransitionData, type TransitionShape } from '../serving/model/transition.js';
@@ -93,7 +94,7 @@ export interface FixedSeenPolicy {
 }
 
 /** Decide (or fix) the seen-item policy of a trained model (`opts.seen` checked by trainModel); see seen-select.ts. */
-async function seenPolicy(model: StepModel<unknown>, batch: number, ctx: FusionContext, valid: readonly EvalExample[], opts: TrainOptions, seed: number, keep?: SeenSelectOptions['keep']): Promise<SeenChoice | FixedSeenPolicy> {
+async function seenPolicy(model: StepModel<unknown>, batch: number, ctx: DecodeContext, valid: readonly EvalExample[], opts: TrainOptions, seed: number, keep?: SeenSelectOptions['keep']): Promise<SeenChoice | FixedSeenPolicy> {
   if (opts.seen === 'keep' || opts.seen === 'exclude') return { exclude: opts.seen === 'exclude', criterion: 'fixed by the trainer' };
   return chooseSeenPolicy(model, batch, ctx, valid, { seed, users: opts.fusion?.users, beamWidth: opts.fusion?.beamWidth, keep, onProgress: opts.onSeenProgress });
 }
@@ -229,7 +230,7 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   if (opts.transitionFit !== undefined && opts.transitionFit !== 'train' && !withValid) throw new InputError(`transitionFit must be train or train+valid, got ${JSON.stringify(opts.transitionFit)}`, { param: 'transitionFit' });
   if (opts.seen !== undefined && !['auto', 'keep', 'exclude'].includes(opts.seen)) throw new InputError(`seen must be auto, keep or exclude, got ${JSON.stringify(opts.seen)}`, { param: 'seen' });
   const trie = candidateTrie(index);
-  const ctx: FusionContext = { index, trie, layout, maxHistory };
+  const ctx: DecodeContext = { index, trie, layout, maxHistory };
   if (kind === 'transition') {
     const seed = opts.decoder?.seed ?? 0;
     const fit = await fitTransitionPart(ds, index, trie, layout, maxHistory, opts, seed);

@@ -10,7 +10,7 @@
 import type { StepModel } from '../../decoding/index.js';
 import type { EvalExample } from '../data/split.js';
 import { InputError } from '../errors.js';
-import { bestByRecall, scoreExamples, validationSample, type FusionContext } from './fusion.js';
+import { bestByRecall, sampleUsers, scoreSample, type DecodeContext } from '../eval/decode.js';
 import { TransitionStepModel, fitTransition, type TransitionData, type TransitionShape } from '../serving/model/transition.js';
 import { TABLE_MAX_BATCH } from '../serving/model/kinds.js';
 
@@ -63,7 +63,7 @@ export interface TransitionSelectOptions {
 }
 
 /** What selection decodes with (the same as the fusion weight's). */
-export type TransitionSelectContext = FusionContext;
+export type TransitionSelectContext = DecodeContext;
 
 /**
  * Choose window, history and decay on validation examples (see the file header).
@@ -76,7 +76,7 @@ export async function chooseTransitionShape(train: ReadonlyArray<ArrayLike<numbe
   if (!histories.length || histories.some((h) => !Number.isInteger(h.history) || h.history < 1 || !(h.decay > 0 && h.decay <= 1))) throw new InputError('transition histories must be integers ≥ 1 with a decay in (0, 1]');
   const seed = opts.seed ?? 0;
   const beamWidth = opts.beamWidth ?? 20;
-  const sample = validationSample(ctx, valid, opts.users ?? DEFAULT_TRANSITION_USERS, seed);
+  const sample = sampleUsers(ctx, valid, opts.users ?? DEFAULT_TRANSITION_USERS, seed);
   const t0 = performance.now();
   let done = 0;
   const total = sample.examples.length * windows.length * histories.length;
@@ -86,7 +86,7 @@ export async function chooseTransitionShape(train: ReadonlyArray<ArrayLike<numbe
     for (const h of histories) {
       const data: TransitionData = { ...counts, window, history: h.history, decay: h.decay };
       const model = new TransitionStepModel(data, ctx.trie, ctx.layout, { rows: ctx.index.size }) as StepModel<unknown>;
-      const r = await scoreExamples(model, TABLE_MAX_BATCH, ctx, sample, beamWidth, () => opts.onProgress?.(++done, total));
+      const r = await scoreSample(model, TABLE_MAX_BATCH, ctx, sample, beamWidth, () => opts.onProgress?.(++done, total));
       grid.push({ window, history: h.history, decay: h.decay, recall10: r.recall10, ndcg10: r.ndcg10 });
     }
   }

@@ -104,6 +104,17 @@ async function loadTransformer(ctx: LoadContext): Promise<OnnxStepModel> {
 
 const noClose = async () => {};
 
+/**
+ * The model served at transition weight `w` — the transformer alone at 0, the transition model
+ * alone at 1, their log-linear fusion in between — and how many requests to decode per beam
+ * search with it. The one definition: loading a fused model and choosing its weight both use it.
+ */
+export function fusedAt(transformer: StepModel<unknown> | undefined, transition: StepModel<unknown> | undefined, w: number, transformerBatch = ONNX_MAX_BATCH): { model: StepModel<unknown>; batch: number } {
+  if (w === 1) return { model: transition!, batch: TABLE_MAX_BATCH };
+  if (w === 0) return { model: transformer!, batch: transformerBatch };
+  return { model: new FusedStepModel([{ model: transformer!, weight: 1 - w }, { model: transition!, weight: w }]), batch: transformerBatch };
+}
+
 /** The model kinds, by config.json `architecture`. */
 export const MODEL_KINDS: Record<string, { name: ModelKindName; load(ctx: LoadContext): Promise<LoadedModel> }> = {
   bigram: {
@@ -129,14 +140,12 @@ export const MODEL_KINDS: Record<string, { name: ModelKindName; load(ctx: LoadCo
       const w = ctx.fusionWeight ?? recorded;
       if (ctx.fusionWeight !== undefined && !(ctx.fusionWeight >= 0 && ctx.fusionWeight <= 1)) throw new InputError(`fusionWeight must be a number in [0, 1], got ${ctx.fusionWeight}`);
       if (typeof w !== 'number' || !(w >= 0 && w <= 1)) throw new ModelError(`${ctx.dir}/config.json: params.fusion.weight must be a number in [0, 1], got ${JSON.stringify(w)}`);
-      if (part === 'transition' || (part === 'fused' && w === 1)) return { model: await loadTransition(ctx), name: part === 'fused' ? 'fused (transition weight 1)' : 'transition', maxBatch: TABLE_MAX_BATCH, close: noClose };
-      const tf = await loadTransformer(ctx);
-      if (part === 'transformer' || w === 0) return { model: tf as StepModel<unknown>, name: part === 'fused' ? 'fused (transition weight 0)' : 'transformer', maxBatch: onnxMaxBatch(tf), close: () => tf.close() };
-      const model = new FusedStepModel([
-        { model: tf as StepModel<unknown>, weight: 1 - w },
-        { model: await loadTransition(ctx), weight: w },
-      ]);
-      return { model: model as StepModel<unknown>, name: `fused (transition weight ${w})`, maxBatch: onnxMaxBatch(tf), close: () => tf.close() };
+      const at = part === 'transition' ? 1 : part === 'transformer' ? 0 : w; // the weight served
+      const tf = at < 1 ? await loadTransformer(ctx) : undefined;
+      const transition = at > 0 ? await loadTransition(ctx) : undefined;
+      const { model, batch } = fusedAt(tf as StepModel<unknown> | undefined, transition, at, tf ? onnxMaxBatch(tf) : undefined);
+      const name = part !== 'fused' ? part : `fused (transition weight ${w})`;
+      return { model, name, maxBatch: batch, close: tf ? () => tf.close() : noClose };
     },
   },
 };
