@@ -47,9 +47,17 @@ export class SemrecError extends Error {
 /** Base class of the decoding core's errors. */
 export class DecodingError extends SemrecError {}
 
-/** Bad arguments: code matrix shape, duplicate tuples, beam width, prompt tokens. */
-export class DecodingInputError extends DecodingError {
-  constructor(message: string) {
-    super('E_INPUT', message);
+/**
+ * A bad argument or option value (`E_INPUT`) — the one class for that code in every layer (the
+ * engine's `InputError`, `QuantizerInputError` and `DecodingInputError` are this class).
+ */
+export class InputError extends SemrecError {
+  constructor(message: string, options?: { cause?: unknown; param?: string }) {
+    super('E_INPUT', message, options);
   }
 }
+
+/** Bad arguments to the decoding core (code matrix shape, duplicate tuples, beam width, prompt tokens): {@link InputError}. */
+export const DecodingInputError = InputError;
+/** {@link InputError}. */
+export type DecodingInputError = InputError;

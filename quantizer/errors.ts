@@ -2,17 +2,17 @@
  * Typed errors of the quantizer core: members of semrec's one error family ({@link SemrecError},
  * defined in the dependency-free decoding core so that this folder never imports src/).
  */
-import { SemrecError } from '../decoding/errors.js';
+import { InputError, SemrecError } from '../decoding/errors.js';
+
+export { InputError } from '../decoding/errors.js';
 
 /** Base class of quantizer errors. */
 export class QuantizerError extends SemrecError {}
 
-/** Invalid parameters or input vectors (wrong shape, NaN, unknown scheme string). */
-export class QuantizerInputError extends QuantizerError {
-  constructor(message: string, options?: { param?: string }) {
-    super('E_INPUT', message, options);
-  }
-}
+/** Invalid parameters or input vectors (wrong shape, NaN, unknown scheme string): {@link InputError}, the one `E_INPUT` class. */
+export const QuantizerInputError = InputError;
+/** {@link InputError}. */
+export type QuantizerInputError = InputError;
 
 /** A prefix holds more items than the codes available to tell them apart. */
 export class CollisionError extends QuantizerError {

@@ -9,12 +9,8 @@ import { SemrecError } from '../decoding/index.js';
 export { SemrecError } from '../decoding/index.js';
 export type { SemrecErrorCode } from '../decoding/index.js';
 
-/** An argument or option has an invalid value. */
-export class InputError extends SemrecError {
-  constructor(message: string, options?: { cause?: unknown; param?: string }) {
-    super('E_INPUT', message, options);
-  }
-}
+/** An argument or option has an invalid value (`E_INPUT`): the one class for that code, defined in the dependency-free core. */
+export { InputError } from '../decoding/index.js';
 
 /** A file is not in the format it was read as. `file` names it. */
 export class FormatError extends SemrecError {

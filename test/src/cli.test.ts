@@ -65,14 +65,17 @@ describe('semrec CLI', () => {
 
   it('every member of the error family (engine, quantizer, decoding) is a SemrecError; through the CLI: one line, exit 2', async () => {
     const { SemrecError, InputError } = await import('../../src/errors.js');
-    const { QuantizerError, IndexFormatError } = await import('../../quantizer/errors.js');
-    const { DecodingError, DecodingInputError } = await import('../../decoding/errors.js');
+    const { QuantizerError, IndexFormatError, QuantizerInputError } = await import('../../quantizer/errors.js');
+    const { DecodingInputError } = await import('../../decoding/errors.js');
     for (const e of [new InputError('x'), new IndexFormatError('/d', 'bad'), new DecodingInputError('bad layout')]) {
       expect(e).toBeInstanceOf(SemrecError);
       expect(typeof e.code).toBe('string');
     }
     expect(new IndexFormatError('/d', 'x')).toBeInstanceOf(QuantizerError);
-    expect(new DecodingInputError('x')).toBeInstanceOf(DecodingError);
+    // one class per code: E_INPUT is InputError in every layer (the cores' names are aliases of it)
+    expect(DecodingInputError).toBe(InputError);
+    expect(QuantizerInputError).toBe(InputError);
+    expect(new DecodingInputError('x').code).toBe('E_INPUT');
     // a decoding-core error through the CLI: a model whose token layout is broken
     const d = tmp();
     const data = path.join(d, 'data');
