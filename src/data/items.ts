@@ -3,7 +3,6 @@
  * any JSONL with an `id` and some text fields, or a dataset directory (its items and train split).
  */
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { FileAccessError, fsError } from '../../quantizer/core/index.js';
 import { FormatError, NotFoundError } from '../errors.js';
 import { readLines } from '../util/io.js';
@@ -67,10 +66,3 @@ export async function readCatalogue(fileOrDir: string): Promise<Catalogue> {
   return { items, malformed: mal.summary };
 }
 
-/** True if `p` is a dataset directory (has dataset.json). */
-export async function isDatasetDir(p: string): Promise<boolean> {
-  return fs
-    .access(path.join(p, 'dataset.json'))
-    .then(() => true)
-    .catch(() => false);
-}

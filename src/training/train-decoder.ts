@@ -11,7 +11,7 @@ import { TokenLayout } from '../../decoding/index.js';
 import type { ItemIndex } from '../../quantizer/index.js';
 import type { Dataset } from '../data/store.js';
 import { InputError } from '../errors.js';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, writeModelDir, type ModelConfig } from '../serving/model/model-dir.js';
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelConfig } from '../serving/model/model-dir.js';
 import { runTrainer } from './python.js';
 import { tokenizerFiles } from '../serving/model/tokenizer.js';
 import { makeScratch } from '../util/scratch.js';
@@ -86,13 +86,6 @@ export function defaultParallelism(device: string | undefined, nproc?: number, t
 export interface TrainedDecoder {
   config: ModelConfig;
   files: Record<string, string | Uint8Array>;
-}
-
-/** Train the transformer on `ds` under `index` and write the model directory `out`. */
-export async function trainDecoder(ds: Dataset, index: ItemIndex, where: { out: string; indexDir: string; maxHistory: number }, opts: DecoderTrainOptions = {}): Promise<ModelConfig> {
-  const t = await trainDecoderFiles(ds, index, where, opts);
-  await writeModelDir(where.out, t.config, t.files);
-  return t.config;
 }
 
 /** Train the transformer on `ds` under `index`; returns the model directory's config and files. */

@@ -7,7 +7,6 @@ import { FormatError, InputError } from '../../errors.js';
 import type { Item } from '../../data/types.js';
 import { concatHalves, predictCf } from './cf.js';
 import { TfidfModel } from './tfidf.js';
-import type { EmbeddingSource } from './source.js';
 import { checkMlp, mlpForward, type LatentRecord } from './latent.js';
 
 /** The TF-IDF text encoder's settings (its projection is stored beside, in encoder.f32). */
@@ -130,7 +129,3 @@ export function embedWithEncoder(enc: StoredEncoder, items: readonly Item[]): { 
   return rec.kind === 'cf' ? { x: c, dim: rec.cfDim } : { x: concatHalves(t, dt, c, rec.cfDim, n), dim: dt + rec.cfDim };
 }
 
-/** The source to use for new items when the user gives none: the build's own encoder. */
-export function defaultSourceFor(rec: EncoderRecord): EmbeddingSource | undefined {
-  return rec.kind === 'onnx' ? { kind: 'onnx', dir: rec.dir } : undefined;
-}
