@@ -38,6 +38,7 @@ export type { SynthOptions } from './data/synth.js';
 export { buildIndexJob, addItemsJob, removeItemsJob, degeneracy } from './indexing/jobs.js';
 export type { BuildJobOptions, AddJobOptions } from './indexing/jobs.js';
 export type { EmbeddingSource } from './indexing/embed/index.js';
+export { ItemEncoder } from './indexing/embed/encoder.js';
 export { ItemIndex, buildIndex, loadIndex, saveIndex, parseFactory, registerScheme, schemeNames } from '../quantizer/index.js';
 export type { IndexInfo, IndexStats, CollisionMode, FactorySpec, SchemeName, BuildInput, BuildOptions, NewItems, IndexingScheme, BuildContext, BuiltCodes, AssignContext } from '../quantizer/index.js';
 

@@ -8,8 +8,7 @@ import { PrefixTrie } from '../../decoding/index.js';
 import { DataError, InputError } from '../errors.js';
 import type { Item } from '../data/types.js';
 import { embedItems, type EmbeddingSource } from './embed/index.js';
-import { embedWithEncoder, encoderFiles, encoderFromFiles, toLatent } from './embed/state.js';
-import { mlpForward } from './embed/latent.js';
+import { ENCODER_FILES, ItemEncoder } from './embed/encoder.js';
 import { trainRqvae, type RqvaeOptions, type RqvaeReport } from './rqvae.js';
 
 /** The prefix trie of an index's candidates: every live item (retired ones left out), by row. */
@@ -97,24 +96,23 @@ export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: Ite
   let rqvae: RqvaeReport | undefined;
   if (scheme?.needsEmbeddings) {
     const src = opts.embeddings ?? { kind: 'tfidf', seed: opts.seed };
-    const e = await embedItems(opts.items, src, (d, t) => opts.onProgress?.('embedding items', d, t));
-    embeddings = e.x;
-    dim = e.dim;
-    encoder = e.encoder;
-    cfCovered = e.cfCovered;
+    const fitted = await ItemEncoder.fit(opts.items, src, (d, t) => opts.onProgress?.('embedding items', d, t));
+    let enc = fitted.encoder;
+    embeddings = fitted.x;
+    dim = fitted.dim;
+    encoder = fitted.name;
+    cfCovered = fitted.cfCovered;
     if (scheme.trainedBy === 'rqvae') {
-      // the trainer learns the encoder and codebooks; the index keeps the encoder for new items
+      // the trainer learns a latent encoder and the codebooks; the index keeps the encoder for new items
       const n = opts.items.length;
-      const t = await trainRqvae(e.x, n, e.dim, spec.sizes, { ...opts.rqvae, seed: opts.seed, onProgress: (ep, eps) => opts.onProgress?.('training RQ-VAE', ep, eps) });
+      const t = await trainRqvae(fitted.x, n, fitted.dim, spec.sizes, { ...opts.rqvae, seed: opts.seed, onProgress: (ep, eps) => opts.onProgress?.('training RQ-VAE', ep, eps) });
       rqvae = t.report;
       codebooks = t.codebooks;
-      embeddings = mlpForward(t.dims, t.weights, e.x, n);
-      dim = t.dims[t.dims.length - 1];
-      encoder = `${e.encoder}→rqvae-mlp:${t.dims.join('-')}`;
-      extraFiles = encoderFiles({ ...e.record, latent: { kind: 'mlp', dims: t.dims } }, e.tfidf, e.cfMap, t.weights);
-    } else {
-      extraFiles = encoderFiles(e.record, e.tfidf, e.cfMap);
+      enc = enc.withLatent(t.dims, t.weights);
+      ({ x: embeddings, dim } = enc.project({ x: fitted.x, dim: fitted.dim }, n));
+      encoder = `${fitted.name}→rqvae-mlp:${t.dims.join('-')}`;
     }
+    extraFiles = enc.files();
   }
   const index = buildIndex(
     { ids: opts.items.map((i) => i.id), embeddings, dim, sequences: opts.sequences, codebooks },
@@ -142,8 +140,6 @@ export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: Ite
   return { index, manifest };
 }
 
-/** The item encoder's files stored with an index (carried over to every version made from it). */
-const ENCODER_FILES = ['encoder.json', 'encoder.f32', 'encoder-cf.f32', 'encoder-mlp.f32'];
 
 /**
  * Retire items: write a new index version in which they are no longer candidates. They stay
@@ -179,23 +175,13 @@ export async function addItemsJob(opts: AddJobOptions): Promise<{ index: ItemInd
   let embeddings: Float32Array | undefined;
   let dim: number | undefined;
   if (old.codebooks.length) {
-    const enc = encoderFromFiles(extras['encoder.json'] as Buffer | undefined, extras['encoder.f32'] as Buffer | undefined, extras['encoder-cf.f32'] as Buffer | undefined, extras['encoder-mlp.f32'] as Buffer | undefined);
-    const stored = enc && !opts.embeddings ? embedWithEncoder(enc, opts.items) : undefined;
-    if (opts.embeddings) {
-      const e = await embedItems(opts.items, opts.embeddings);
-      embeddings = e.x;
-      dim = e.dim;
-    } else if (stored) {
-      embeddings = stored.x;
-      dim = stored.dim;
-    } else if (enc?.record.kind === 'onnx') {
-      const e = await embedItems(opts.items, { kind: 'onnx', dir: enc.record.dir });
-      embeddings = e.x;
-      dim = e.dim;
-    } else {
-      throw new InputError(`the index was built from precomputed embeddings; pass the new items' embeddings`, { param: 'embeddings' });
-    }
-    ({ x: embeddings, dim } = toLatent(enc, { x: embeddings, dim: dim! }, opts.items.length)); // rqvae: through the stored encoder
+    // new items are embedded by the encoder stored with the index (or from the embeddings given)
+    const enc = ItemEncoder.load(extras);
+    let e: { x: Float32Array; dim: number };
+    if (enc) e = await enc.embed(opts.items, opts.embeddings);
+    else if (opts.embeddings) e = await embedItems(opts.items, opts.embeddings);
+    else throw new InputError(`the index was built from precomputed embeddings; pass the new items' embeddings`, { param: 'embeddings' });
+    ({ x: embeddings, dim } = e);
   }
   const index = old.assign({ ids: opts.items.map((i) => i.id), embeddings, dim }, { seed: opts.seed });
   const manifest = await saveIndex(index, opts.out, { extraFiles: extras, force: opts.force, inputs: [...(opts.inputs ?? []), opts.index, ...embeddingInputs(opts.embeddings)] });

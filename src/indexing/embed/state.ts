@@ -7,7 +7,7 @@ import { FormatError, InputError } from '../../errors.js';
 import type { Item } from '../../data/types.js';
 import { concatHalves, predictCf } from './cf.js';
 import { TfidfModel } from './tfidf.js';
-import { checkMlp, mlpForward, type LatentRecord } from './latent.js';
+import { checkMlp, type LatentRecord } from './latent.js';
 
 /** The TF-IDF text encoder's settings (its projection is stored beside, in encoder.f32). */
 export interface TextRecord {
@@ -77,17 +77,6 @@ export function encoderFromFiles(json: Buffer | undefined, f32: Buffer | undefin
   const mlp = floats(mlpF32);
   checkMlp(enc.record.latent.dims, mlp, 'encoder-mlp.f32');
   return { ...enc, mlp };
-}
-
-/**
- * Map embeddings to the index's latent space when the index has a latent encoder (rqvae);
- * otherwise return them unchanged. Checks the width.
- */
-export function toLatent(enc: StoredEncoder | undefined, e: { x: Float32Array; dim: number }, n: number): { x: Float32Array; dim: number } {
-  const lat = enc?.record.latent;
-  if (!lat || !enc?.mlp) return e;
-  if (e.dim !== lat.dims[0]) throw new InputError(`new item embeddings have ${e.dim} dimensions, this index's encoder takes ${lat.dims[0]}`, { param: 'embeddings' });
-  return { x: mlpForward(lat.dims, enc.mlp, e.x, n), dim: lat.dims[lat.dims.length - 1] };
 }
 
 function baseEncoder(json: Buffer | undefined, f32: Buffer | undefined, cfF32?: Buffer): StoredEncoder | undefined {
