@@ -4,14 +4,14 @@
  */
 export { ItemIndex } from './item-index.js';
 export type { IndexInfo, IndexStats, Codes } from './item-index.js';
-export { buildIndex, firstAppearanceOrder, toDigits } from './schemes.js';
+export { buildIndex, buildIndexTrained, firstAppearanceOrder, toDigits } from './schemes.js';
 export type { BuildInput, BuildOptions } from './schemes.js';
 export type { NewItems } from './item-index.js';
 export { saveIndex, loadIndex, loadIndexWith, readManifest, readIndexFile, INDEX_FORMAT, INDEX_FORMAT_VERSION } from './format.js';
 export type { IndexManifest } from './format.js';
 export { parseFactory, formatFactory } from './factory.js';
 export { registerScheme, getScheme, schemeNames } from './schemes/index.js';
-export type { IndexingScheme, BuildContext, BuiltCodes, AssignContext, IndexView, SchemeOptions } from './schemes/index.js';
+export type { IndexingScheme, BuildContext, BuiltCodes, AssignContext, IndexView, SchemeOptions, CodebookTrainer, TrainRequest, TrainedCodebooks } from './schemes/index.js';
 export type { FactorySpec, SchemeName } from './factory.js';
 export { collisionReport, resolveExtraLevel, resolveReassign, groupByTuple, tupleKey } from './collisions.js';
 export type { CollisionMode, CollisionReport, CodeRanker } from './collisions.js';

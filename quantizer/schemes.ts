@@ -7,7 +7,7 @@ import { collisionReport, resolveExtraLevel, resolveReassign, type CollisionMode
 import { QuantizerInputError } from './errors.js';
 import { parseFactory, type FactorySpec } from './factory.js';
 import { ItemIndex, type IndexInfo } from './item-index.js';
-import { getScheme, type BuildContext, type BuildInput, type SchemeOptions } from './schemes/index.js';
+import { getScheme, type BuildContext, type BuildInput, type CodebookTrainer, type SchemeOptions, type TrainedCodebooks } from './schemes/index.js';
 
 export type { BuildInput } from './schemes/index.js';
 export { firstAppearanceOrder, toDigits } from './schemes/index.js';
@@ -76,4 +76,24 @@ export function buildIndex(input: BuildInput, opts: BuildOptions): ItemIndex {
     ...(built.mse ? { mse: built.mse } : {}),
   };
   return new ItemIndex(input.ids, built.codes, built.sizes, info, built.codebooks ?? []);
+}
+
+/**
+ * {@link buildIndex} for every scheme, those whose codebooks are learned by a trainer
+ * ({@link IndexingScheme.trainedBy}) included: the trainer comes from `trainers` (the build
+ * context), is given the items' embeddings, and its latents and codebooks are what the scheme
+ * builds from. Returns the index and, for such schemes, what the trainer learned (its latent
+ * encoder is stored with the index so that new items are placed the same way).
+ */
+export async function buildIndexTrained(input: BuildInput, opts: BuildOptions & { trainers?: Readonly<Record<string, CodebookTrainer>> }): Promise<{ index: ItemIndex; trained?: TrainedCodebooks }> {
+  const spec = typeof opts.scheme === 'string' ? parseFactory(opts.scheme) : opts.scheme;
+  const scheme = getScheme(spec.scheme);
+  if (!scheme) throw new QuantizerInputError(`unknown scheme ${JSON.stringify(spec.scheme)}`);
+  if (!scheme.trainedBy) return { index: buildIndex(input, { ...opts, scheme: spec }) };
+  const train = opts.trainers?.[scheme.trainedBy];
+  if (!train) throw new QuantizerInputError(`scheme ${scheme.name} learns its codebooks with the ${scheme.trainedBy} trainer, which this build was not given (buildIndexJob / \`semrec index build\` provide it)`, { param: 'trainers' });
+  if (!input.embeddings || !input.dim) throw new QuantizerInputError(`scheme ${scheme.name} needs the items' content embeddings`);
+  const trained = await train({ embeddings: input.embeddings, n: input.ids.length, dim: input.dim, sizes: spec.sizes, seed: opts.seed ?? 0, onProgress: opts.onProgress });
+  const index = buildIndex({ ...input, embeddings: trained.latents, dim: trained.latentDim, codebooks: trained.codebooks }, { ...opts, scheme: spec });
+  return { index, trained };
 }

@@ -39,8 +39,8 @@ export { buildIndexJob, addItemsJob, removeItemsJob, degeneracy } from './indexi
 export type { BuildJobOptions, AddJobOptions } from './indexing/jobs.js';
 export type { EmbeddingSource } from './indexing/embed/index.js';
 export { ItemEncoder } from './indexing/embed/encoder.js';
-export { ItemIndex, buildIndex, loadIndex, saveIndex, parseFactory, registerScheme, schemeNames } from '../quantizer/index.js';
-export type { IndexInfo, IndexStats, CollisionMode, FactorySpec, SchemeName, BuildInput, BuildOptions, NewItems, IndexingScheme, BuildContext, BuiltCodes, AssignContext } from '../quantizer/index.js';
+export { ItemIndex, buildIndex, buildIndexTrained, loadIndex, saveIndex, parseFactory, registerScheme, schemeNames } from '../quantizer/index.js';
+export type { IndexInfo, IndexStats, CollisionMode, FactorySpec, SchemeName, BuildInput, BuildOptions, NewItems, IndexingScheme, BuildContext, BuiltCodes, AssignContext, CodebookTrainer, TrainRequest, TrainedCodebooks } from '../quantizer/index.js';
 
 // ── artifacts (index, model and dataset directories) ─────────────────────────────────────────
 export { resolveArtifact, resealArtifact, MANIFEST_FILE, POINTER_FILE, FileAccessError, LOCK_WAIT_MS } from '../quantizer/core/index.js';

@@ -10,7 +10,7 @@ import type { IndexingScheme } from './scheme.js';
 import { hybridScheme, rqkmeansScheme } from './semantic.js';
 import { sequentialScheme } from './sequential.js';
 
-export type { AssignContext, BuildContext, BuildInput, BuiltCodes, IndexingScheme, IndexView, SchemeOptions } from './scheme.js';
+export type { AssignContext, BuildContext, BuildInput, BuiltCodes, CodebookTrainer, IndexingScheme, IndexView, SchemeOptions, TrainedCodebooks, TrainRequest } from './scheme.js';
 export { firstAppearanceOrder, toDigits } from './sequential.js';
 
 const registry = new Map<string, IndexingScheme>();

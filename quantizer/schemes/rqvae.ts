@@ -1,8 +1,8 @@
 /**
  * `rqvae:LxK` — RQ-VAE semantic IDs (TIGER). The PyTorch trainer (`python3 -m trainer rqvae`)
  * learns an MLP encoder, L residual codebooks and a decoder over the item content embeddings;
- * this scheme receives the encoder's latents and the trained codebooks (`BuildInput.codebooks`,
- * passed by src/indexing/jobs.ts), encodes every item residually with them and resolves collisions like
+ * this scheme receives the encoder's latents and the trained codebooks (`BuildInput.codebooks`),
+ * which buildIndexTrained gets from the `rqvae` trainer of its build context, encodes every item residually with them and resolves collisions like
  * RQ-KMeans. New items: the index's stored item encoder includes the MLP, so their latents are
  * encoded the same way (assignSemantic).
  */
@@ -22,7 +22,7 @@ export const rqvaeScheme: IndexingScheme = {
     const L = sizes.length;
     if (!input.embeddings || !input.dim) throw new QuantizerInputError('scheme rqvae needs the encoder latents of the items');
     const cbs = input.codebooks;
-    if (!cbs) throw new QuantizerInputError('rqvae codebooks are trained by the PyTorch trainer: build rqvae indexes with buildIndexJob / `semrec index build`');
+    if (!cbs) throw new QuantizerInputError('rqvae codebooks are learned by the rqvae trainer: build rqvae indexes with buildIndexTrained (given the trainer), buildIndexJob or `semrec index build`');
     const d = input.dim;
     checkVectors(input.embeddings, n, d);
     if (cbs.length !== L || cbs.some((c, l) => c.length !== sizes[l] * d)) {

@@ -51,6 +51,35 @@ export interface BuildContext {
   resolve(codes: Uint16Array, hints?: { cost: ArrayLike<number>; rank: (row: number) => ArrayLike<number> }): { codes: Uint16Array; sizes: number[]; report: CollisionReport };
 }
 
+/** What a codebook trainer is asked (item content embeddings in; `sizes` per scheme level). */
+export interface TrainRequest {
+  embeddings: Float32Array;
+  n: number;
+  dim: number;
+  sizes: readonly number[];
+  seed: number;
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+/**
+ * What a codebook trainer returns: the codebooks over a learned latent space, every item's latent
+ * (n × latentDim) and the latent encoder (an MLP: `dims` input first, float32 `weights`) that
+ * places items added later; `report` is recorded in the index's params.
+ */
+export interface TrainedCodebooks {
+  codebooks: Float32Array[];
+  latents: Float32Array;
+  latentDim: number;
+  encoder: { dims: number[]; weights: Float32Array };
+  report: Record<string, unknown>;
+}
+
+/**
+ * A codebook trainer the engine provides to schemes with {@link IndexingScheme.trainedBy}
+ * (quantizer/ itself never runs Python): passed to {@link buildIndexTrained} as `trainers`.
+ */
+export type CodebookTrainer = (req: TrainRequest) => Promise<TrainedCodebooks>;
+
 /** A scheme's result: final collision-free codes and what the index records about them. */
 export interface BuiltCodes {
   codes: Uint16Array;
@@ -99,11 +128,13 @@ export interface IndexingScheme {
   /** The scheme quantises item content embeddings (`BuildInput.embeddings` required). */
   readonly needsEmbeddings?: boolean;
   /**
-   * The codebooks come from `python3 -m trainer <trainedBy>` (with a latent encoder): the engine
-   * around quantizer/ (src/indexing/jobs.ts) trains them, maps embeddings to latents and passes
-   * `BuildInput.codebooks`; new items' latents come from the encoder stored with the index.
+   * The codebooks are learned by a trainer of this name, which the build context provides
+   * (`buildIndexTrained(input, { trainers })`; `semrec index build` provides the PyTorch ones):
+   * it returns the codebooks, every item's latent and the latent encoder, and `build` receives the
+   * latents as `BuildInput.embeddings` and the codebooks as `BuildInput.codebooks`. New items'
+   * latents come from the encoder stored with the index.
    */
-  readonly trainedBy?: 'rqvae';
+  readonly trainedBy?: string;
   build(input: BuildInput, ctx: BuildContext): BuiltCodes;
   /** Fill rows n.. of `ctx.all` for new items; existing rows must not change; collision-free. */
   assign(ctx: AssignContext): void;

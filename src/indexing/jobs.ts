@@ -2,14 +2,15 @@
  * Index jobs: catalogue → embeddings → ItemIndex → verified directory (build), and
  * index + new items → new index version (add). The CLI and library users call these.
  */
-import { buildIndex, getScheme, INDEX_FORMAT, loadIndexWith, parseFactory, saveIndex, type CollisionMode, type IndexManifest, type ItemIndex } from '../../quantizer/index.js';
+import { buildIndexTrained, getScheme, INDEX_FORMAT, loadIndexWith, parseFactory, saveIndex, type CodebookTrainer, type CollisionMode, type IndexingScheme, type IndexManifest, type ItemIndex } from '../../quantizer/index.js';
 import { checkWritable } from '../../quantizer/core/index.js';
 import { PrefixTrie } from '../../decoding/index.js';
 import { DataError, InputError } from '../errors.js';
 import type { Item } from '../data/types.js';
 import { embedItems, type EmbeddingSource } from './embed/index.js';
 import { ENCODER_FILES, ItemEncoder } from './embed/encoder.js';
-import { trainRqvae, type RqvaeOptions, type RqvaeReport } from './rqvae.js';
+import { mlpForward } from './embed/latent.js';
+import { trainRqvae, type RqvaeOptions } from './rqvae.js';
 
 /** The prefix trie of an index's candidates: every live item (retired ones left out), by row. */
 export function candidateTrie(index: ItemIndex): PrefixTrie {
@@ -51,7 +52,7 @@ export interface BuildJobOptions {
  * share one code. Such IDs carry little or no information (typically: embeddings that cannot tell
  * the items apart, e.g. a catalogue without item text).
  */
-export function degeneracy(index: ItemIndex): string | undefined {
+export function degeneracy(index: ItemIndex, scheme: IndexingScheme | undefined = getScheme(index.info.scheme)): string | undefined {
   const st = index.stats();
   const n = st.items;
   if (n < 4) return undefined;
@@ -63,7 +64,7 @@ export function degeneracy(index: ItemIndex): string | undefined {
   if (st.levels > L && st.codebookSizes[L] > largest && st.maxGroup > n / 4 && capacity >= n) {
     return `${st.maxGroup} of ${n} items share one tuple and the disambiguation level needs ${st.codebookSizes[L]} codes, more than any level of the scheme (${largest})`;
   }
-  if (getScheme(index.info.scheme)?.needsEmbeddings) {
+  if (scheme?.needsEmbeddings) {
     const one = st.perLevel.slice(0, L).findIndex((l) => l.used === 1 && l.size > 1);
     if (one >= 0) return `every item has the same code at level ${one + 1}`;
   }
@@ -80,42 +81,17 @@ function embeddingInputs(src: EmbeddingSource | undefined): string[] {
 
 /** Build an index for a catalogue and save it (with its item encoder) to `opts.out`. */
 export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: ItemIndex; manifest: IndexManifest }> {
-  const spec = parseFactory(opts.scheme);
+  const spec = parseFactory(opts.scheme); // parsed once: the spec (with its scheme) goes everywhere below
+  const scheme = getScheme(spec.scheme)!;
   const inputs = [...(opts.inputs ?? []), ...embeddingInputs(opts.embeddings)];
   await checkWritable(opts.out, { kind: INDEX_FORMAT, force: opts.force, inputs });
-  const scheme = getScheme(spec.scheme);
-  if (!scheme?.needsEmbeddings && opts.embeddings && opts.embeddings.kind !== 'tfidf' && opts.embeddings.kind !== 'cf' && opts.embeddings.kind !== 'text+cf') {
+  if (!scheme.needsEmbeddings && opts.embeddings && opts.embeddings.kind !== 'tfidf' && opts.embeddings.kind !== 'cf' && opts.embeddings.kind !== 'text+cf') {
     throw new InputError(`the ${spec.scheme} scheme does not use item embeddings; drop them (or choose a semantic scheme such as rqkmeans)`, { param: 'embeddings' });
   }
-  let extraFiles: Record<string, Uint8Array> = {};
-  let embeddings: Float32Array | undefined;
-  let dim: number | undefined;
-  let encoder: string | undefined;
-  let cfCovered: number | undefined;
-  let codebooks: Float32Array[] | undefined;
-  let rqvae: RqvaeReport | undefined;
-  if (scheme?.needsEmbeddings) {
-    const src = opts.embeddings ?? { kind: 'tfidf', seed: opts.seed };
-    const fitted = await ItemEncoder.fit(opts.items, src, (d, t) => opts.onProgress?.('embedding items', d, t));
-    let enc = fitted.encoder;
-    embeddings = fitted.x;
-    dim = fitted.dim;
-    encoder = fitted.name;
-    cfCovered = fitted.cfCovered;
-    if (scheme.trainedBy === 'rqvae') {
-      // the trainer learns a latent encoder and the codebooks; the index keeps the encoder for new items
-      const n = opts.items.length;
-      const t = await trainRqvae(fitted.x, n, fitted.dim, spec.sizes, { ...opts.rqvae, seed: opts.seed, onProgress: (ep, eps) => opts.onProgress?.('training RQ-VAE', ep, eps) });
-      rqvae = t.report;
-      codebooks = t.codebooks;
-      enc = enc.withLatent(t.dims, t.weights);
-      ({ x: embeddings, dim } = enc.project({ x: fitted.x, dim: fitted.dim }, n));
-      encoder = `${fitted.name}→rqvae-mlp:${t.dims.join('-')}`;
-    }
-    extraFiles = enc.files();
-  }
-  const index = buildIndex(
-    { ids: opts.items.map((i) => i.id), embeddings, dim, sequences: opts.sequences, codebooks },
+  // the item encoder (semantic schemes): fitted here, stored with the index, used again by index add
+  const fitted = scheme.needsEmbeddings ? await ItemEncoder.fit(opts.items, opts.embeddings ?? { kind: 'tfidf', seed: opts.seed }, (d, t) => opts.onProgress?.('embedding items', d, t)) : undefined;
+  const { index, trained } = await buildIndexTrained(
+    { ids: opts.items.map((i) => i.id), embeddings: fitted?.x, dim: fitted?.dim, sequences: opts.sequences },
     {
       scheme: spec,
       collisions: opts.collisions,
@@ -124,22 +100,34 @@ export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: Ite
       iterations: opts.iterations,
       extraLevelSize: opts.extraLevelSize,
       onProgress: opts.onProgress,
+      trainers: codebookTrainers(opts),
     },
   );
-  if (rqvae) index.info.params.rqvae = rqvae;
-  const why = degeneracy(index);
+  // a learned latent encoder (rqvae) follows the base encoder for new items
+  const encoder = fitted && trained ? fitted.encoder.withLatent(trained.encoder.dims, trained.encoder.weights) : fitted?.encoder;
+  if (trained) index.info.params[scheme.trainedBy!] = trained.report;
+  const why = degeneracy(index, scheme);
   if (why && !opts.allowDegenerate) {
     throw new DataError(
       `the ${spec.factory} index is degenerate: ${why}. The item embeddings cannot tell the items apart (no or identical item text?). ` +
         `Use collaborative embeddings (--embed cf or text+cf, with the training sequences) or the collab scheme (collab:${spec.factory.split(':')[1] ?? '3x256'}), or pass allowDegenerate (--allow-degenerate) to keep it.`,
     );
   }
-  if (encoder) index.info.params.encoder = encoder;
-  if (cfCovered !== undefined) index.info.params.cfCovered = cfCovered;
-  const manifest = await saveIndex(index, opts.out, { extraFiles, force: opts.force, inputs });
+  if (fitted) index.info.params.encoder = trained ? `${fitted.name}→${scheme.trainedBy}-mlp:${trained.encoder.dims.join('-')}` : fitted.name;
+  if (fitted?.cfCovered !== undefined) index.info.params.cfCovered = fitted.cfCovered;
+  const manifest = await saveIndex(index, opts.out, { extraFiles: encoder?.files() ?? {}, force: opts.force, inputs });
   return { index, manifest };
 }
 
+/** The codebook trainers a build context offers schemes with `trainedBy` (the PyTorch RQ-VAE trainer). */
+function codebookTrainers(opts: BuildJobOptions): Record<string, CodebookTrainer> {
+  return {
+    rqvae: async (req) => {
+      const t = await trainRqvae(req.embeddings, req.n, req.dim, req.sizes, { ...opts.rqvae, seed: opts.seed, onProgress: (ep, eps) => req.onProgress?.('training RQ-VAE', ep, eps) });
+      return { codebooks: t.codebooks, latents: mlpForward(t.dims, t.weights, req.embeddings, req.n), latentDim: t.dims[t.dims.length - 1], encoder: { dims: t.dims, weights: t.weights }, report: t.report as unknown as Record<string, unknown> };
+    },
+  };
+}
 
 /**
  * Retire items: write a new index version in which they are no longer candidates. They stay
