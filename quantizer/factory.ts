@@ -11,7 +11,7 @@
  * Sizes may differ per level: `rqkmeans:2x256+1x64` is [256, 256, 64].
  */
 import { QuantizerInputError } from './errors.js';
-import { getScheme, schemeNames } from './schemes/index.js';
+import { getScheme, schemeNames, type IndexingScheme } from './schemes/index.js';
 
 import type { SchemeName } from './info.js';
 
@@ -24,6 +24,8 @@ export interface FactorySpec {
   sizes: number[];
   /** Canonical string form. */
   factory: string;
+  /** The scheme itself, looked up once when the string was parsed (absent in a spec built by hand). */
+  impl?: IndexingScheme;
 }
 
 /** Parse a factory string such as `rqkmeans:3x256`. */
@@ -44,7 +46,7 @@ export function parseFactory(s: string): FactorySpec {
     for (let i = 0; i < L; i++) sizes.push(K);
   }
   if (sizes.length > 16) throw new QuantizerInputError(`at most 16 levels, got ${sizes.length}`);
-  return { scheme, sizes, factory: formatFactory(scheme, sizes) };
+  return { scheme, sizes, factory: formatFactory(scheme, sizes), impl: found };
 }
 
 /** Canonical factory string for a scheme and sizes (runs of equal sizes merged). */

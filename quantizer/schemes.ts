@@ -32,7 +32,7 @@ function nextPow2(x: number): number {
 /** Build an index with the scheme named in `opts.scheme`. */
 export function buildIndex(input: BuildInput, opts: BuildOptions): ItemIndex {
   const spec = typeof opts.scheme === 'string' ? parseFactory(opts.scheme) : opts.scheme;
-  const scheme = getScheme(spec.scheme);
+  const scheme = spec.impl ?? getScheme(spec.scheme);
   if (!scheme) throw new QuantizerInputError(`unknown scheme ${JSON.stringify(spec.scheme)}`);
   const seed = opts.seed ?? 0;
   const mode = opts.collisions ?? 'extra-level';
@@ -87,13 +87,13 @@ export function buildIndex(input: BuildInput, opts: BuildOptions): ItemIndex {
  */
 export async function buildIndexTrained(input: BuildInput, opts: BuildOptions & { trainers?: Readonly<Record<string, CodebookTrainer>> }): Promise<{ index: ItemIndex; trained?: TrainedCodebooks }> {
   const spec = typeof opts.scheme === 'string' ? parseFactory(opts.scheme) : opts.scheme;
-  const scheme = getScheme(spec.scheme);
+  const scheme = spec.impl ?? getScheme(spec.scheme);
   if (!scheme) throw new QuantizerInputError(`unknown scheme ${JSON.stringify(spec.scheme)}`);
-  if (!scheme.trainedBy) return { index: buildIndex(input, { ...opts, scheme: spec }) };
+  if (!scheme.trainedBy) return { index: buildIndex(input, { ...opts, scheme: { ...spec, impl: scheme } }) };
   const train = opts.trainers?.[scheme.trainedBy];
   if (!train) throw new QuantizerInputError(`scheme ${scheme.name} learns its codebooks with the ${scheme.trainedBy} trainer, which this build was not given (buildIndexJob / \`semrec index build\` provide it)`, { param: 'trainers' });
   if (!input.embeddings || !input.dim) throw new QuantizerInputError(`scheme ${scheme.name} needs the items' content embeddings`);
   const trained = await train({ embeddings: input.embeddings, n: input.ids.length, dim: input.dim, sizes: spec.sizes, seed: opts.seed ?? 0, onProgress: opts.onProgress });
-  const index = buildIndex({ ...input, embeddings: trained.latents, dim: trained.latentDim, codebooks: trained.codebooks }, { ...opts, scheme: spec });
+  const index = buildIndex({ ...input, embeddings: trained.latents, dim: trained.latentDim, codebooks: trained.codebooks }, { ...opts, scheme: { ...spec, impl: scheme } });
   return { index, trained };
 }

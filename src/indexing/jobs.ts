@@ -82,7 +82,7 @@ function embeddingInputs(src: EmbeddingSource | undefined): string[] {
 /** Build an index for a catalogue and save it (with its item encoder) to `opts.out`. */
 export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: ItemIndex; manifest: IndexManifest }> {
   const spec = parseFactory(opts.scheme); // parsed once: the spec (with its scheme) goes everywhere below
-  const scheme = getScheme(spec.scheme)!;
+  const scheme = spec.impl!;
   const inputs = [...(opts.inputs ?? []), ...embeddingInputs(opts.embeddings)];
   await checkWritable(opts.out, { kind: INDEX_FORMAT, force: opts.force, inputs });
   if (!scheme.needsEmbeddings && opts.embeddings && opts.embeddings.kind !== 'tfidf' && opts.embeddings.kind !== 'cf' && opts.embeddings.kind !== 'text+cf') {

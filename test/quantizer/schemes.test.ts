@@ -115,7 +115,9 @@ describe('scheme details', () => {
   });
 
   it('factory strings: aliases, mixed sizes, errors', () => {
-    expect(parseFactory('semantic:3x256')).toEqual({ scheme: 'rqkmeans', sizes: [256, 256, 256], factory: 'rqkmeans:3x256' });
+    // the spec carries the scheme object (parsed once, looked up once)
+    expect(parseFactory('semantic:3x256')).toMatchObject({ scheme: 'rqkmeans', sizes: [256, 256, 256], factory: 'rqkmeans:3x256' });
+    expect(parseFactory('semantic:3x256').impl?.name).toBe('rqkmeans');
     expect(parseFactory('rqkmeans:2x256+1x64').sizes).toEqual([256, 256, 64]);
     expect(parseFactory('collab:1x8+1x8').factory).toBe('collab:2x8');
     for (const bad of ['rq:3x256', 'rqkmeans', 'rqkmeans:3', 'rqkmeans:3x1', 'random:0x8', 'random:3x70000']) {
