@@ -57,6 +57,40 @@ export class InputError extends SemrecError {
   }
 }
 
+/** A file is not in the format it was read as, damaged, or too large (`E_FORMAT`); `file` (and `path`) names it. */
+export class FormatError extends SemrecError {
+  /** The offending file. */
+  readonly file: string;
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super('E_FORMAT', `${file}: ${message}`, options);
+    this.file = file;
+  }
+  /** The offending file (the same as `file`). */
+  get path(): string {
+    return this.file;
+  }
+}
+
+/** A required file or directory does not exist (`E_NOT_FOUND`). */
+export class NotFoundError extends SemrecError {
+  /** The missing path. */
+  readonly path: string;
+  constructor(path: string, what = 'file', options?: { cause?: unknown }) {
+    super('E_NOT_FOUND', `${what} not found: ${path}`, options);
+    this.path = path;
+  }
+}
+
+/** The file system refused a read or a write: permission, a full disk, an I/O error (`E_IO`). */
+export class IoError extends SemrecError {
+  /** The path the file system refused. */
+  readonly path: string;
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super('E_IO', `${path}: ${message}`, options);
+    this.path = path;
+  }
+}
+
 /** Bad arguments to the decoding core (code matrix shape, duplicate tuples, beam width, prompt tokens): {@link InputError}. */
 export const DecodingInputError = InputError;
 /** {@link InputError}. */

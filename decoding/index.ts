@@ -14,5 +14,5 @@ export type { StepModel, StepOutput } from './step-model.js';
 export { RemappedStepModel } from './remap.js';
 export { FusedStepModel } from './fused.js';
 export type { FusedPart, FusedState } from './fused.js';
-export { SemrecError, DecodingError, DecodingInputError, InputError } from './errors.js';
+export { SemrecError, DecodingError, DecodingInputError, InputError, FormatError, NotFoundError, IoError } from './errors.js';
 export type { SemrecErrorCode } from './errors.js';

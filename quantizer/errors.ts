@@ -4,7 +4,7 @@
  */
 import { InputError, SemrecError } from '../decoding/errors.js';
 
-export { InputError } from '../decoding/errors.js';
+export { InputError, FormatError, NotFoundError, IoError, SemrecError } from '../decoding/errors.js';
 
 /** Base class of quantizer errors. */
 export class QuantizerError extends SemrecError {}

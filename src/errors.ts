@@ -12,25 +12,8 @@ export type { SemrecErrorCode } from '../decoding/index.js';
 /** An argument or option has an invalid value (`E_INPUT`): the one class for that code, defined in the dependency-free core. */
 export { InputError } from '../decoding/index.js';
 
-/** A file is not in the format it was read as. `file` names it. */
-export class FormatError extends SemrecError {
-  /** The offending file. */
-  readonly file: string;
-  constructor(file: string, message: string, options?: { cause?: unknown }) {
-    super('E_FORMAT', `${file}: ${message}`, options);
-    this.file = file;
-  }
-}
-
-/** A required file or directory does not exist. */
-export class NotFoundError extends SemrecError {
-  /** The missing path. */
-  readonly path: string;
-  constructor(path: string, what = 'file') {
-    super('E_NOT_FOUND', `${what} not found: ${path}`);
-    this.path = path;
-  }
-}
+/** `E_FORMAT`, `E_NOT_FOUND`, `E_IO`: one class per code, defined in the dependency-free core. */
+export { FormatError, NotFoundError, IoError } from '../decoding/index.js';
 
 /** The data is readable but cannot be used (e.g. nothing left after 5-core filtering). */
 export class DataError extends SemrecError {

@@ -43,7 +43,7 @@ export { ItemIndex, buildIndex, buildIndexTrained, loadIndex, saveIndex, parseFa
 export type { IndexInfo, IndexStats, CollisionMode, FactorySpec, SchemeName, BuildInput, BuildOptions, NewItems, IndexingScheme, BuildContext, BuiltCodes, AssignContext, CodebookTrainer, TrainRequest, TrainedCodebooks } from '../quantizer/index.js';
 
 // ── artifacts (index, model and dataset directories) ─────────────────────────────────────────
-export { resolveArtifact, resealArtifact, MANIFEST_FILE, POINTER_FILE, FileAccessError, LOCK_WAIT_MS } from '../quantizer/core/index.js';
+export { resolveArtifact, resealArtifact, MANIFEST_FILE, POINTER_FILE, LOCK_WAIT_MS } from '../quantizer/core/index.js';
 
 // ── training and models ──────────────────────────────────────────────────────────────────────
 export { trainModel, trainKind } from './training/train.js';

@@ -26,10 +26,10 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { QuantizerError } from '../errors.js';
+import { FormatError, NotFoundError, QuantizerError, SemrecError } from '../errors.js';
 import { MANIFEST_FILE, openArtifact, writeManifest } from './manifest.js';
 import { pidAlive, withWriteLock } from './lock.js';
-import { FileAccessError, fsError, lstatOrUndefined, readRegularText } from './safe-fs.js';
+import { fsError, lstatOrUndefined, readRegularText } from './safe-fs.js';
 
 /** Name of the pointer file of a directory with generations. */
 export const POINTER_FILE = 'CURRENT';
@@ -58,18 +58,18 @@ async function readPointer(dir: string): Promise<Pointer | undefined> {
   try {
     text = await readRegularText(file, { follow: false, maxBytes: MAX_POINTER_BYTES, what: 'generation pointer' });
   } catch (err) {
-    if (err instanceof FileAccessError && err.code === 'E_NOT_FOUND') return undefined;
-    if (err instanceof FileAccessError && err.code !== 'E_IO') throw new QuantizerError('E_FORMAT', err.message);
+    if (err instanceof NotFoundError) return undefined;
+    if (err instanceof SemrecError && err.code !== 'E_IO' && !(err instanceof FormatError)) throw new FormatError(file, err.message.startsWith(`${file}: `) ? err.message.slice(file.length + 2) : err.message);
     throw err;
   }
   let p: Pointer;
   try {
     p = JSON.parse(text) as Pointer;
   } catch {
-    throw new QuantizerError('E_FORMAT', `${file}: not valid JSON`);
+    throw new FormatError(file, 'not valid JSON');
   }
   if (p?.format !== POINTER_FORMAT || typeof p.generation !== 'string' || !GEN_RE.test(p.generation)) {
-    throw new QuantizerError('E_FORMAT', `${file}: not a ${POINTER_FORMAT} pointer`);
+    throw new FormatError(file, `not a ${POINTER_FORMAT} pointer`);
   }
   return p;
 }

@@ -12,7 +12,7 @@ export { writeFileAtomic } from './atomic.js';
 export { writeArtifact, readArtifact, resolveArtifact, artifactKind, checkWritable, ArtifactExistsError, POINTER_FILE } from './artifact.js';
 export type { WriteArtifactOptions } from './artifact.js';
 export { withWriteLock, lockFileOf, pidAlive, LOCK_WAIT_MS } from './lock.js';
-export { openRegular, readRegular, readRegularText, readExactly, fsError, fileTypeOf, lstatOrUndefined, FileAccessError } from './safe-fs.js';
+export { openRegular, readRegular, readRegularText, readExactly, fsError, fileTypeOf, lstatOrUndefined } from './safe-fs.js';
 export type { OpenRegularOptions, OpenedFile } from './safe-fs.js';
 export { openArtifact, openUnverified, openRequired, resealArtifact, writeManifest, zodIssues, ArtifactFormatError, MANIFEST_FILE, MAX_MANIFEST_BYTES, SAFE_NAME } from './manifest.js';
 export type { Artifact, FileSource } from './manifest.js';

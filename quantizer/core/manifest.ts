@@ -21,8 +21,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { QuantizerError } from '../errors.js';
-import { FileAccessError, fsError, lstatOrUndefined, openRegular, readExactly, readRegular } from './safe-fs.js';
+import { FormatError, InputError, NotFoundError, SemrecError } from '../errors.js';
+import { fsError, lstatOrUndefined, openRegular, readExactly, readRegular } from './safe-fs.js';
 
 /** File name of the manifest. */
 export const MANIFEST_FILE = 'MANIFEST.json';
@@ -46,15 +46,10 @@ const Body = z
   .strict();
 type ManifestBody = z.infer<typeof Body>;
 
-/** A damaged, missing or foreign artifact (E_FORMAT, naming the path). */
-export class ArtifactFormatError extends QuantizerError {
-  /** The offending path. */
-  readonly path: string;
-  constructor(file: string, message: string) {
-    super('E_FORMAT', `${file}: ${message}`);
-    this.path = file;
-  }
-}
+/** A damaged, missing or foreign artifact: {@link FormatError}, the one `E_FORMAT` class (`path` names it). */
+export const ArtifactFormatError = FormatError;
+/** {@link FormatError}. */
+export type ArtifactFormatError = FormatError;
 
 /** Describe zod issues in one line. */
 export function zodIssues(err: z.ZodError): string {
@@ -69,8 +64,8 @@ export async function writeManifest(dir: string, kind: string, opts: { only?: re
   const files: ManifestBody['files'] = {};
   for (const e of (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (e.name === MANIFEST_FILE || (opts.only && !opts.only.includes(e.name))) continue;
-    if (!e.isFile()) throw new QuantizerError('E_INPUT', `${path.join(dir, e.name)}: artifact directories hold plain files only`);
-    if (!SAFE_NAME.test(e.name)) throw new QuantizerError('E_INPUT', `${path.join(dir, e.name)}: not a plain file name`);
+    if (!e.isFile()) throw new InputError(`${path.join(dir, e.name)}: artifact directories hold plain files only`);
+    if (!SAFE_NAME.test(e.name)) throw new InputError(`${path.join(dir, e.name)}: not a plain file name`);
     const b = await readRegular(path.join(dir, e.name), { follow: false });
     files[e.name] = { bytes: b.length, sha256: sha256(b) };
   }
@@ -117,11 +112,11 @@ export async function openArtifact(dir: string, opts: { kind?: string; optional?
   try {
     bytes = await readRegular(file, { follow: false, maxBytes: MAX_MANIFEST_BYTES, what: 'manifest' });
   } catch (err) {
-    if (err instanceof FileAccessError && err.code === 'E_NOT_FOUND') {
+    if (err instanceof NotFoundError) {
       if (opts.optional) return undefined;
       throw new ArtifactFormatError(file, `missing: not a ${opts.kind ?? 'semrec artifact'} directory, or written by a semrec older than 0.2 (rewrite it)`);
     }
-    if (err instanceof FileAccessError) throw new ArtifactFormatError(file, err.message.slice(file.length + 2));
+    if (err instanceof SemrecError && err.code !== 'E_IO') throw new ArtifactFormatError(file, err.message.startsWith(`${file}: `) ? err.message.slice(file.length + 2) : err.message);
     throw err;
   }
   let raw: unknown;
@@ -179,7 +174,7 @@ async function readListed(file: string, meta: { bytes: number; sha256: string })
   try {
     opened = await openRegular(file, { follow: false });
   } catch (err) {
-    if (err instanceof FileAccessError && err.code !== 'E_IO') throw new ArtifactFormatError(file, err.message.slice(file.length + 2));
+    if (err instanceof SemrecError && err.code !== 'E_IO') throw new ArtifactFormatError(file, err.message.startsWith(`${file}: `) ? err.message.slice(file.length + 2) : err.message);
     throw err;
   }
   try {
@@ -243,6 +238,6 @@ export async function resealArtifact(dir: string, kind?: string): Promise<void> 
       k = undefined;
     }
   }
-  if (!k) throw new QuantizerError('E_INPUT', `${dir}: no kind given and none recorded`);
+  if (!k) throw new InputError(`${dir}: no kind given and none recorded`);
   await writeManifest(dir, k);
 }

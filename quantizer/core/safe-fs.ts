@@ -9,22 +9,13 @@
  *   artifact directory is refused. User inputs (`--items`, `--history-file`) follow them.
  * - The size comes from the descriptor, not from a separate `stat` by path: a file renamed over
  *   the path after the check is never the one read.
- * - File-system failures (permission, name too long, a symlink loop, a full disk) become typed
- *   errors ({@link FileAccessError}) naming the path; nothing reaches the caller as a raw errno.
+ * - File-system failures become typed errors naming the path — a missing path `NotFoundError`,
+ *   a symlink loop, a name too long or a special file `InputError`, a file over its cap
+ *   `FormatError`, permission or a full disk `IoError` — nothing reaches the caller as a raw errno.
  */
 import { constants, promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { QuantizerError } from '../errors.js';
-
-/** A path that cannot be used: missing, not a regular file, too large, unreadable. */
-export class FileAccessError extends QuantizerError {
-  /** The offending path. */
-  readonly path: string;
-  constructor(code: 'E_NOT_FOUND' | 'E_INPUT' | 'E_IO' | 'E_FORMAT', file: string, message: string, options?: { cause?: unknown }) {
-    super(code, `${file}: ${message}`, options);
-    this.path = file;
-  }
-}
+import { FormatError, InputError, IoError, NotFoundError, SemrecError } from '../errors.js';
 
 /** What a `stat` says a path is, in words. */
 export function fileTypeOf(st: Stats): string {
@@ -44,28 +35,28 @@ export function fsError(err: unknown, file: string, what = 'file'): Error {
   switch (code) {
     case 'ENOENT':
     case 'ENOTDIR':
-      return new FileAccessError('E_NOT_FOUND', file, `${what} not found`, { cause: err });
+      return new NotFoundError(file, what, { cause: err });
     case 'ELOOP':
-      return new FileAccessError('E_INPUT', file, 'a symbolic link (or a loop of them) where a plain file is expected', { cause: err });
+      return new InputError(`${file}: a symbolic link (or a loop of them) where a plain file is expected`, { cause: err });
     case 'ENAMETOOLONG':
-      return new FileAccessError('E_INPUT', file.length > 200 ? `${file.slice(0, 200)}…` : file, 'path name too long', { cause: err });
+      return new InputError(`${file.length > 200 ? `${file.slice(0, 200)}…` : file}: path name too long`, { cause: err });
     case 'EISDIR':
-      return new FileAccessError('E_INPUT', file, `a directory, expected a ${what}`, { cause: err });
+      return new InputError(`${file}: a directory, expected a ${what}`, { cause: err });
     case 'EACCES':
     case 'EPERM':
-      return new FileAccessError('E_IO', file, 'permission denied', { cause: err });
+      return new IoError(file, 'permission denied', { cause: err });
     case 'ENOSPC':
     case 'EDQUOT':
-      return new FileAccessError('E_IO', file, 'no space left on the device', { cause: err });
+      return new IoError(file, 'no space left on the device', { cause: err });
     case 'EROFS':
-      return new FileAccessError('E_IO', file, 'read-only file system', { cause: err });
+      return new IoError(file, 'read-only file system', { cause: err });
     case 'EIO':
     case 'EMFILE':
     case 'ENFILE':
     case 'EBUSY':
     case 'ETXTBSY':
     case 'EXDEV':
-      return new FileAccessError('E_IO', file, `${code}: ${(err as Error).message}`, { cause: err });
+      return new IoError(file, `${code}: ${(err as Error).message}`, { cause: err });
     default:
       return err instanceof Error ? err : new Error(String(err));
   }
@@ -102,12 +93,12 @@ export async function openRegular(file: string, opts: OpenRegularOptions = {}): 
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw new FileAccessError('E_INPUT', file, `${fileTypeOf(st)}, expected a ${what} (a regular file)`);
-    if (opts.maxBytes !== undefined && st.size > opts.maxBytes) throw new FileAccessError('E_FORMAT', file, `${st.size} bytes: larger than the ${opts.maxBytes} bytes a ${what} may have`);
+    if (!st.isFile()) throw new InputError(`${file}: ${fileTypeOf(st)}, expected a ${what} (a regular file)`);
+    if (opts.maxBytes !== undefined && st.size > opts.maxBytes) throw new FormatError(file, `${st.size} bytes: larger than the ${opts.maxBytes} bytes a ${what} may have`);
     return { fh, size: st.size };
   } catch (err) {
     await fh.close().catch(() => undefined);
-    throw err instanceof QuantizerError ? err : fsError(err, file, what);
+    throw err instanceof SemrecError ? err : fsError(err, file, what);
   }
 }
 
@@ -124,7 +115,7 @@ export async function readExactly(fh: FileHandle, size: number, file: string): P
   } catch (err) {
     throw fsError(err, file);
   }
-  if (off !== size) throw new FileAccessError('E_FORMAT', file, `truncated while reading (${off} of ${size} bytes)`);
+  if (off !== size) throw new FormatError(file, `truncated while reading (${off} of ${size} bytes)`);
   return buf;
 }
 

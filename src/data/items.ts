@@ -3,7 +3,7 @@
  * any JSONL with an `id` and some text fields, or a dataset directory (its items and train split).
  */
 import { promises as fs } from 'node:fs';
-import { FileAccessError, fsError } from '../../quantizer/core/index.js';
+import { fsError } from '../../quantizer/core/index.js';
 import { FormatError, NotFoundError } from '../errors.js';
 import { readLines } from '../util/io.js';
 import { MalformedCollector } from './malformed.js';
@@ -22,7 +22,7 @@ export interface Catalogue {
 export async function readCatalogue(fileOrDir: string): Promise<Catalogue> {
   const st = await fs.stat(fileOrDir).catch((err: unknown) => {
     const e = fsError(err, fileOrDir, 'items file or dataset directory');
-    throw e instanceof FileAccessError && e.code === 'E_NOT_FOUND' ? new NotFoundError(fileOrDir, 'items file or dataset directory') : e;
+    throw e instanceof NotFoundError ? new NotFoundError(fileOrDir, 'items file or dataset directory') : e;
   });
   if (st.isDirectory()) {
     const ds = await loadDataset(fileOrDir);

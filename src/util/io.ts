@@ -4,7 +4,7 @@
  */
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { FileAccessError, openRegular, readRegularText, type OpenRegularOptions } from '../../quantizer/core/index.js';
+import { openRegular, readRegularText, type OpenRegularOptions } from '../../quantizer/core/index.js';
 import { NotFoundError, FormatError } from '../errors.js';
 
 /**
@@ -22,7 +22,7 @@ export async function openInput(file: string, opts: OpenRegularOptions = {}) {
   try {
     return await openRegular(file, opts);
   } catch (err) {
-    if (err instanceof FileAccessError && err.code === 'E_NOT_FOUND') throw new NotFoundError(file, opts.what ?? 'file');
+    if (err instanceof NotFoundError) throw new NotFoundError(file, opts.what ?? 'file');
     throw err;
   }
 }
@@ -35,7 +35,7 @@ export async function readInputText(file: string, what: string, maxBytes: number
   try {
     return await readRegularText(file, { what, maxBytes });
   } catch (err) {
-    if (err instanceof FileAccessError && err.code === 'E_NOT_FOUND') throw new NotFoundError(file, what);
+    if (err instanceof NotFoundError) throw new NotFoundError(file, what);
     throw err;
   }
 }
