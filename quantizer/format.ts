@@ -30,7 +30,7 @@ async function openRequired(dir: string, kind: string): Promise<Artifact> {
     throw err;
   }
 }
-import { IndexFormatError, QuantizerError } from './errors.js';
+import { IndexFormatError, QuantizerError, QuantizerInputError } from './errors.js';
 import { ItemIndex, type IndexInfo } from './item-index.js';
 
 /** Format name in index.json. */
@@ -82,7 +82,7 @@ export async function saveIndex(index: ItemIndex, dir: string, opts: { extraFile
   }
   if (index.retiredRows.length) files['retired.u32'] = Buffer.from(new Uint32Array(index.retiredRows).buffer);
   for (const [name, b] of Object.entries(opts.extraFiles ?? {})) {
-    if (name in files || name === 'index.json' || !/^[\w.-]+$/.test(name)) throw new QuantizerError('E_INPUT', `bad extra file name ${JSON.stringify(name)}`);
+    if (name in files || name === 'index.json' || !/^[\w.-]+$/.test(name)) throw new QuantizerInputError(`bad extra file name ${JSON.stringify(name)}`);
     files[name] = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   }
   const manifest: IndexManifest = {
