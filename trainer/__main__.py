@@ -1,4 +1,4 @@
-"""python3 -m trainer <train|export|export-hf|logits|bare|rqvae> --config CONFIG.json [...]"""
+"""python3 -m trainer <train|export|export-hf|logits|score|bare|rqvae> --config CONFIG.json [...]"""
 import argparse
 import json
 import os
@@ -24,7 +24,7 @@ def die_with_parent():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m trainer")
-    ap.add_argument("command", choices=["train", "export", "export-hf", "logits", "bare", "rqvae"])
+    ap.add_argument("command", choices=["train", "export", "export-hf", "logits", "score", "bare", "rqvae"])
     ap.add_argument("--config", required=True)
     ap.add_argument("--checkpoint")
     ap.add_argument("--out")
@@ -33,7 +33,7 @@ def main(argv=None):
                     help="export: 3-D attention mask (tree attention; default) or the 2-D causal-LM mask")
     ap.add_argument("--kv", choices=["new", "present"], default=None,
                     help="export, tree mask: return only the new positions' keys/values (default) or the whole present cache")
-    ap.add_argument("--input", help="logits: JSON {input_ids, attention_mask, position_ids} (no past)")
+    ap.add_argument("--input", help="logits: JSON {input_ids, attention_mask, position_ids} (no past); score: JSON {prompts, candidates}")
     ap.add_argument("--steps", type=int, default=30, help="bare: timed steps")
     ap.add_argument("--seq-len", type=int, default=0, help="bare: tokens per row (default: the model's window)")
     args = ap.parse_args(argv)
@@ -56,6 +56,28 @@ def main(argv=None):
     elif args.command == "export-hf":
         from .export_hf import export_hf
         export_hf(cfg, args.checkpoint, args.map, args.out)
+    elif args.command == "score":
+        # brute-force reference for constrained decoding: the exact log-probability of every
+        # candidate tuple after every prompt (a full forward over prompt + tuple; no cache)
+        from .train import model_from_config
+        model = model_from_config(cfg)
+        model.load_state_dict(torch.load(args.checkpoint, map_location="cpu"))
+        model.eval()
+        with open(args.input) as f:
+            inp = json.load(f)
+        out = []
+        with torch.no_grad():
+            for prompt in inp["prompts"]:
+                cands = torch.tensor(inp["candidates"], dtype=torch.long)
+                n, L = cands.shape
+                ids = torch.cat([torch.tensor(prompt, dtype=torch.long)[None].expand(n, len(prompt)), cands], dim=1)
+                T = ids.shape[1]
+                logits, _ = model(ids, torch.ones(n, T, dtype=torch.long), torch.arange(T)[None].expand(n, T), model.empty_past(n))
+                lp = torch.log_softmax(logits.double(), dim=-1)
+                pos = torch.arange(len(prompt) - 1, T - 1)
+                out.append(lp[torch.arange(n)[:, None], pos[None], cands].sum(dim=1).tolist())
+        with open(args.out, "w") as f:
+            json.dump(out, f)
     else:
         from .train import model_from_config
         model = model_from_config(cfg)

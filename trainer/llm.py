@@ -147,20 +147,33 @@ class Layer(nn.Module):
         self.mlp.up_proj = nn.Linear(c["hidden_size"], c["intermediate_size"], bias=False)
         self.mlp.down_proj = nn.Linear(c["intermediate_size"], c["hidden_size"], bias=False)
 
-    def forward(self, x, cos, sin, mask, past_k, past_v):
+    def forward(self, x, cos, sin, mask, past_k, past_v, drop=None):
+        drop = drop or (lambda t: t)
         a, k, v = self.self_attn(self.input_layernorm(x), cos, sin, mask, past_k, past_v)
-        x = x + a
+        x = x + drop(a)
         h = self.post_attention_layernorm(x)
-        return x + self.mlp.down_proj(F.silu(self.mlp.gate_proj(h)) * self.mlp.up_proj(h)), k, v
+        return x + drop(self.mlp.down_proj(F.silu(self.mlp.gate_proj(h)) * self.mlp.up_proj(h))), k, v
 
 
 class LlamaFamily(nn.Module):
-    """Causal LM; state-dict names are the Hugging Face ones (`model.layers.0.self_attn.q_proj.weight`, …)."""
+    """Causal LM; state-dict names are the Hugging Face ones (`model.layers.0.self_attn.q_proj.weight`, …).
 
-    def __init__(self, cfg):
+    It has the trainer's model interface (trainer/model.py's Decoder): forward(input_ids,
+    attention_mask, position_ids, past, keep=None) -> (logits, presents), empty_past(batch, device),
+    and n_layers / n_heads / head_dim, where n_heads is the number of **key/value** heads (the
+    cache's shape). `dropout` (semrec's, not a Hugging Face field) drops residual-branch outputs
+    while training."""
+
+    def __init__(self, cfg, dropout=0.0):
         super().__init__()
         c = read_config(cfg) if "qk_norm" not in cfg else cfg
         self.c = c
+        self.vocab_size = c["vocab_size"]
+        self.n_layers = c["num_hidden_layers"]
+        self.n_heads = c["num_key_value_heads"]
+        self.head_dim = c["head_dim"]
+        self.max_positions = c["max_position_embeddings"]
+        self.drop = nn.Dropout(dropout)
         self.model = nn.Module()
         self.model.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
         self.model.layers = nn.ModuleList([Layer(c) for _ in range(c["num_hidden_layers"])])
@@ -169,18 +182,27 @@ class LlamaFamily(nn.Module):
         if c["tie_word_embeddings"]:
             self.lm_head.weight = self.model.embed_tokens.weight
 
-    def empty_past(self, B, dtype=None, device=None):
+    def init_weights(self, std=0.02):
+        """The from-scratch initialisation (normal(0, std) weights, zero biases, unit norms)."""
+        for mod in self.modules():
+            if isinstance(mod, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(mod.weight, mean=0.0, std=std)
+            if isinstance(mod, nn.Linear) and mod.bias is not None:
+                nn.init.zeros_(mod.bias)
+        return self
+
+    def empty_past(self, B, device=None, dtype=None):
         d = dtype or self.model.embed_tokens.weight.dtype
         z = torch.zeros(B, self.c["num_key_value_heads"], 0, self.c["head_dim"], dtype=d, device=device)
         return [(z, z) for _ in self.model.layers]
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, past=None):
+    def forward(self, input_ids, attention_mask=None, position_ids=None, past=None, keep=None):
         """input_ids [B, S]; attention_mask [B, P+S] (or 3-D [B, S, P+S]); position_ids [B, S]
         (default P..P+S−1); past: per layer (k, v) [B, KV, P, Dh]. Returns logits [B, S, V] and the
         new past (with the S new positions appended)."""
         B, S = input_ids.shape
         x = self.model.embed_tokens(input_ids)
-        past = past if past is not None else self.empty_past(B, x.dtype, x.device)
+        past = past if past is not None else self.empty_past(B, x.device, x.dtype)
         P = past[0][0].shape[2]
         if attention_mask is None:
             attention_mask = torch.ones(B, P + S, dtype=torch.long, device=x.device)
@@ -190,8 +212,10 @@ class LlamaFamily(nn.Module):
         mask = causal_mask(attention_mask, S, P, x.dtype)
         new = []
         for layer, (pk, pv) in zip(self.model.layers, past):
-            x, k, v = layer(x, cos, sin, mask, pk, pv)
+            x, k, v = layer(x, cos, sin, mask, pk, pv, self.drop)
             new.append((k, v))
+        if keep is not None:
+            x = x.index_select(1, keep)
         return self.lm_head(self.model.norm(x)), new
 
 

@@ -14,6 +14,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from .data import collate, read_ragged, train_windows, valid_examples
+from .llm import LlamaFamily
 from .model import Decoder
 
 
@@ -29,7 +30,12 @@ def seed_all(seed):
 
 
 def model_from_config(cfg):
+    """The model a trainer config describes: semrec's GPT-2-style Decoder (default), or with
+    `model.block == "llm"` the Llama-family decoder (trainer/llm.py) of `model.hf`, a Hugging Face
+    config dict."""
     m = cfg["model"]
+    if m.get("block") == "llm":
+        return LlamaFamily(m["hf"], dropout=m.get("dropout", 0.0)).init_weights()
     return Decoder(cfg["vocab_size"], m["layers"], m["d_model"], m["heads"], m["d_ff"], m["dropout"], m["max_positions"])
 
 

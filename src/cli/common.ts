@@ -51,7 +51,10 @@ export function decoderOptions(flags: Record<string, string | undefined>): Omit<
     if (!Number.isFinite(x) || x <= 0) throw new InputError(`${flag} must be a positive number, got ${JSON.stringify(v)}`);
     return x;
   };
+  if (flags.block !== undefined && flags.block !== 'gpt2' && flags.block !== 'llm') throw new InputError(`--block must be gpt2 or llm, got ${JSON.stringify(flags.block)}`);
   const o: Omit<DecoderTrainOptions, 'onEvent'> = {
+    block: flags.block as 'gpt2' | 'llm' | undefined,
+    kvHeads: intOpt('--kv-heads', flags.kvHeads, 1),
     layers: intOpt('--layers', flags.layers, 1),
     dModel: intOpt('--d-model', flags.dModel, 1),
     heads: intOpt('--heads', flags.heads, 1),
@@ -73,7 +76,7 @@ export function decoderOptions(flags: Record<string, string | undefined>): Omit<
 }
 
 /** Flags accepted inside `--train-args` (those of `semrec train` that shape the transformer). */
-const TRAIN_ARG_FLAGS = ['layers', 'd-model', 'heads', 'd-ff', 'dropout', 'epochs', 'patience', 'batch-size', 'lr', 'device', 'nproc', 'threads', 'schedule', 'time-budget', 'valid-sample'];
+const TRAIN_ARG_FLAGS = ['block', 'kv-heads', 'layers', 'd-model', 'heads', 'd-ff', 'dropout', 'epochs', 'patience', 'batch-size', 'lr', 'device', 'nproc', 'threads', 'schedule', 'time-budget', 'valid-sample'];
 
 /** Parse `--fusion-grid 0,0.1,...` (transition weights in [0, 1]). */
 export function gridOpt(v: string | undefined): number[] | undefined {

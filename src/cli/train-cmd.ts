@@ -15,7 +15,9 @@ export function registerTrain(program: Command): void {
     .requiredOption('--index <dir>', 'index directory')
     .requiredOption('--out <dir>', 'output model directory (written atomically)')
     .option('--force', 'replace whatever --out holds (default: refuse an existing directory that is not a model directory)')
-    .option('--arch <kind>', 'fused (transformer + transition model, weight chosen on validation) | transformer | transition (aliases: decoder, bigram)', 'fused')
+    .option('--arch <kind>', 'fused (transformer + transition model, weight chosen on validation) | transformer | transition (aliases: decoder, bigram) | llm (the transformer with --block llm)', 'fused')
+    .option('--block <name>', 'the transformer block: gpt2 (default: LayerNorm, GELU, learned positions) | llm (Llama family: RMSNorm, rotary, SwiGLU, grouped-query attention, Qwen3 q/k norms; Hugging Face names)')
+    .option('--kv-heads <n>', 'key/value heads of the llm block (grouped-query attention; default: --heads)')
     .option('--layers <n>', 'transformer layers (default 4)')
     .option('--d-model <n>', 'model width (default 128)')
     .option('--heads <n>', 'attention heads (default 4)')
@@ -52,7 +54,8 @@ export function registerTrain(program: Command): void {
         index: flags.index!,
         out: flags.out!,
         force: !!flags.force,
-        arch: flags.arch,
+        // `--arch llm`: the transformer alone, with the llm block (same as --arch transformer --block llm)
+        arch: flags.arch === 'llm' ? 'transformer' : flags.arch,
         transitionFit: flags.transitionFit as 'train' | 'train+valid' | undefined,
         transitionShape: parseTransitionShape(flags.transitionShape),
         transitionSelect: { users: intOpt('--transition-users', flags.transitionUsers, 1) },
@@ -76,7 +79,7 @@ export function registerTrain(program: Command): void {
           if (d === t) fbar.stop();
         },
         decoder: {
-          ...decoderOptions(flags),
+          ...decoderOptions(flags.arch === 'llm' ? { ...flags, block: flags.block ?? 'llm' } : flags),
           onEvent: (e) => {
             if (e.event === 'progress') {
               if (e.epoch !== epoch) {

@@ -77,6 +77,7 @@ export async function exportHfModel(logicalDir: string, outDir: string, opts: Hf
   const cfg = await modelConfigOf(art, logicalDir);
   // a fused model directory holds the transformer too; the export is the transformer alone
   if (cfg.architecture !== 'decoder' && cfg.architecture !== 'fused') throw new ModelError(`${modelDir}: only transformer and fused models can be exported (their transformer), this one is ${JSON.stringify(cfg.architecture)}`);
+  if ((cfg.params as { block?: string }).block === 'llm') throw new ModelError(`${modelDir}: export-hf writes the GPT-2 layout; a model with the llm block cannot be exported to it yet`);
   const layout = TokenLayout.fromSpec(cfg.tokenLayout);
   const promptTemplate = opts.promptTemplate ?? '<|endoftext|>{history}';
   if (!promptTemplate.includes('{history}')) throw new InputError('the prompt template must contain {history}');

@@ -24,6 +24,14 @@ import { makeScratch } from '../util/scratch.js';
  * run), at most 200 epochs; on CPU one single-threaded DDP process per core.
  */
 export interface DecoderTrainOptions {
+  /**
+   * The transformer block: `gpt2` (default; LayerNorm, GELU, learned positions) or `llm` — the
+   * Llama-family decoder of trainer/llm.py (RMSNorm, rotary positions, SwiGLU, grouped-query
+   * attention, Qwen3's q/k norms), trained from scratch with Hugging Face config and tensor names.
+   */
+  block?: 'gpt2' | 'llm';
+  /** Key/value heads of the `llm` block (grouped-query attention; default: heads). */
+  kvHeads?: number;
   layers?: number;
   dModel?: number;
   heads?: number;
@@ -107,7 +115,29 @@ export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { 
   const heads = opts.heads ?? 4;
   const dModel = opts.dModel ?? 128;
   if (dModel % heads !== 0) throw new InputError(`dModel ${dModel} must be divisible by heads ${heads}`, { param: 'dModel' });
-  const model = { layers: opts.layers ?? 4, d_model: dModel, heads, d_ff: opts.dFF ?? 4 * dModel, dropout: opts.dropout ?? 0.2, max_positions: 1 + (maxHistory + 1) * L + 8 };
+  const block = opts.block ?? 'gpt2';
+  if (block !== 'gpt2' && block !== 'llm') throw new InputError(`block must be gpt2 or llm, got ${JSON.stringify(block)}`, { param: 'block' });
+  const kvHeads = opts.kvHeads ?? heads;
+  if (!Number.isInteger(kvHeads) || kvHeads < 1 || heads % kvHeads !== 0) throw new InputError(`kvHeads must divide heads ${heads}, got ${kvHeads}`, { param: 'kvHeads' });
+  if (block === 'gpt2' && opts.kvHeads !== undefined && kvHeads !== heads) throw new InputError('kvHeads (grouped-query attention) is for the llm block', { param: 'kvHeads' });
+  if (block === 'llm' && (dModel / heads) % 2 !== 0) throw new InputError(`the llm block needs an even head width (dModel / heads), got ${dModel / heads}`, { param: 'heads' });
+  const base = { layers: opts.layers ?? 4, d_model: dModel, heads, d_ff: opts.dFF ?? 4 * dModel, dropout: opts.dropout ?? 0.2, max_positions: 1 + (maxHistory + 1) * L + 8 };
+  // the llm block is described by a Hugging Face config (Qwen3 family: q/k norms, no biases, tied head)
+  const hf = {
+    model_type: 'qwen3',
+    vocab_size: layout.vocabSize,
+    hidden_size: dModel,
+    intermediate_size: base.d_ff,
+    num_hidden_layers: base.layers,
+    num_attention_heads: heads,
+    num_key_value_heads: kvHeads,
+    head_dim: dModel / heads,
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    max_position_embeddings: base.max_positions,
+    tie_word_embeddings: true,
+  };
+  const model = block === 'llm' ? { ...base, block, kv_heads: kvHeads, hf } : base;
   const par = defaultParallelism(opts.device, opts.nproc, opts.threads);
   const work = await makeScratch('semrec-train');
   try {
@@ -160,6 +190,7 @@ export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { 
         dModel,
         heads,
         headDim: dModel / heads,
+        ...(block === 'llm' ? { block, kvHeads, hf } : {}),
         dFF: model.d_ff,
         dropout: model.dropout,
         maxPositions: model.max_positions,

@@ -13,7 +13,7 @@ import { loadIndex, type ItemIndex } from '../../quantizer/index.js';
 import { checkWritable, openRequired, resolveArtifact } from '../../quantizer/core/index.js';
 import { loadDataset, type Dataset } from '../data/store.js';
 import { InputError, ModelError } from '../errors.js';
-import { fusedAt, kindName, onnxMaxBatch, TABLE_MAX_BATCH } from '../serving/model/kinds.js';
+import { fusedAt, kindName, onnxMaxBatch, TABLE_MAX_BATCH, transformerDims } from '../serving/model/kinds.js';
 import { chooseFusionWeight, type FusionOptions } from './fusion.js';
 import type { DecodeContext } from '../eval/decode.js';
 import { chooseSeenPolicy, type SeenChoice, type SeenSelectOptions } from './seen-select.js';
@@ -190,9 +190,8 @@ async function reuseTransformer(dir: string, index: ItemIndex): Promise<{ config
  * (false: already 3-D, or no checkpoint.pt / trainer.json to export from).
  */
 async function upgradeToTreeMask(files: Record<string, string | Uint8Array>, config: ModelConfig): Promise<boolean> {
-  const p = config.params as { layers: number; heads: number; headDim: number };
   if (!(files['model.onnx'] instanceof Uint8Array) || files['checkpoint.pt'] === undefined || files['trainer.json'] === undefined) return false;
-  const probe = await OnnxStepModel.load(files['model.onnx'], { vocabSize: config.tokenLayout.vocabSize, layers: p.layers, heads: p.heads, headDim: p.headDim }, { threads: 1 });
+  const probe = await OnnxStepModel.load(files['model.onnx'], transformerDims(config.params, config.tokenLayout.vocabSize), { threads: 1 });
   const mask3d = probe.mask3d;
   await probe.close();
   if (mask3d) return false;
@@ -243,8 +242,7 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   }
   const dec = opts.transformerFrom !== undefined ? await reuseTransformer(opts.transformerFrom, index) : await trainDecoderFiles(ds, index, { indexDir: opts.index, maxHistory }, opts.decoder);
   const seed = opts.decoder?.seed ?? (dec.config.params.seed as number);
-  const p = dec.config.params as { layers: number; heads: number; headDim: number };
-  const tf = await OnnxStepModel.load(dec.files['model.onnx'] as Uint8Array, { vocabSize: layout.vocabSize, layers: p.layers, heads: p.heads, headDim: p.headDim });
+  const tf = await OnnxStepModel.load(dec.files['model.onnx'] as Uint8Array, transformerDims(dec.config.params, layout.vocabSize));
   if (kind === 'transformer') {
     let seen;
     try {

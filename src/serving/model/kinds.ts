@@ -96,10 +96,18 @@ async function loadTransition(ctx: LoadContext): Promise<StepModel<unknown>> {
   return new TransitionStepModel(data, ctx.trie, ctx.layout, { rows: ctx.rows, rowOfCodes: ctx.rowOfCodes }) as StepModel<unknown>;
 }
 
+/**
+ * The runner dimensions of a transformer config's params — the one place they are read: the
+ * cache holds the key/value heads (fewer than the query heads with grouped-query attention).
+ */
+export function transformerDims(params: Record<string, unknown>, vocabSize: number): { vocabSize: number; layers: number; heads: number; headDim: number } {
+  const p = params as { layers: number; heads: number; headDim: number; kvHeads?: number };
+  return { vocabSize, layers: p.layers, heads: p.kvHeads ?? p.heads, headDim: p.headDim };
+}
+
 async function loadTransformer(ctx: LoadContext): Promise<OnnxStepModel> {
-  const p = ctx.config.params as { layers: number; heads: number; headDim: number };
   // the verified bytes go to onnxruntime, not the path (a file renamed there since is never loaded)
-  return OnnxStepModel.load(await ctx.art.read('model.onnx'), { vocabSize: ctx.layout.vocabSize, layers: p.layers, heads: p.heads, headDim: p.headDim }, { threads: ctx.threads, label: path.join(ctx.dir, 'model.onnx') });
+  return OnnxStepModel.load(await ctx.art.read('model.onnx'), transformerDims(ctx.config.params, ctx.layout.vocabSize), { threads: ctx.threads, label: path.join(ctx.dir, 'model.onnx') });
 }
 
 const noClose = async () => {};

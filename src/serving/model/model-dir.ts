@@ -106,9 +106,10 @@ const ConfigSchema = z.object({
   params: z.record(z.string(), z.unknown()),
 });
 const TransformerParams = z
-  .object({ layers: posInt(1024), heads: posInt(1024), headDim: posInt(65536), dModel: posInt(1 << 20), vocabSize: posInt(2 ** 24) })
+  .object({ layers: posInt(1024), heads: posInt(1024), headDim: posInt(65536), dModel: posInt(1 << 20), vocabSize: posInt(2 ** 24), block: z.enum(['gpt2', 'llm']).optional(), kvHeads: posInt(1024).optional() })
   .passthrough()
-  .refine((p) => p.heads * p.headDim === p.dModel, { message: 'heads × headDim must equal dModel' });
+  .refine((p) => p.heads * p.headDim === p.dModel, { message: 'heads × headDim must equal dModel' })
+  .refine((p) => p.kvHeads === undefined || (p.block === 'llm' && p.heads % p.kvHeads === 0), { message: 'kvHeads is for the llm block and must divide heads' });
 const FusedParams = z.object({ fusion: z.object({ weight: z.number().min(0).max(1) }).passthrough() }).passthrough();
 
 /** Check a parsed config.json (schema, ranges, and values against each other). */
