@@ -26,10 +26,10 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { FormatError, NotFoundError, QuantizerError, SemrecError } from '../errors.js';
+import { FormatError, NotFoundError, QuantizerError } from '../errors.js';
 import { MANIFEST_FILE, openArtifact, writeManifest } from './manifest.js';
 import { pidAlive, withWriteLock } from './lock.js';
-import { fsError, lstatOrUndefined, readRegularText } from './safe-fs.js';
+import { asFormatError, fsError, lstatOrUndefined, readRegularText } from './safe-fs.js';
 
 /** Name of the pointer file of a directory with generations. */
 export const POINTER_FILE = 'CURRENT';
@@ -59,8 +59,7 @@ async function readPointer(dir: string): Promise<Pointer | undefined> {
     text = await readRegularText(file, { follow: false, maxBytes: MAX_POINTER_BYTES, what: 'generation pointer' });
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
-    if (err instanceof SemrecError && err.code !== 'E_IO' && !(err instanceof FormatError)) throw new FormatError(file, err.message.startsWith(`${file}: `) ? err.message.slice(file.length + 2) : err.message);
-    throw err;
+    throw asFormatError(err, file);
   }
   let p: Pointer;
   try {

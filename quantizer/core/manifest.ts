@@ -21,8 +21,8 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { FormatError, InputError, NotFoundError, SemrecError } from '../errors.js';
-import { fsError, lstatOrUndefined, openRegular, readExactly, readRegular } from './safe-fs.js';
+import { FormatError, InputError, NotFoundError } from '../errors.js';
+import { asFormatError, fsError, lstatOrUndefined, openRegular, readExactly, readRegular } from './safe-fs.js';
 
 /** File name of the manifest. */
 export const MANIFEST_FILE = 'MANIFEST.json';
@@ -116,8 +116,7 @@ export async function openArtifact(dir: string, opts: { kind?: string; optional?
       if (opts.optional) return undefined;
       throw new ArtifactFormatError(file, `missing: not a ${opts.kind ?? 'semrec artifact'} directory, or written by a semrec older than 0.2 (rewrite it)`);
     }
-    if (err instanceof SemrecError && err.code !== 'E_IO') throw new ArtifactFormatError(file, err.message.startsWith(`${file}: `) ? err.message.slice(file.length + 2) : err.message);
-    throw err;
+    throw asFormatError(err, file);
   }
   let raw: unknown;
   try {
@@ -174,8 +173,8 @@ async function readListed(file: string, meta: { bytes: number; sha256: string })
   try {
     opened = await openRegular(file, { follow: false });
   } catch (err) {
-    if (err instanceof SemrecError && err.code !== 'E_IO') throw new ArtifactFormatError(file, err.message.startsWith(`${file}: `) ? err.message.slice(file.length + 2) : err.message);
-    throw err;
+    // a missing listed file is a damaged artifact too
+    throw err instanceof NotFoundError ? new ArtifactFormatError(file, 'missing file listed in MANIFEST.json') : asFormatError(err, file);
   }
   try {
     if (opened.size !== meta.bytes) throw new ArtifactFormatError(file, `size ${opened.size} bytes, expected ${meta.bytes} (replaced, truncated or damaged)`);

@@ -62,6 +62,16 @@ export function fsError(err: unknown, file: string, what = 'file'): Error {
   }
 }
 
+/**
+ * A file of an artifact that cannot be used as such (a FIFO, directory, symlink, over its cap) is a
+ * damaged artifact: the typed error as a {@link FormatError} naming `file`. Missing files
+ * (NotFoundError), file-system refusals (E_IO) and anything else pass through unchanged.
+ */
+export function asFormatError(err: unknown, file: string): unknown {
+  if (!(err instanceof SemrecError) || err instanceof FormatError || err instanceof NotFoundError || err.code === 'E_IO') return err;
+  return new FormatError(file, err.message.startsWith(`${file}: `) ? err.message.slice(file.length + 2) : err.message, { cause: err });
+}
+
 /** Options of {@link openRegular}. */
 export interface OpenRegularOptions {
   /** Refuse files larger than this many bytes (default: no cap). */

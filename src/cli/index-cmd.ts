@@ -7,7 +7,8 @@ import type { EmbeddingSource } from '../indexing/embed/index.js';
 import { InputError, NotFoundError } from '../errors.js';
 import { addItemsJob, buildIndexJob, removeItemsJob } from '../indexing/jobs.js';
 import { stagedProgress } from '../util/progress.js';
-import { MAX_LIST_FILE_BYTES, readInputText } from '../util/io.js';
+import { MAX_LIST_FILE_BYTES } from '../util/io.js';
+import { readRegularText } from '../../quantizer/core/index.js';
 import { intOpt, reportMalformed } from './common.js';
 
 function embeddingSource(
@@ -126,7 +127,7 @@ export function registerIndex(program: Command): void {
       if ((flags.ids === undefined) === (flags.idsFile === undefined)) throw new InputError('give exactly one of --ids or --ids-file');
       let text = flags.ids ?? '';
       if (flags.idsFile !== undefined) {
-        text = await readInputText(flags.idsFile, 'ids file', MAX_LIST_FILE_BYTES);
+        text = await readRegularText(flags.idsFile, { what: 'ids file', maxBytes: MAX_LIST_FILE_BYTES });
       }
       const ids = text.replace(/^\uFEFF/, '').split(/[,\n\r]+/).map((x) => x.trim()).filter(Boolean);
       if (!ids.length) throw new InputError('no item ids given');

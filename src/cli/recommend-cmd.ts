@@ -8,7 +8,8 @@ import { InputError } from '../errors.js';
 import { MAX_BEAM, MAX_K, Recommender, type LoadOptions } from '../serving/recommender.js';
 import { parsePart } from '../serving/model/kinds.js';
 import { startProgress } from '../util/progress.js';
-import { MAX_LIST_FILE_BYTES, readInputText } from '../util/io.js';
+import { MAX_LIST_FILE_BYTES } from '../util/io.js';
+import { readRegularText } from '../../quantizer/core/index.js';
 import { floatOpt, intOpt, reportMalformed } from './common.js';
 
 /** `--seen exclude|keep` (undefined: the model's policy). */
@@ -58,7 +59,7 @@ async function readHistory(flags: { history?: string; historyFile?: string }): P
   if ((flags.history === undefined) === (flags.historyFile === undefined)) throw new InputError('give exactly one of --history or --history-file');
   let text: string;
   if (flags.historyFile !== undefined) {
-    text = await readInputText(flags.historyFile, 'history file', MAX_LIST_FILE_BYTES);
+    text = await readRegularText(flags.historyFile, { what: 'history file', maxBytes: MAX_LIST_FILE_BYTES });
   } else if (flags.history === '-') {
     const chunks: Buffer[] = [];
     let bytes = 0;

@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { fsError } from '../../quantizer/core/index.js';
-import { FormatError, NotFoundError } from '../errors.js';
+import { FormatError } from '../errors.js';
 import { readLines } from '../util/io.js';
 import { MalformedCollector } from './malformed.js';
 import { loadDataset } from './store.js';
@@ -21,8 +21,7 @@ export interface Catalogue {
 /** Read items from a JSONL file or a dataset directory. Duplicate ids are a {@link FormatError}. */
 export async function readCatalogue(fileOrDir: string): Promise<Catalogue> {
   const st = await fs.stat(fileOrDir).catch((err: unknown) => {
-    const e = fsError(err, fileOrDir, 'items file or dataset directory');
-    throw e instanceof NotFoundError ? new NotFoundError(fileOrDir, 'items file or dataset directory') : e;
+    throw fsError(err, fileOrDir, 'items file or dataset directory');
   });
   if (st.isDirectory()) {
     const ds = await loadDataset(fileOrDir);

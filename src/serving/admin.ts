@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import { readInputText } from '../util/io.js';
+import { readRegularText } from '../../quantizer/core/index.js';
 
 /** Shortest admin token accepted (characters). */
 export const MIN_TOKEN_CHARS = 16;
@@ -38,7 +38,7 @@ export function checkToken(token: string | undefined): string | undefined {
  * environment variable `SEMREC_ADMIN_TOKEN`; the file wins.
  */
 export async function readAdminToken(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
-  const raw = file !== undefined ? (await readInputText(file, 'admin token file', 4096)).trim() : env.SEMREC_ADMIN_TOKEN || undefined;
+  const raw = file !== undefined ? (await readRegularText(file, { what: 'admin token file', maxBytes: 4096 })).trim() : env.SEMREC_ADMIN_TOKEN || undefined;
   return checkToken(raw);
 }
 

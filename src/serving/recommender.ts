@@ -328,8 +328,9 @@ export class Recommender {
       try {
         const hits = await beamSearch(this.model, this.trie, this.layout, pending.map((p) => p.req), { beamWidth });
         // a NaN or infinite score is a broken model, never an answer
-        const bad = hits.flat().find((h) => !Number.isFinite(h.score));
-        if (bad) throw new ModelError(`the model gave a non-finite score (${bad.score}) for item ${this.index.itemIds[bad.row]}: its weights or inputs are broken`);
+        for (const list of hits) {
+          for (const h of list) if (!Number.isFinite(h.score)) throw new ModelError(`the model gave a non-finite score (${h.score}) for item ${this.index.itemIds[h.row]}: its weights or inputs are broken`);
+        }
         pending.forEach((p, i) =>
           p.resolve({
             items: hits[i].slice(0, p.k).map((h) => ({ itemId: this.index.itemIds[h.row], score: h.score, codes: h.codes })),

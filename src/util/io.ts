@@ -4,43 +4,13 @@
  */
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { openRegular, readRegularText, type OpenRegularOptions } from '../../quantizer/core/index.js';
-import { NotFoundError, FormatError } from '../errors.js';
+import { openRegular, readRegularText } from '../../quantizer/core/index.js';
+import { FormatError, NotFoundError } from '../errors.js';
 
 /**
- * Throw a typed error unless `file` is a regular file: {@link NotFoundError} when it is missing,
- * E_INPUT for a directory, FIFO, device or socket (checked through a non-blocking open: a FIFO
- * never hangs the caller).
+ * Largest list file (`--history-file`, `--ids-file`) read whole (bytes): such files are read with
+ * `readRegularText` (quantizer/core): a regular file only — never a FIFO or device — within a cap.
  */
-export async function assertFile(file: string, what = 'file'): Promise<void> {
-  const { fh } = await openInput(file, { what });
-  await fh.close();
-}
-
-/** {@link openRegular} for a user-named input, with a missing file as {@link NotFoundError}. */
-export async function openInput(file: string, opts: OpenRegularOptions = {}) {
-  try {
-    return await openRegular(file, opts);
-  } catch (err) {
-    if (err instanceof NotFoundError) throw new NotFoundError(file, opts.what ?? 'file');
-    throw err;
-  }
-}
-
-/**
- * Read a whole small text file named by the user (`--history-file`, `--ids-file`): a regular
- * file (never a FIFO or device), at most `maxBytes`.
- */
-export async function readInputText(file: string, what: string, maxBytes: number): Promise<string> {
-  try {
-    return await readRegularText(file, { what, maxBytes });
-  } catch (err) {
-    if (err instanceof NotFoundError) throw new NotFoundError(file, what);
-    throw err;
-  }
-}
-
-/** Largest list file (`--history-file`, `--ids-file`) read whole (bytes). */
 export const MAX_LIST_FILE_BYTES = 64 << 20;
 
 /** Longest line {@link readLines} accepts by default (characters). */
@@ -66,7 +36,7 @@ export interface ReadLinesOptions {
  */
 export async function* readLines(file: string, opts: ReadLinesOptions = {}): AsyncGenerator<[number, string]> {
   // one open, checked through the descriptor (a regular file: a FIFO or device is refused, not read)
-  const { fh } = await openInput(file);
+  const { fh } = await openRegular(file);
   const maxLine = opts.maxLineChars ?? MAX_LINE_CHARS;
   let stream: Readable | undefined;
   let raw: Readable | undefined;
@@ -145,7 +115,7 @@ export const MAX_JSON_BYTES = 256 << 20;
  * `badJson(file)` (default a {@link FormatError}) when it does not parse.
  */
 export async function readJsonObject(file: string, what: string, badJson: (file: string) => Error = (f) => new FormatError(f, 'not valid JSON')): Promise<Record<string, unknown>> {
-  const text = await readInputText(file, what, MAX_JSON_BYTES);
+  const text = await readRegularText(file, { what, maxBytes: MAX_JSON_BYTES });
   let v: unknown;
   try {
     v = JSON.parse(text);

@@ -6,9 +6,8 @@
  *
  * Rows are in the order of the items file.
  */
-import { readExactly } from '../../../quantizer/core/index.js';
+import { openRegular, readExactly } from '../../../quantizer/core/index.js';
 import { FormatError } from '../../errors.js';
-import { openInput } from '../../util/io.js';
 
 /** A loaded embedding matrix. */
 export interface Embeddings {
@@ -82,7 +81,7 @@ function parseF32(file: string, b: Buffer): Embeddings {
 export async function loadEmbeddings(file: string): Promise<Embeddings> {
   // one open (a regular file: a FIFO or /dev/zero is refused), the header's declared size checked
   // against the descriptor's before the body is read
-  const { fh, size } = await openInput(file, { what: 'embeddings file' });
+  const { fh, size } = await openRegular(file, { what: 'embeddings file' });
   let b: Buffer;
   try {
     const head = await readExactly(fh, Math.min(size, 1 << 16), file);

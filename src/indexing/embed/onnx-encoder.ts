@@ -9,8 +9,8 @@ import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
 import { FormatError } from '../../errors.js';
-import { normalizeRows, readExactly } from '../../../quantizer/core/index.js';
-import { openInput, readJsonObject, readOptionalJsonObject } from '../../util/io.js';
+import { normalizeRows, openRegular, readExactly } from '../../../quantizer/core/index.js';
+import { readJsonObject, readOptionalJsonObject } from '../../util/io.js';
 
 /** Options for {@link OnnxEncoder}. */
 export interface OnnxEncoderOptions {
@@ -38,7 +38,7 @@ export class OnnxEncoder {
   static async load(dir: string, opts: OnnxEncoderOptions = {}): Promise<OnnxEncoder> {
     const modelFile = path.join(dir, 'model.onnx');
     // read once (a regular file), and the bytes read are the bytes onnxruntime gets
-    const { fh, size } = await openInput(modelFile, { what: 'encoder model (model.onnx)' });
+    const { fh, size } = await openRegular(modelFile, { what: 'encoder model (model.onnx)' });
     let modelBytes: Buffer;
     try {
       modelBytes = await readExactly(fh, size, modelFile);
