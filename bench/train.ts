@@ -11,7 +11,10 @@
  * Prints one JSON line with both and their ratio (the goal: ≥ 0.8). Default data: the embedded
  * synthetic catalogue; `--data DIR --index DIR` measures a real dataset (e.g. Beauty).
  *
- *   npx tsx bench/train.ts [--epochs 3] [--data DIR --index DIR]
+ * `--block llm` measures the Llama-family block (trainer/llm.py) instead of the GPT-2 one, at the
+ * same sizes.
+ *
+ *   npx tsx bench/train.ts [--epochs 3] [--block gpt2|llm] [--data DIR --index DIR]
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -25,6 +28,7 @@ import { arg, withSyntheticFixture } from './fixture.js';
 const epochs = Number(arg('epochs', '3'));
 const dataArg = arg('data', '');
 const indexArg = arg('index', '');
+const block = arg('block', 'gpt2') as 'gpt2' | 'llm';
 
 async function measure(root: string, dataDir: string, indexDir: string, ds: Dataset) {
   const index = await loadIndex(indexDir);
@@ -51,6 +55,7 @@ async function measure(root: string, dataDir: string, indexDir: string, ds: Data
     out: modelDir,
     arch: 'transformer',
     decoder: {
+      block,
       epochs,
       onEvent: (e) => {
         if (e.event === 'epoch') perEpoch.push({ epoch: e.epoch as number, seconds: +(e.seconds as number).toFixed(1), realTokensPerSec: Math.round(e.tokens_per_s as number) });
@@ -69,7 +74,7 @@ async function measure(root: string, dataDir: string, indexDir: string, ds: Data
   return {
     bench: 'train',
     data: { dir: dataDir, items: ds.items.length, trainSequences: ds.train.length, meanWindowTokens: seqLen },
-    model: { layers: cfg.params.layers, dModel: cfg.params.dModel, heads: cfg.params.heads, batchSize: (cfg.params.trainer as { batch_size: number }).batch_size },
+    model: { block, layers: cfg.params.layers, dModel: cfg.params.dModel, heads: cfg.params.heads, batchSize: (cfg.params.trainer as { batch_size: number }).batch_size },
     trainer: { nproc: cfg.params.nproc, threads: cfg.params.threads, epochs: perEpoch, steadyRealTokensPerSec: Math.round(trainerRate), wallSeconds: wall },
     bareLoop: { processes: 1, threads: cores, tokensPerSec: Math.round(bare.tokens_per_s as number), seqLen },
     trainerOverBare: +(trainerRate / (bare.tokens_per_s as number)).toFixed(3),
