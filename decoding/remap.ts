@@ -9,6 +9,9 @@
  * scores stay the inner model's joint log-probabilities (no renormalisation over the ID tokens).
  * Prompts are passed to {@link prefill} in the inner model's own token ids (a text prompt
  * tokenised by its tokenizer); tokens given to {@link step} are canonical and are translated.
+ *
+ * A model with a restricted output head (logits for its ID tokens only) has two maps: `map` into
+ * its output columns, `inputMap` into its input vocabulary.
  */
 import { DecodingInputError } from './errors.js';
 import type { StepModel, StepOutput } from './step-model.js';
@@ -16,21 +19,28 @@ import type { StepModel, StepOutput } from './step-model.js';
 export class RemappedStepModel<S> implements StepModel<S> {
   readonly vocabSize: number;
   private readonly map: Int32Array;
+  private readonly inputMap: Int32Array;
 
   /**
    * @param inner the model in its own vocabulary
-   * @param map canonical token id → inner token id (−1 for none); its length is the canonical
-   *   vocabulary size
+   * @param map canonical token id → the inner model's output column (−1 for none); its length is
+   *   the canonical vocabulary size
+   * @param inputMap canonical token id → the inner model's input token id (−1 for none); default
+   *   `map` (a model whose output columns are its vocabulary)
    */
   constructor(
     readonly inner: StepModel<S>,
     map: ArrayLike<number>,
+    inputMap: ArrayLike<number> = map,
   ) {
     this.map = Int32Array.from(map);
+    this.inputMap = Int32Array.from(inputMap);
     this.vocabSize = this.map.length;
+    if (this.inputMap.length !== this.map.length) throw new DecodingInputError(`token maps: ${this.map.length} output entries but ${this.inputMap.length} input entries`);
     for (let t = 0; t < this.map.length; t++) {
       const m = this.map[t];
       if (!Number.isInteger(m) || m < -1 || m >= inner.vocabSize) throw new DecodingInputError(`token map: canonical token ${t} → ${m} is outside the inner vocabulary of ${inner.vocabSize}`);
+      if (!Number.isInteger(this.inputMap[t]) || this.inputMap[t] < -1) throw new DecodingInputError(`input token map: canonical token ${t} → ${this.inputMap[t]} is not a token id`);
     }
   }
 
@@ -57,7 +67,7 @@ export class RemappedStepModel<S> implements StepModel<S> {
   async step(state: S, tokens: Int32Array): Promise<StepOutput<S>> {
     const inner = new Int32Array(tokens.length);
     for (let i = 0; i < tokens.length; i++) {
-      const m = tokens[i] >= 0 && tokens[i] < this.vocabSize ? this.map[tokens[i]] : -1;
+      const m = tokens[i] >= 0 && tokens[i] < this.vocabSize ? this.inputMap[tokens[i]] : -1;
       if (m < 0) throw new DecodingInputError(`canonical token ${tokens[i]} has no counterpart in the inner model`);
       inner[i] = m;
     }

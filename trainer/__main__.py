@@ -1,4 +1,8 @@
-"""python3 -m trainer <train|export|export-hf|logits|score|bare|rqvae> --config CONFIG.json [...]"""
+"""python3 -m trainer <train|export|export-hf|logits|score|bare|rqvae|random-hf|perplexity> --config CONFIG.json [...]
+
+random-hf: write a random-weight Hugging Face checkpoint of the config (a config.json dict) to
+--out (--dtype F32|F16|BF16, --shards N); perplexity: --config {"base": DIR} --input tokens JSON
+(a list of token-id lists) prints {"event": "perplexity", "perplexity", "tokens"}."""
 import argparse
 import json
 import os
@@ -24,7 +28,7 @@ def die_with_parent():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m trainer")
-    ap.add_argument("command", choices=["train", "export", "export-hf", "logits", "score", "bare", "rqvae"])
+    ap.add_argument("command", choices=["train", "export", "export-hf", "logits", "score", "bare", "rqvae", "random-hf", "perplexity"])
     ap.add_argument("--config", required=True)
     ap.add_argument("--checkpoint")
     ap.add_argument("--out")
@@ -36,12 +40,25 @@ def main(argv=None):
     ap.add_argument("--input", help="logits: JSON {input_ids, attention_mask, position_ids} (no past); score: JSON {prompts, candidates}")
     ap.add_argument("--steps", type=int, default=30, help="bare: timed steps")
     ap.add_argument("--seq-len", type=int, default=0, help="bare: tokens per row (default: the model's window)")
+    ap.add_argument("--dtype", choices=["F32", "F16", "BF16"], default="F32", help="random-hf: tensor dtype")
+    ap.add_argument("--shards", type=int, default=1, help="random-hf: safetensors shards")
+    ap.add_argument("--seed", type=int, default=0, help="random-hf: weight seed")
     args = ap.parse_args(argv)
     if os.environ.get("SEMREC_CHILD") == "1":
         die_with_parent()
     with open(args.config) as f:
         cfg = json.load(f)
-    if args.command == "train":
+    if args.command == "random-hf":
+        from .finetune import write_random_checkpoint
+        write_random_checkpoint(cfg, args.out, args.dtype, args.shards, args.seed)
+        sys.stdout.write(json.dumps({"event": "written", "path": args.out}) + "\n")
+    elif args.command == "perplexity":
+        from .finetune import perplexity
+        with open(args.input) as f:
+            seqs = json.load(f)
+        ppl, n = perplexity(cfg["base"], seqs)
+        sys.stdout.write(json.dumps({"event": "perplexity", "perplexity": ppl, "tokens": n}) + "\n")
+    elif args.command == "train":
         from .train import train
         train(cfg)
     elif args.command == "rqvae":
@@ -75,7 +92,9 @@ def main(argv=None):
                 logits, _ = model(ids, torch.ones(n, T, dtype=torch.long), torch.arange(T)[None].expand(n, T), model.empty_past(n))
                 lp = torch.log_softmax(logits.double(), dim=-1)
                 pos = torch.arange(len(prompt) - 1, T - 1)
-                out.append(lp[torch.arange(n)[:, None], pos[None], cands].sum(dim=1).tolist())
+                # a restricted head's logit j is the vocabulary row id_rows[0] + j
+                col = cands - (model.id_rows[0] if getattr(model, "id_rows", None) else 0)
+                out.append(lp[torch.arange(n)[:, None], pos[None], col].sum(dim=1).tolist())
         with open(args.out, "w") as f:
             json.dump(out, f)
     else:

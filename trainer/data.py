@@ -1,7 +1,12 @@
 """Token data written by the TypeScript side: int32 token arrays with int64 offsets.
 
+Format `windows` (semrec's own vocabulary):
 train.tokens.i32 / train.offsets.i64: per user, the training sequence's item tuples flattened.
 valid.tokens.i32 / valid.offsets.i64: per example, history tuples then the target tuple.
+
+Format `examples` (a fine-tuned checkpoint's vocabulary; prompts rendered and tokenised by the
+TypeScript side): per example its whole token sequence (prompt, then target), and in
+`*.target.i32` how many of its last tokens are the target (the loss is taken on them only).
 """
 import os
 
@@ -47,6 +52,29 @@ def valid_examples(seqs, levels):
         ids = np.concatenate([[BOS], s]).astype(np.int64)
         labels = np.full(len(ids), -100, dtype=np.int64)
         labels[len(ids) - 1 - levels:len(ids) - 1] = ids[len(ids) - levels:]
+        out.append((ids[:-1], labels[:-1]))
+    return out
+
+
+def read_targets(prefix, n):
+    """Per example, how many trailing tokens carry the loss (`prefix`.target.i32)."""
+    t = np.fromfile(prefix + ".target.i32", dtype="<i4")
+    if len(t) != n:
+        raise ValueError(f"{prefix}: {len(t)} target lengths for {n} examples (truncated files?)")
+    return t
+
+
+def suffix_examples(seqs, targets):
+    """Each example: its tokens minus the last as input, the loss on its last `targets[i]` tokens
+    (position p predicts token p + 1). No BOS is added: the prompt is the tokenizer's own."""
+    out = []
+    for s, n in zip(seqs, targets):
+        n = int(n)
+        if n < 1 or n >= len(s):
+            raise ValueError(f"an example of {len(s)} tokens cannot have a target of {n} tokens")
+        ids = np.asarray(s, dtype=np.int64)
+        labels = np.full(len(ids), -100, dtype=np.int64)
+        labels[len(ids) - 1 - n:len(ids) - 1] = ids[len(ids) - n:]
         out.append((ids[:-1], labels[:-1]))
     return out
 

@@ -181,6 +181,10 @@ class LlamaFamily(nn.Module):
         self.lm_head = nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
         if c["tie_word_embeddings"]:
             self.lm_head.weight = self.model.embed_tokens.weight
+        # the restricted output head (semrec's, not a Hugging Face field): (start, count) — logits
+        # only for the vocabulary rows [start, start + count), the semantic-ID tokens of a model
+        # fine-tuned from a text checkpoint; None: the whole vocabulary
+        self.id_rows = None
 
     def init_weights(self, std=0.02):
         """The from-scratch initialisation (normal(0, std) weights, zero biases, unit norms)."""
@@ -196,10 +200,19 @@ class LlamaFamily(nn.Module):
         z = torch.zeros(B, self.c["num_key_value_heads"], 0, self.c["head_dim"], dtype=d, device=device)
         return [(z, z) for _ in self.model.layers]
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, past=None, keep=None):
+    def head(self, h, rows=None):
+        """Logits of final hidden states `h` (after the final norm): over the whole vocabulary, or
+        over the rows [start, start + count) when `rows` = (start, count) is given."""
+        if rows is None:
+            return self.lm_head(h)
+        start, count = rows
+        return F.linear(h, self.lm_head.weight[start:start + count])
+
+    def forward(self, input_ids, attention_mask=None, position_ids=None, past=None, keep=None, hidden=False):
         """input_ids [B, S]; attention_mask [B, P+S] (or 3-D [B, S, P+S]); position_ids [B, S]
-        (default P..P+S−1); past: per layer (k, v) [B, KV, P, Dh]. Returns logits [B, S, V] and the
-        new past (with the S new positions appended)."""
+        (default P..P+S−1); past: per layer (k, v) [B, KV, P, Dh]. Returns logits [B, S, V] — V =
+        the ID rows' count when `id_rows` is set — (or with `hidden`, the normed final hidden states
+        [B, S, D]) and the new past (with the S new positions appended)."""
         B, S = input_ids.shape
         x = self.model.embed_tokens(input_ids)
         past = past if past is not None else self.empty_past(B, x.device, x.dtype)
@@ -216,7 +229,8 @@ class LlamaFamily(nn.Module):
             new.append((k, v))
         if keep is not None:
             x = x.index_select(1, keep)
-        return self.lm_head(self.model.norm(x)), new
+        x = self.model.norm(x)
+        return (x if hidden else self.head(x, self.id_rows)), new
 
 
 # ---------------------------------------------------------------------------------- safetensors

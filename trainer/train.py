@@ -13,7 +13,10 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from .data import collate, read_ragged, train_windows, valid_examples
+from contextlib import nullcontext
+
+from .data import collate, read_ragged, read_targets, suffix_examples, train_windows, valid_examples
+from .finetune import id_loss, plain_state_dict, prepare
 from .llm import LlamaFamily
 from .model import Decoder
 
@@ -35,7 +38,10 @@ def model_from_config(cfg):
     config dict."""
     m = cfg["model"]
     if m.get("block") == "llm":
-        return LlamaFamily(m["hf"], dropout=m.get("dropout", 0.0)).init_weights()
+        model = LlamaFamily(m["hf"], dropout=m.get("dropout", 0.0)).init_weights()
+        if m.get("id_rows"):  # fine-tuned from a text checkpoint: logits over the ID tokens only
+            model.id_rows = (int(m["id_rows"][0]), int(m["id_rows"][1]))
+        return model
     return Decoder(cfg["vocab_size"], m["layers"], m["d_model"], m["heads"], m["d_ff"], m["dropout"], m["max_positions"])
 
 
@@ -119,14 +125,35 @@ def length_bucketed_batches(order, lengths, bs, gen, chunk_batches=50):
     return batches
 
 
-def evaluate(model, examples, batch_size, device):
+def batch_loss(model, core, ids, mask, pos, labels, reduction="mean"):
+    """The training loss of one batch: cross-entropy over the whole vocabulary, or for a model with
+    a restricted head (`id_rows`) the ID targets over the ID tokens (finetune.id_loss)."""
+    past = core.empty_past(ids.shape[0], ids.device)
+    if getattr(core, "id_rows", None) is not None:
+        return id_loss(model, ids, mask, pos, labels, past, reduction)[0]
+    logits, _ = model(ids, mask, pos, past)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction=reduction)
+
+
+def load_examples(cfg, split):
+    """A split's (input_ids, labels) examples in the config's data format."""
+    prefix = os.path.join(cfg["data_dir"], split)
+    seqs = read_ragged(prefix)
+    if cfg.get("data_format", "windows") == "examples":
+        return suffix_examples(seqs, read_targets(prefix, len(seqs)))
+    if split == "train":
+        return train_windows(seqs, cfg["levels"], cfg["max_history"])
+    return valid_examples(seqs, cfg["levels"])
+
+
+def evaluate(model, examples, batch_size, device, amp=nullcontext):
     model.eval()
     total, count = 0.0, 0
     with torch.no_grad():
         for s in range(0, len(examples), batch_size):
             ids, mask, pos, labels = (t.to(device) for t in collate(examples[s:s + batch_size]))
-            logits, _ = model(ids, mask, pos, model.empty_past(ids.shape[0], device))
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="sum")
+            with amp():
+                loss = batch_loss(model, model, ids, mask, pos, labels, reduction="sum")
             total += loss.item()
             count += int((labels != -100).sum().item())
     return total, count
@@ -144,18 +171,22 @@ def train(cfg):
     if threads:
         torch.set_num_threads(int(threads))
     seed_all(cfg["seed"])
-    L = cfg["levels"]
     t = cfg["train"]
-    data_dir = cfg["data_dir"]
-    windows = train_windows(read_ragged(os.path.join(data_dir, "train")), L, cfg["max_history"])
-    valid = valid_sample(valid_examples(read_ragged(os.path.join(data_dir, "valid")), L), int(t.get("valid_sample") or 0), cfg["seed"])
+    windows = load_examples(cfg, "train")
+    valid = valid_sample(load_examples(cfg, "valid"), int(t.get("valid_sample") or 0), cfg["seed"])
     if not windows:
         raise SystemExit("no training windows (sequences too short?)")
-    model = model_from_config(cfg).to(device)
+    model = model_from_config(cfg)
+    # fine-tuning: the checkpoint's weights (vocabulary grown by the ID tokens), LoRA when asked
+    groups = prepare(model, cfg) if cfg["model"].get("base") else [{"params": list(model.parameters()), "weight_decay": t["weight_decay"]}]
+    model = model.to(device)
     core = model
+    # bf16 autocast on CUDA for fine-tuning (weights and optimiser state stay float32)
+    amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.type == "cuda" and t.get("bf16") else nullcontext
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    opt = torch.optim.AdamW(core.parameters(), lr=t["lr"], weight_decay=t["weight_decay"], betas=(0.9, 0.98))
+    opt = torch.optim.AdamW(groups, lr=t["lr"], weight_decay=t["weight_decay"], betas=(0.9, 0.98))
+    trainable = [p for g in groups for p in g["params"]]
     bs = t["batch_size"]
     # batch_size is the global batch: every rank walks the same shuffled order and takes its own
     # slice of each batch, so N processes follow the same optimisation path as one
@@ -196,11 +227,11 @@ def train(cfg):
             lr = lr_of(step)
             for g in opt.param_groups:
                 g["lr"] = lr
-            logits, _ = model(ids, mask, pos, core.empty_past(ids.shape[0], device))
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
+            with amp():
+                loss = batch_loss(model, core, ids, mask, pos, labels)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(core.parameters(), t["clip"])
+            torch.nn.utils.clip_grad_norm_(trainable, t["clip"])
             opt.step()
             step += 1
             tokens += int(mask.sum()) * world  # approximately: ranks' slices are near-equal
@@ -209,7 +240,7 @@ def train(cfg):
             if rank == 0 and (s % max(1, steps_per_epoch // 20) == 0 or s == steps_per_epoch - 1):
                 emit({"event": "progress", "epoch": epoch, "epochs": t["epochs"], "step": s + 1, "steps": steps_per_epoch,
                       "loss": run_loss / run_n, "lr": lr, "tokens_per_s": tokens / max(1e-9, time.time() - t0)})
-        vl, vn = evaluate(core, valid[rank::world], bs * 2, device)
+        vl, vn = evaluate(core, valid[rank::world], bs * 2, device, amp)
         if world > 1:
             tt = torch.tensor([vl, vn], dtype=torch.float64)
             dist.all_reduce(tt)
@@ -219,7 +250,7 @@ def train(cfg):
         if improved:
             best, best_epoch, bad = valid_loss, epoch, 0
             if rank == 0:
-                torch.save(core.state_dict(), ckpt)
+                torch.save(plain_state_dict(core), ckpt)  # LoRA updates merged: an ordinary model
         else:
             bad += 1
         all_tokens += tokens

@@ -72,6 +72,24 @@ export function decoderOptions(flags: Record<string, string | undefined>): Omit<
     nproc: intOpt('--nproc', flags.nproc, 1),
     threads: intOpt('--threads', flags.threads, 1),
   };
+  const ftFlags = ['lora', 'loraAlpha', 'prompt', 'itemPrompt', 'promptSeparator', 'titleWords', 'maxPromptTokens'];
+  if (flags.base === undefined) {
+    const stray = ftFlags.find((f) => flags[f] !== undefined);
+    if (stray) throw new InputError(`--${stray.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} is for fine-tuning a checkpoint (--base DIR)`);
+  } else {
+    // the sizes come from the checkpoint's config.json
+    const sized = ['layers', 'dModel', 'heads', 'dFf', 'kvHeads'].find((f) => flags[f] !== undefined);
+    if (sized) throw new InputError(`--${sized.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} cannot be combined with --base: the checkpoint's config.json gives the sizes`);
+    if (flags.block === 'gpt2') throw new InputError('--base fine-tunes a Llama-family checkpoint: the block is llm, not gpt2');
+    o.block = 'llm';
+    o.finetune = {
+      base: flags.base,
+      lora: intOpt('--lora', flags.lora, 0),
+      loraAlpha: num('--lora-alpha', flags.loraAlpha),
+      prompt: { template: flags.prompt, item: flags.itemPrompt, separator: flags.promptSeparator, titleWords: intOpt('--title-words', flags.titleWords, 1) },
+      maxPromptTokens: intOpt('--max-prompt-tokens', flags.maxPromptTokens, 1),
+    };
+  }
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 

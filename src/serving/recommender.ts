@@ -217,7 +217,7 @@ export class Recommender {
     }
     const layout = TokenLayout.fromSpec(config.tokenLayout);
     if (layout.sizes.join() !== index.codebookSizes.join()) throw new ModelError('model token layout does not match the index codebook sizes');
-    const m = await loadModelKind({ dir: resolved, art: art!, config, trie, layout, rows: index.size, rowOfCodes: (c) => index.rowOfCodes(c) ?? -1, threads: opts.threads, part: opts.part, fusionWeight: opts.fusionWeight });
+    const m = await loadModelKind({ dir: resolved, art: art!, config, trie, layout, rows: index.size, rowOfCodes: (c) => index.rowOfCodes(c) ?? -1, index, threads: opts.threads, part: opts.part, fusionWeight: opts.fusionWeight });
     const seen = (config.params as { seen?: { exclude?: unknown } }).seen?.exclude === true;
     return Recommender.warm(new Recommender(config, index, m.model, trie, layout, m.maxBatch, undefined, m.name, m.close, modelHash, opts.excludeSeen ?? seen), opts);
   }

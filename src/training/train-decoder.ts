@@ -15,6 +15,7 @@ import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelConfig } from '../serving
 import { runTrainer } from './python.js';
 import { tokenizerFiles } from '../serving/model/tokenizer.js';
 import { makeScratch } from '../util/scratch.js';
+import { planFineTune, type FineTuneOptions, type FineTunePlan } from './finetune.js';
 
 /**
  * Transformer sizes and training settings (CLI flags of `semrec train`). The defaults are the
@@ -32,6 +33,12 @@ export interface DecoderTrainOptions {
   block?: 'gpt2' | 'llm';
   /** Key/value heads of the `llm` block (grouped-query attention; default: heads). */
   kvHeads?: number;
+  /**
+   * Fine-tune a Hugging Face checkpoint (llama / qwen2 / qwen3) instead of training from scratch
+   * (finetune.ts): the sizes come from its config.json and `block` is `llm`. Its defaults differ:
+   * lr 1e-4 (1e-3 with LoRA), batch 32, at most 10 epochs, no dropout.
+   */
+  finetune?: FineTuneOptions;
   layers?: number;
   dModel?: number;
   heads?: number;
@@ -65,7 +72,8 @@ export interface DecoderTrainOptions {
   onEvent?: (e: Record<string, unknown>) => void;
 }
 
-async function writeRagged(prefix: string, seqs: number[][]): Promise<void> {
+async function writeRagged(prefix: string, seqs: number[][], targets?: number[]): Promise<void> {
+  if (targets) await fs.writeFile(prefix + '.target.i32', new Uint8Array(Int32Array.from(targets).buffer));
   const offsets = new BigInt64Array(seqs.length + 1);
   let total = 0;
   seqs.forEach((s, i) => {
@@ -90,16 +98,8 @@ export function defaultParallelism(device: string | undefined, nproc?: number, t
   return { nproc: n, threads: threads ?? Math.max(1, Math.floor(cores / n)) };
 }
 
-/** A trained transformer, not yet written: its config and the files of its model directory. */
-export interface TrainedDecoder {
-  config: ModelConfig;
-  files: Record<string, string | Uint8Array>;
-}
-
-/** Train the transformer on `ds` under `index`; returns the model directory's config and files. */
-export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { indexDir: string; maxHistory: number }, opts: DecoderTrainOptions = {}): Promise<TrainedDecoder> {
-  const { maxHistory } = where;
-  const layout = new TokenLayout(index.codebookSizes);
+/** Training data and trainer model section of a transformer trained from scratch over the ID vocabulary. */
+function ownExamples(ds: Dataset, index: ItemIndex, layout: TokenLayout, maxHistory: number, opts: DecoderTrainOptions): { train: number[][]; valid: number[][]; model: Record<string, unknown>; params: Record<string, unknown> } {
   const L = layout.levels;
   const rowsOf = (ids: readonly string[]) => ids.map((id) => index.rowOf(id)).filter((r): r is number => r !== undefined);
   // the training data uses the serving prompt format minus its BOS (the trainer adds it)
@@ -137,15 +137,46 @@ export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { 
     max_position_embeddings: base.max_positions,
     tie_word_embeddings: true,
   };
-  const model = block === 'llm' ? { ...base, block, kv_heads: kvHeads, hf } : base;
+  const params = {
+    layers: base.layers,
+    dModel,
+    heads,
+    headDim: dModel / heads,
+    ...(block === 'llm' ? { block, kvHeads, hf } : {}),
+    dFF: base.d_ff,
+    dropout: base.dropout,
+    maxPositions: base.max_positions,
+    vocabSize: layout.vocabSize,
+  };
+  return { train, valid, model: block === 'llm' ? { ...base, block, kv_heads: kvHeads, hf } : base, params };
+}
+
+/** A trained transformer, not yet written: its config and the files of its model directory. */
+export interface TrainedDecoder {
+  config: ModelConfig;
+  files: Record<string, string | Uint8Array>;
+}
+
+/** Train the transformer on `ds` under `index`; returns the model directory's config and files. */
+export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { indexDir: string; maxHistory: number }, opts: DecoderTrainOptions = {}): Promise<TrainedDecoder> {
+  const { maxHistory } = where;
+  const layout = new TokenLayout(index.codebookSizes);
+  const ft: FineTunePlan | undefined = opts.finetune ? await planFineTune(ds, index, layout, maxHistory, opts.finetune) : undefined;
+  const own = ft ? undefined : ownExamples(ds, index, layout, maxHistory, opts);
+  const train = ft ? ft.train.seqs : own!.train;
+  const valid = ft ? ft.valid.seqs : own!.valid;
+  const model = ft ? ft.model : own!.model;
+  const vocabSize = ft ? ft.vocabSize : layout.vocabSize;
   const par = defaultParallelism(opts.device, opts.nproc, opts.threads);
   const work = await makeScratch('semrec-train');
   try {
-    await writeRagged(path.join(work, 'train'), train);
-    await writeRagged(path.join(work, 'valid'), valid);
+    await writeRagged(path.join(work, 'train'), train, ft?.train.targets);
+    await writeRagged(path.join(work, 'valid'), valid, ft?.valid.targets);
+    const lora = (opts.finetune?.lora ?? 0) > 0;
     const cfg = {
-      vocab_size: layout.vocabSize,
-      levels: L,
+      vocab_size: vocabSize,
+      levels: layout.levels,
+      ...(ft ? { data_format: 'examples' } : {}),
       max_history: maxHistory,
       seed: opts.seed ?? 0,
       device: opts.device ?? 'cpu',
@@ -154,9 +185,9 @@ export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { 
       out_dir: work,
       model,
       train: {
-        epochs: opts.epochs ?? 200,
-        batch_size: opts.batchSize ?? 256,
-        lr: opts.lr ?? 3e-3,
+        epochs: opts.epochs ?? (ft ? 10 : 200),
+        batch_size: opts.batchSize ?? (ft ? 32 : 256),
+        lr: opts.lr ?? (ft ? (lora ? 1e-3 : 1e-4) : 3e-3),
         weight_decay: opts.weightDecay ?? 0.01,
         schedule: opts.schedule ?? 'wsd',
         warmup: opts.warmup ?? ((opts.schedule ?? 'wsd') === 'wsd' ? 1 : 0.05),
@@ -166,6 +197,7 @@ export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { 
         clip: 1.0,
         patience: opts.patience ?? 3,
         max_steps: opts.maxSteps ?? 0,
+        ...(ft ? { bf16: true } : {}),
       },
     };
     const cfgFile = path.join(work, 'trainer.json');
@@ -186,15 +218,7 @@ export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { 
       dataDir: path.resolve(ds.dir),
       indexDir: path.resolve(where.indexDir),
       params: {
-        layers: model.layers,
-        dModel,
-        heads,
-        headDim: dModel / heads,
-        ...(block === 'llm' ? { block, kvHeads, hf } : {}),
-        dFF: model.d_ff,
-        dropout: model.dropout,
-        maxPositions: model.max_positions,
-        vocabSize: layout.vocabSize,
+        ...(ft ? ft.params : own!.params),
         trainer: cfg.train,
         seed: cfg.seed,
         device: cfg.device,
@@ -215,7 +239,8 @@ export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { 
       'model.onnx': await fs.readFile(onnx),
       'checkpoint.pt': await fs.readFile(path.join(work, 'checkpoint.pt')),
       'trainer.json': JSON.stringify({ ...cfg, data_dir: null, out_dir: null }, null, 2),
-      ...tokenizerFiles(layout),
+      // a fine-tuned model keeps its checkpoint's tokenizer (with the ID tokens) and its titles
+      ...(ft ? ft.files : tokenizerFiles(layout)),
     };
     return { config, files };
   } finally {

@@ -13,7 +13,7 @@ import { loadIndex, type ItemIndex } from '../../quantizer/index.js';
 import { checkWritable, openRequired, resolveArtifact } from '../../quantizer/core/index.js';
 import { loadDataset, type Dataset } from '../data/store.js';
 import { InputError, ModelError } from '../errors.js';
-import { fusedAt, kindName, onnxMaxBatch, TABLE_MAX_BATCH, transformerDims } from '../serving/model/kinds.js';
+import { fusedAt, kindName, onnxMaxBatch, TABLE_MAX_BATCH, transformerDims, transformerPart } from '../serving/model/kinds.js';
 import { chooseFusionWeight, type FusionOptions } from './fusion.js';
 import type { DecodeContext } from '../eval/decode.js';
 import { chooseSeenPolicy, type SeenChoice, type SeenSelectOptions } from './seen-select.js';
@@ -207,6 +207,17 @@ async function upgradeToTreeMask(files: Record<string, string | Uint8Array>, con
   }
 }
 
+/** A model directory's files in memory, as the loaders read them. */
+function filesOf(files: Record<string, string | Uint8Array>): { read(name: string): Promise<string>; has(name: string): boolean } {
+  return {
+    has: (name) => Object.hasOwn(files, name),
+    read: async (name) => {
+      const f = files[name];
+      return typeof f === 'string' ? f : Buffer.from(f).toString('utf8');
+    },
+  };
+}
+
 /** Train a model on a dataset's train split under an index; returns its config. */
 export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   const kind = trainKind(opts.arch);
@@ -242,13 +253,20 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   }
   const dec = opts.transformerFrom !== undefined ? await reuseTransformer(opts.transformerFrom, index) : await trainDecoderFiles(ds, index, { indexDir: opts.index, maxHistory }, opts.decoder);
   const seed = opts.decoder?.seed ?? (dec.config.params.seed as number);
-  const tf = await OnnxStepModel.load(dec.files['model.onnx'] as Uint8Array, transformerDims(dec.config.params, layout.vocabSize));
+  const onnx = await OnnxStepModel.load(dec.files['model.onnx'] as Uint8Array, transformerDims(dec.config.params, layout.vocabSize));
+  let tf: StepModel<unknown>;
+  try {
+    tf = (await transformerPart(onnx, dec.config, layout, index, filesOf(dec.files))).model;
+  } catch (err) {
+    await onnx.close();
+    throw err;
+  }
   if (kind === 'transformer') {
     let seen;
     try {
-      seen = await seenPolicy(tf as StepModel<unknown>, onnxMaxBatch(tf), ctx, ds.valid, opts, seed);
+      seen = await seenPolicy(tf, onnxMaxBatch(onnx), ctx, ds.valid, opts, seed);
     } finally {
-      await tf.close();
+      await onnx.close();
     }
     const config: ModelConfig = { ...dec.config, params: { ...dec.config.params, seen } };
     await writeModelDir(opts.out, config, dec.files, opts);
@@ -259,14 +277,14 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   let seen;
   try {
     const transition = new TransitionStepModel(t.data, trie, layout, { rows: index.size }) as StepModel<unknown>;
-    fusion = await chooseFusionWeight(tf as StepModel<unknown>, transition, ctx, ds.valid, { seed: dec.config.params.seed as number, transformerBatch: onnxMaxBatch(tf), ...opts.fusion, onProgress: opts.onFusionProgress });
+    fusion = await chooseFusionWeight(tf, transition, ctx, ds.valid, { seed: dec.config.params.seed as number, transformerBatch: onnxMaxBatch(onnx), ...opts.fusion, onProgress: opts.onFusionProgress });
     const w = fusion.weight;
-    const chosen = fusedAt(tf as StepModel<unknown>, transition, w, onnxMaxBatch(tf));
+    const chosen = fusedAt(tf, transition, w, onnxMaxBatch(onnx));
     // decoded on the weight grid's sample (same users, seed and beam): its chosen point is the "keep" figure
     const keep = fusion.grid.find((g) => g.weight === w);
     seen = await seenPolicy(chosen.model, chosen.batch, ctx, ds.valid, opts, fusion.sampleSeed, keep);
   } finally {
-    await tf.close();
+    await onnx.close();
   }
   // the weight and policy were chosen with train-only counts; the stored counts may add the validation targets
   const stored = t.stored();

@@ -15,7 +15,9 @@ import { InputError, ModelError, SemrecError } from '../../errors.js';
 import { TransitionStepModel, checkTransitionData } from './transition.js';
 import type { ModelConfig } from './model-dir.js';
 import type { Artifact } from '../../../quantizer/core/index.js';
+import type { ItemIndex } from '../../../quantizer/index.js';
 import { OnnxStepModel } from './onnx-runner.js';
+import { isTextModel, textModelParts, textModelVocab } from './text-model.js';
 
 /** User-facing names of the model kinds. */
 export type ModelKindName = 'transition' | 'transformer' | 'fused';
@@ -36,6 +38,8 @@ export interface LoadContext {
   rows?: number;
   /** Row of any tuple of the serving index, retired items included (−1: none). */
   rowOfCodes?: (codes: ArrayLike<number>) => number;
+  /** The serving index (needed by a transformer fine-tuned from a text checkpoint: its prompts write items as text). */
+  index?: ItemIndex;
   /** onnxruntime intra-op threads. */
   threads?: number;
   /** Serve one part of a fused model alone (ablations); default: the whole model. */
@@ -102,12 +106,37 @@ async function loadTransition(ctx: LoadContext): Promise<StepModel<unknown>> {
  */
 export function transformerDims(params: Record<string, unknown>, vocabSize: number): { vocabSize: number; layers: number; heads: number; headDim: number } {
   const p = params as { layers: number; heads: number; headDim: number; kvHeads?: number };
-  return { vocabSize, layers: p.layers, heads: p.kvHeads ?? p.heads, headDim: p.headDim };
+  // a model fine-tuned from a text checkpoint has a restricted head: logits for its ID tokens only
+  return { vocabSize: isTextModel(params) ? textModelVocab(params) : vocabSize, layers: p.layers, heads: p.kvHeads ?? p.heads, headDim: p.headDim };
 }
 
-async function loadTransformer(ctx: LoadContext): Promise<OnnxStepModel> {
+/** A loaded transformer: its graph and the step model decoding sees. */
+export interface TransformerPart {
+  onnx: OnnxStepModel;
+  model: StepModel<unknown>;
+}
+
+/**
+ * A transformer's graph as decoding sees it: the graph itself, or for a model fine-tuned from a
+ * text checkpoint the graph behind its token maps and text prompts (text-model.ts) — in both
+ * cases a step model of the canonical layout, prompted with semrec's ID prompt.
+ */
+export async function transformerPart(onnx: OnnxStepModel, config: ModelConfig, layout: TokenLayout, index: ItemIndex | undefined, files: { read(name: string): Promise<string>; has(name: string): boolean }): Promise<TransformerPart> {
+  if (!isTextModel(config.params)) return { onnx, model: onnx as StepModel<unknown> };
+  if (!index) throw new ModelError('a transformer fine-tuned from a text checkpoint needs the serving index to write its prompts');
+  const parts = await textModelParts(config.params, layout, index, files);
+  return { onnx, model: parts.wrap(onnx as StepModel<unknown>) };
+}
+
+async function loadTransformer(ctx: LoadContext): Promise<TransformerPart> {
   // the verified bytes go to onnxruntime, not the path (a file renamed there since is never loaded)
-  return OnnxStepModel.load(await ctx.art.read('model.onnx'), transformerDims(ctx.config.params, ctx.layout.vocabSize), { threads: ctx.threads, label: path.join(ctx.dir, 'model.onnx') });
+  const onnx = await OnnxStepModel.load(await ctx.art.read('model.onnx'), transformerDims(ctx.config.params, ctx.layout.vocabSize), { threads: ctx.threads, label: path.join(ctx.dir, 'model.onnx') });
+  try {
+    return await transformerPart(onnx, ctx.config, ctx.layout, ctx.index, { read: (n) => ctx.art.text(n), has: (n) => ctx.art.has(n) });
+  } catch (err) {
+    await onnx.close();
+    throw err;
+  }
 }
 
 const noClose = async () => {};
@@ -137,7 +166,7 @@ export const MODEL_KINDS: Record<string, { name: ModelKindName; load(ctx: LoadCo
     async load(ctx) {
       partOf(ctx, 'transformer');
       const m = await loadTransformer(ctx);
-      return { model: m as StepModel<unknown>, name: 'transformer', maxBatch: onnxMaxBatch(m), close: () => m.close() };
+      return { model: m.model, name: 'transformer', maxBatch: onnxMaxBatch(m.onnx), close: () => m.onnx.close() };
     },
   },
   fused: {
@@ -151,9 +180,9 @@ export const MODEL_KINDS: Record<string, { name: ModelKindName; load(ctx: LoadCo
       const at = part === 'transition' ? 1 : part === 'transformer' ? 0 : w; // the weight served
       const tf = at < 1 ? await loadTransformer(ctx) : undefined;
       const transition = at > 0 ? await loadTransition(ctx) : undefined;
-      const { model, batch } = fusedAt(tf as StepModel<unknown> | undefined, transition, at, tf ? onnxMaxBatch(tf) : undefined);
+      const { model, batch } = fusedAt(tf?.model, transition, at, tf ? onnxMaxBatch(tf.onnx) : undefined);
       const name = part !== 'fused' ? part : `fused (transition weight ${w})`;
-      return { model, name, maxBatch: batch, close: tf ? () => tf.close() : noClose };
+      return { model, name, maxBatch: batch, close: tf ? () => tf.onnx.close() : noClose };
     },
   },
 };

@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { resolveArtifact, writeArtifact, openRequired, openUnverified, zodIssues, type Artifact, type FileSource } from '../../../quantizer/core/index.js';
-import { TokenLayout, type TokenLayoutSpec } from '../../../decoding/index.js';
+import { NUM_SPECIAL, TokenLayout, type TokenLayoutSpec } from '../../../decoding/index.js';
 import { ModelError, NotFoundError, SemrecError } from '../../errors.js';
 
 /** Format name in config.json. */
@@ -108,8 +108,21 @@ const ConfigSchema = z.object({
 const TransformerParams = z
   .object({ layers: posInt(1024), heads: posInt(1024), headDim: posInt(65536), dModel: posInt(1 << 20), vocabSize: posInt(2 ** 24), block: z.enum(['gpt2', 'llm']).optional(), kvHeads: posInt(1024).optional() })
   .passthrough()
-  .refine((p) => p.heads * p.headDim === p.dModel, { message: 'heads × headDim must equal dModel' })
+  // the llm block states its head width (Qwen3-0.6B: 16 heads of 128 over a width of 1024)
+  .refine((p) => p.block === 'llm' || p.heads * p.headDim === p.dModel, { message: 'heads × headDim must equal dModel' })
   .refine((p) => p.kvHeads === undefined || (p.block === 'llm' && p.heads % p.kvHeads === 0), { message: 'kvHeads is for the llm block and must divide heads' });
+/** `params.base` / `params.prompt` of a transformer fine-tuned from a text checkpoint (serving/model/text-model.ts). */
+const TextModelParams = z
+  .object({
+    block: z.literal('llm'),
+    base: z.object({ idStart: z.number().int().min(0), idCount: posInt(2 ** 24), bosId: z.number().int().min(0).optional(), lora: z.number().int().min(0) }).passthrough(),
+    prompt: z.object({ template: z.string(), item: z.string(), separator: z.string(), titleWords: posInt(10_000) }),
+    maxPromptTokens: posInt(1 << 20),
+    maxPositions: posInt(1 << 24),
+    vocabSize: posInt(2 ** 24),
+  })
+  .passthrough()
+  .refine((p) => p.base.idStart + p.base.idCount <= p.vocabSize, { message: 'the ID tokens [idStart, idStart + idCount) must lie inside vocabSize' });
 const FusedParams = z.object({ fusion: z.object({ weight: z.number().min(0).max(1) }).passthrough() }).passthrough();
 
 /** Check a parsed config.json (schema, ranges, and values against each other). */
@@ -129,6 +142,13 @@ export function checkModelConfig(raw: unknown, file: string): ModelConfig {
   if (c.architecture === 'decoder' || c.architecture === 'fused') {
     const p = TransformerParams.safeParse(c.params);
     if (!p.success) throw new ModelError(`${file}: invalid transformer params: ${zodIssues(p.error)}`);
+    if ('base' in c.params) {
+      const t = TextModelParams.safeParse(c.params);
+      if (!t.success) throw new ModelError(`${file}: invalid fine-tuned model params: ${zodIssues(t.error)}`);
+      if (t.data.base.idCount !== layout.vocabSize - NUM_SPECIAL) throw new ModelError(`${file}: params.base.idCount ${t.data.base.idCount} ≠ the token layout's ${layout.vocabSize - NUM_SPECIAL} ID tokens`);
+      if (t.data.maxPromptTokens + layout.levels > t.data.maxPositions) throw new ModelError(`${file}: maxPromptTokens ${t.data.maxPromptTokens} and one item need more than params.maxPositions ${t.data.maxPositions}`);
+      return checkRest(c, file);
+    }
     if (p.data.vocabSize !== layout.vocabSize) throw new ModelError(`${file}: params.vocabSize ${p.data.vocabSize} ≠ the token layout's ${layout.vocabSize}`);
   }
   if (c.architecture === 'decoder' || c.architecture === 'fused') {
@@ -139,6 +159,11 @@ export function checkModelConfig(raw: unknown, file: string): ModelConfig {
       throw new ModelError(`${file}: maxHistory ${c.maxHistory} needs ${need} positions but params.maxPositions is ${JSON.stringify(maxPositions)}`);
     }
   }
+  return checkRest(c, file);
+}
+
+/** The checks of every kind: the seen-item policy, a fused model's weight. */
+function checkRest(c: ModelConfig, file: string): ModelConfig {
   const seen = (c.params as { seen?: unknown }).seen;
   if (seen !== undefined && (typeof seen !== 'object' || seen === null || ('exclude' in seen && typeof (seen as { exclude: unknown }).exclude !== 'boolean'))) {
     throw new ModelError(`${file}: params.seen.exclude must be true or false, got ${JSON.stringify((seen as { exclude?: unknown } | null)?.exclude ?? seen)}`);
