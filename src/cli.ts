@@ -20,6 +20,7 @@ import { registerTrain } from './cli/train-cmd.js';
 import { registerRecommend } from './cli/recommend-cmd.js';
 import { registerCompare } from './cli/compare.js';
 import { registerServe } from './cli/serve-cmd.js';
+import { registerLlm } from './cli/llm-cmd.js';
 
 /** The package version, from the nearest package.json above this file (works from src/ and dist/). */
 function version(): string {
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerData(program);
   registerIndex(program);
   registerTrain(program);
+  registerLlm(program);
   registerRecommend(program);
   registerServe(program);
   registerCompare(program);

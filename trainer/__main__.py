@@ -2,7 +2,8 @@
 
 random-hf: write a random-weight Hugging Face checkpoint of the config (a config.json dict) to
 --out (--dtype F32|F16|BF16, --shards N); perplexity: --config {"base": DIR} --input tokens JSON
-(a list of token-id lists) prints {"event": "perplexity", "perplexity", "tokens"}."""
+(a list of token-id lists) prints {"event": "perplexity", "perplexity", "tokens"}; bench-export /
+bench-peer: bench/llm-serve.ts's graphs and PyTorch peer (trainer/bench_llm.py)."""
 import argparse
 import json
 import os
@@ -28,7 +29,7 @@ def die_with_parent():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m trainer")
-    ap.add_argument("command", choices=["train", "export", "export-hf", "logits", "score", "bare", "rqvae", "random-hf", "perplexity"])
+    ap.add_argument("command", choices=["train", "export", "export-hf", "logits", "score", "bare", "rqvae", "random-hf", "perplexity", "bench-export", "bench-peer"])
     ap.add_argument("--config", required=True)
     ap.add_argument("--checkpoint")
     ap.add_argument("--out")
@@ -48,7 +49,14 @@ def main(argv=None):
         die_with_parent()
     with open(args.config) as f:
         cfg = json.load(f)
-    if args.command == "random-hf":
+    if args.command == "bench-export":
+        from .bench_llm import bench_export
+        bench_export(cfg, args.out)
+    elif args.command == "bench-peer":
+        from .bench_llm import bench_peer
+        with open(args.input) as f:
+            bench_peer(cfg, json.load(f))
+    elif args.command == "random-hf":
         from .finetune import write_random_checkpoint
         write_random_checkpoint(cfg, args.out, args.dtype, args.shards, args.seed)
         sys.stdout.write(json.dumps({"event": "written", "path": args.out}) + "\n")

@@ -10,13 +10,13 @@
  */
 import { beamSearch, warmUp, DEFAULT_WARMUP_SEARCHES, TokenLayout, type PrefixTrie, type BeamRequest, type StepModel, type WarmUpOptions, type WarmUpReport } from '../../decoding/index.js';
 import { loadIndex, type ItemIndex } from '../../quantizer/index.js';
-import { openArtifact, openRequired, openUnverified, readArtifact, Rng, type FileSource } from '../../quantizer/core/index.js';
+import { readArtifact, Rng } from '../../quantizer/core/index.js';
 import { beamRequestOf, historyRows } from './request.js';
-import { EmptyHistoryError, InputError, ModelError, SemrecError } from '../errors.js';
-import { MODEL_FORMAT, modelConfigOf, modelDirHash, type ModelConfig } from './model/model-dir.js';
+import { EmptyHistoryError, InputError, ModelError } from '../errors.js';
+import type { ModelConfig } from './model/model-dir.js';
 import { candidateTrie } from '../indexing/jobs.js';
-import { isHfModelDir, loadHfModel, readHfServingConfig } from './model/hf-model.js';
-import { loadModelKind, ONNX_MAX_BATCH, type ModelPart } from './model/kinds.js';
+import { openModel } from './model/open-model.js';
+import type { ModelPart } from './model/kinds.js';
 
 /** Options of {@link Recommender.load}. */
 export interface LoadOptions {
@@ -134,8 +134,6 @@ export class Recommender {
     readonly layout: TokenLayout,
     /** Requests decoded together in one beam search (bounds the batch's memory). */
     readonly maxBatch = 64,
-    /** Prompt builder for models with their own vocabulary (Hugging Face layout). */
-    private readonly textPrompt?: (tuples: readonly ArrayLike<number>[]) => Int32Array,
     /** What is served, e.g. `fused (transition weight 0.3)`. */
     readonly modelName: string = config.architecture,
     private readonly closer: () => Promise<void> = async () => {},
@@ -185,41 +183,24 @@ export class Recommender {
   }
 
   private static async loadAt(resolved: string, modelDir: string, indexDir: string | undefined, opts: LoadOptions): Promise<Recommender> {
-    const hf = await isHfModelDir(resolved);
-    // every file checked against MANIFEST.json before anything is loaded, and read only through the
-    // artifact (its verified bytes); a Hugging Face-layout directory exported elsewhere may have no
-    // manifest, and is then read unverified (each file opened once, regular files only)
-    const art = hf ? await openArtifact(resolved, { kind: 'hf-model', optional: true, verifyAll: true }) : await openRequired(resolved, MODEL_FORMAT, { verifyAll: true }).catch((err: unknown) => {
-      throw err instanceof SemrecError && err.code === 'E_FORMAT' ? new ModelError(err.message) : err;
-    });
-    const files: FileSource = art ?? (await openUnverified(resolved));
-    const modelHash = art?.checksum ?? (await modelDirHash(files));
-    const serving = hf ? await readHfServingConfig(files, modelDir) : undefined;
-    const config = serving ? undefined : await modelConfigOf(art!, modelDir); // the manifest opened above
-    const recorded = serving ?? config!;
-    indexDir ??= recorded.indexDir;
+    // semrec's directories: every file checked against MANIFEST.json before anything is loaded and
+    // read only through the artifact; Hugging Face-layout ones through their own kind (open-model.ts)
+    const opened = await openModel(resolved, modelDir);
+    indexDir ??= opened.indexDir;
     if (!indexDir) throw new InputError(`no index given and ${modelDir}/config.json records none`);
     let index: ItemIndex;
     try {
       index = await loadIndex(indexDir);
     } catch (err) {
-      if (indexDir !== recorded.indexDir) throw err;
-      throw new ModelError(`cannot load the index recorded with the model (${indexDir}): ${(err as Error).message}. Pass the index directory explicitly (index hash ${recorded.indexHash.slice(0, 12)}… or a descendant)`);
+      if (indexDir !== opened.indexDir) throw err;
+      throw new ModelError(`cannot load the index recorded with the model (${indexDir}): ${(err as Error).message}. Pass the index directory explicitly (index hash ${opened.indexHash.slice(0, 12)}… or a descendant)`);
     }
-    if (!index.descendsFrom(recorded.indexHash)) {
-      throw new ModelError(`the model in ${modelDir} was trained on index ${recorded.indexHash.slice(0, 12)}…, but ${indexDir} is ${index.hash().slice(0, 12)}… and does not descend from it — serve it with that index or one made from it by index add / index remove`);
+    if (!index.descendsFrom(opened.indexHash)) {
+      throw new ModelError(`the model in ${modelDir} was trained on index ${opened.indexHash.slice(0, 12)}…, but ${indexDir} is ${index.hash().slice(0, 12)}… and does not descend from it — serve it with that index or one made from it by index add / index remove`);
     }
     const trie = candidateTrie(index);
-    if (!config) {
-      if (opts.part || opts.fusionWeight !== undefined) throw new InputError('Hugging Face-layout models have no parts or fusion weight');
-      const m = await loadHfModel(files, index.codebookSizes, { threads: opts.threads, serving });
-      return Recommender.warm(new Recommender(m.config, index, m.model, trie, TokenLayout.fromSpec(m.config.tokenLayout), ONNX_MAX_BATCH, m.prompt, 'hf-causal-lm', () => m.close(), modelHash, opts.excludeSeen ?? serving?.excludeSeen === true), opts);
-    }
-    const layout = TokenLayout.fromSpec(config.tokenLayout);
-    if (layout.sizes.join() !== index.codebookSizes.join()) throw new ModelError('model token layout does not match the index codebook sizes');
-    const m = await loadModelKind({ dir: resolved, art: art!, config, trie, layout, rows: index.size, rowOfCodes: (c) => index.rowOfCodes(c) ?? -1, index, threads: opts.threads, part: opts.part, fusionWeight: opts.fusionWeight });
-    const seen = (config.params as { seen?: { exclude?: unknown } }).seen?.exclude === true;
-    return Recommender.warm(new Recommender(config, index, m.model, trie, layout, m.maxBatch, undefined, m.name, m.close, modelHash, opts.excludeSeen ?? seen), opts);
+    const m = await opened.load(index, trie, { threads: opts.threads, part: opts.part, fusionWeight: opts.fusionWeight });
+    return Recommender.warm(new Recommender(m.config, index, m.loaded.model, trie, m.layout, m.loaded.maxBatch, m.loaded.name, m.loaded.close, opened.modelHash, opts.excludeSeen ?? m.excludeSeen), opts);
   }
 
   /** The load's warm-up; the model is closed when it fails. */
@@ -248,8 +229,6 @@ export class Recommender {
    * a Hugging Face-layout model: its template, tokenised by its tokenizer).
    */
   promptOf(rows: readonly number[]): Int32Array {
-    const L = this.layout.levels;
-    if (this.textPrompt) return this.textPrompt(rows.slice(-this.config.maxHistory).map((r) => this.index.codes.subarray(r * L, (r + 1) * L)));
     return this.layout.prompt(this.index.codes, rows, this.config.maxHistory);
   }
 

@@ -174,6 +174,16 @@ describe('train --base: the rest of the product', () => {
     expect(r.err).toMatch(/\[E_MODEL\].*model_type "mistral" is not supported; semrec fine-tunes llama, qwen2, qwen3/);
   });
 
+  it('llm check: the perplexity of random weights is about the vocabulary size (suspicious), the ID tokens round-trip', async () => {
+    const r = await run(['llm', 'check', '--base', families.llama.dir, '--data', data, '--index', indexDir, '--titles', '40']);
+    expect(r.code, r.err).toBe(0);
+    const rep = JSON.parse(r.out);
+    const V = JSON.parse(readFileSync(path.join(families.llama.dir, 'config.json'), 'utf8')).vocab_size;
+    expect(rep).toMatchObject({ modelType: 'llama', titles: 40, verdict: 'suspicious', threshold: V / 10, roundTrip: true, idStart: V, vocabBefore: V, vocabAfter: V + rep.idCount });
+    expect(rep.perplexity).toBeGreaterThan(V / 2);
+    expect(rep.perplexity).toBeLessThan(2 * V);
+  }, 60_000);
+
   it('size flags cannot be combined with --base', async () => {
     const r = await run(['train', '--data', data, '--index', indexDir, '--out', path.join(root, 'm-x'), '--base', families.llama.dir, '--layers', '3']);
     expect(r.code).toBe(2);

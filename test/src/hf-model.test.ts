@@ -14,6 +14,7 @@ import { loadTokenizer } from '../../src/serving/model/tokenizer.js';
 import { buildIndexJob } from '../../src/indexing/jobs.js';
 import { ModelError } from '../../src/errors.js';
 import { trainTinyModel, type TinyModel } from './tiny-model.js';
+import type { TextPromptStepModel } from '../../src/serving/model/text-model.js';
 
 let fx: TinyModel;
 let exact: string;
@@ -62,16 +63,18 @@ describe('Hugging Face-layout models', () => {
     const rows = e.history.map((id) => rec.index.rowOf(id)!).slice(-4);
     const text = promptText({ promptTemplate: template, itemSeparator: ' | ' }, rows.map((r) => rec.index.codeOf(rec.index.itemIds[r])!));
     expect(text.startsWith('User history : <a_')).toBe(true);
-    const prompt = rec.promptOf(rows);
+    // the model is prompted with the ID prompt and writes its text prompt itself
+    const textOf = (r: number[]) => (rec.model as TextPromptStepModel<unknown>).textPrompt(rec.promptOf(r));
+    const prompt = textOf(rows);
     expect(Array.from(prompt)).toEqual(tok.encode(text, { add_special_tokens: false }).ids);
     expect(prompt[0]).toBe(tok.token_to_id('User'));
     expect(Array.from(prompt).slice(-3)).toEqual(['Next', 'item', ':'].map((w) => tok.token_to_id(w)));
     // a long history is cut from the oldest item so that prompt + one tuple fit the positions
     const maxPos = JSON.parse(readFileSync(path.join(worded, 'config.json'), 'utf8')).n_positions;
-    const long = rec.promptOf(Array.from({ length: 20 }, (_, i) => i));
+    const long = textOf(Array.from({ length: 20 }, (_, i) => i));
     expect(long.length + rec.layout.levels).toBeLessThanOrEqual(maxPos);
     expect(long.length + rec.layout.levels + 4).toBeGreaterThan(maxPos); // one more item would not fit
-    expect(Array.from(long.slice(-3 - 3))).toEqual(Array.from(rec.promptOf([19]).slice(-6)));
+    expect(Array.from(long.slice(-3 - 3))).toEqual(Array.from(textOf([19]).slice(-6)));
     const res = await Promise.all(fx.ds.test.slice(0, 20).map((t) => rec.recommend(t.history, { k: 5, beamWidth: 8, excludeSeen: true })));
     for (const [i, r] of res.entries()) {
       expect(r.items).toHaveLength(5);

@@ -15,7 +15,6 @@
  * Beam search runs in the canonical layout through a {@link RemappedStepModel}, so scores are the
  * model's joint log-probabilities over its whole vocabulary.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { NUM_SPECIAL, RemappedStepModel, TokenLayout, type StepModel } from '../../../decoding/index.js';
@@ -137,14 +136,6 @@ async function jsonOf(files: FileSource, name: string, what: string): Promise<Re
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new ModelError(`${file}: not a JSON object`);
   return v as Record<string, unknown>;
-}
-
-/** Whether `dir` is a Hugging Face-layout model directory (has `semrec.json`). */
-export async function isHfModelDir(dir: string): Promise<boolean> {
-  return fs.access(path.join(dir, HF_SERVING_FILE)).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** Read and check `semrec.json`. */

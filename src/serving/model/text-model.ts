@@ -66,9 +66,13 @@ export interface TextModelParts {
 export class TextPromptStepModel<S> implements StepModel<S> {
   readonly vocabSize: number;
 
+  /**
+   * @param inner the model prompted with text prompts (its own token ids)
+   * @param textPrompt the text prompt of a canonical ID prompt
+   */
   constructor(
     readonly inner: StepModel<S>,
-    private readonly toText: (idPrompt: Int32Array) => Int32Array,
+    readonly textPrompt: (idPrompt: Int32Array) => Int32Array,
   ) {
     this.vocabSize = inner.vocabSize;
   }
@@ -76,7 +80,7 @@ export class TextPromptStepModel<S> implements StepModel<S> {
   prefill(prompts: readonly Int32Array[]): Promise<StepOutput<S>> {
     let text: Int32Array[];
     try {
-      text = prompts.map((p) => this.toText(p));
+      text = prompts.map((p) => this.textPrompt(p));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -96,24 +100,31 @@ export class TextPromptStepModel<S> implements StepModel<S> {
   }
 }
 
-/** Index rows of the item tuples of an ID prompt (BOS, then tuples); a tuple not in the index is a ModelError. */
-export function promptRows(idPrompt: Int32Array, layout: TokenLayout, rowOfCodes: (codes: ArrayLike<number>) => number | undefined): number[] {
+/** The item tuples (codes) of an ID prompt (BOS, then tuples), oldest first; anything else is a ModelError. */
+export function promptTuples(idPrompt: Int32Array, layout: TokenLayout): Int32Array[] {
   const L = layout.levels;
   const start = idPrompt.length > 0 && idPrompt[0] === SPECIAL_TOKENS.BOS ? 1 : 0;
   if ((idPrompt.length - start) % L !== 0) throw new ModelError(`an ID prompt of ${idPrompt.length - start} tokens is not a whole number of ${L}-token items`);
-  const rows: number[] = [];
-  const codes = new Int32Array(L);
+  const tuples: Int32Array[] = [];
   for (let p = start; p < idPrompt.length; p += L) {
+    const codes = new Int32Array(L);
     for (let l = 0; l < L; l++) {
       const d = layout.decode(idPrompt[p + l]);
       if (!d || d.level !== l) throw new ModelError(`token ${idPrompt[p + l]} at prompt position ${p + l} is not a level-${l} ID token`);
       codes[l] = d.code;
     }
+    tuples.push(codes);
+  }
+  return tuples;
+}
+
+/** Index rows of the item tuples of an ID prompt; a tuple not in the index is a ModelError. */
+export function promptRows(idPrompt: Int32Array, layout: TokenLayout, rowOfCodes: (codes: ArrayLike<number>) => number | undefined): number[] {
+  return promptTuples(idPrompt, layout).map((codes) => {
     const r = rowOfCodes(codes);
     if (r === undefined || r < 0) throw new ModelError(`the prompt's item (${Array.from(codes).join(', ')}) is not in the index`);
-    rows.push(r);
-  }
-  return rows;
+    return r;
+  });
 }
 
 /**
