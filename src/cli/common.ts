@@ -3,6 +3,7 @@ import { FormatError, InputError } from '../errors.js';
 import type { MalformedReport } from '../data/types.js';
 import type { DatasetMeta } from '../data/store.js';
 import type { DecoderTrainOptions } from '../training/train-decoder.js';
+import type { FineTuneTask } from '../training/finetune.js';
 
 /** Parse an integer option, with a typed error naming the flag. */
 export function intOpt(flag: string, v: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
@@ -72,7 +73,7 @@ export function decoderOptions(flags: Record<string, string | undefined>): Omit<
     nproc: intOpt('--nproc', flags.nproc, 1),
     threads: intOpt('--threads', flags.threads, 1),
   };
-  const ftFlags = ['lora', 'loraAlpha', 'prompt', 'itemPrompt', 'promptSeparator', 'titleWords', 'maxPromptTokens'];
+  const ftFlags = ['lora', 'loraAlpha', 'prompt', 'itemPrompt', 'promptSeparator', 'titleWords', 'maxPromptTokens', 'tasks'];
   if (flags.base === undefined) {
     const stray = ftFlags.find((f) => flags[f] !== undefined);
     if (stray) throw new InputError(`--${stray.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} is for fine-tuning a checkpoint (--base DIR)`);
@@ -88,6 +89,7 @@ export function decoderOptions(flags: Record<string, string | undefined>): Omit<
       loraAlpha: num('--lora-alpha', flags.loraAlpha),
       prompt: { template: flags.prompt, item: flags.itemPrompt, separator: flags.promptSeparator, titleWords: intOpt('--title-words', flags.titleWords, 1) },
       maxPromptTokens: intOpt('--max-prompt-tokens', flags.maxPromptTokens, 1),
+      tasks: flags.tasks === undefined ? undefined : (flags.tasks.split(',').map((t) => t.trim()) as FineTuneTask[]),
     };
   }
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));

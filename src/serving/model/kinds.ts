@@ -128,15 +128,25 @@ export async function transformerPart(onnx: OnnxStepModel, config: ModelConfig, 
   return { onnx, model: parts.wrap(onnx as StepModel<unknown>) };
 }
 
-async function loadTransformer(ctx: LoadContext): Promise<TransformerPart> {
-  // the verified bytes go to onnxruntime, not the path (a file renamed there since is never loaded)
-  const onnx = await OnnxStepModel.load(await ctx.art.read('model.onnx'), transformerDims(ctx.config.params, ctx.layout.vocabSize), { threads: ctx.threads, label: path.join(ctx.dir, 'model.onnx') });
+/**
+ * A transformer from its graph's bytes and its config — the one place a transformer is loaded
+ * (serving, and the validation choices of `semrec train`): the runner sized by
+ * {@link transformerDims}, seen through {@link transformerPart}. `files`: the other files of its
+ * model directory (a fine-tuned model's tokenizer and titles).
+ */
+export async function openTransformer(graph: Uint8Array, config: ModelConfig, layout: TokenLayout, index: ItemIndex | undefined, files: { read(name: string): Promise<string>; has(name: string): boolean }, opts: { threads?: number; label?: string } = {}): Promise<TransformerPart> {
+  const onnx = await OnnxStepModel.load(graph, transformerDims(config.params, layout.vocabSize), opts);
   try {
-    return await transformerPart(onnx, ctx.config, ctx.layout, ctx.index, { read: (n) => ctx.art.text(n), has: (n) => ctx.art.has(n) });
+    return await transformerPart(onnx, config, layout, index, files);
   } catch (err) {
     await onnx.close();
     throw err;
   }
+}
+
+async function loadTransformer(ctx: LoadContext): Promise<TransformerPart> {
+  // the verified bytes go to onnxruntime, not the path (a file renamed there since is never loaded)
+  return openTransformer(await ctx.art.read('model.onnx'), ctx.config, ctx.layout, ctx.index, { read: (n) => ctx.art.text(n), has: (n) => ctx.art.has(n) }, { threads: ctx.threads, label: path.join(ctx.dir, 'model.onnx') });
 }
 
 const noClose = async () => {};
