@@ -4,7 +4,9 @@ with the semantic-ID tokens placed wherever the caller's vocabulary puts them.
 The architecture (pre-LN blocks, fused qkv with bias, GELU MLP, learned positions, tied head) is
 GPT-2's, so the module tree and tensor names follow GPT-2 (transformer.wte, transformer.wpe,
 transformer.h.{i}.ln_1 / attn.c_attn / attn.c_proj / ln_2 / mlp.c_fc / mlp.c_proj,
-transformer.ln_f, lm_head tied to wte). The vocabulary is rebuilt from a map: native token i
+transformer.ln_f, lm_head tied to wte). A model of the llm block (trainer/llm.py) already has the
+Llama / Qwen module tree and names; it is exported as itself with the vocabulary rebuilt. The
+vocabulary is rebuilt from a map: native token i
 becomes token native_to_hf[i]; tokens with no native counterpart (the text vocabulary) get random
 embedding rows, as freshly added tokens would.
 """
@@ -14,6 +16,7 @@ import torch
 import torch.nn as nn
 
 from .export import export_model
+from .llm import LlamaFamily
 from .model import block_forward, causal_mask
 from .train import emit, model_from_config
 
@@ -74,14 +77,33 @@ def export_hf(cfg, checkpoint, map_file, path):
     dec = model_from_config(cfg)
     dec.load_state_dict(torch.load(checkpoint, map_location="cpu"))
     dec.eval()
-    native = dec.tok.weight.detach()
+    native = (dec.model.embed_tokens if isinstance(dec, LlamaFamily) else dec.tok).weight.detach()
     V, d = int(spec["vocab_size"]), native.shape[1]
     to_hf = spec["native_to_hf"]
     if len(to_hf) != native.shape[0] or len(set(to_hf)) != len(to_hf) or min(to_hf) < 0 or max(to_hf) >= V:
         raise SystemExit("map: native_to_hf must be distinct ids in [0, vocab_size), one per native token")
     g = torch.Generator().manual_seed(int(spec.get("seed", 0)))
-    wte = torch.randn(V, d, generator=g) * 0.02
-    wte[torch.tensor(to_hf)] = native
+
+    def rebuilt(rows):
+        w = torch.randn(V, d, generator=g) * 0.02
+        w[torch.tensor(to_hf)] = rows
+        return w
+
+    if isinstance(dec, LlamaFamily):
+        if dec.id_rows is not None:
+            raise SystemExit("a model fine-tuned from a text checkpoint already has its own vocabulary; export-hf rebuilds semrec's ID vocabulary only")
+        model = LlamaFamily(dict(dec.c, vocab_size=V)).eval()
+        sd = dict(dec.state_dict())
+        sd["model.embed_tokens.weight"] = rebuilt(sd["model.embed_tokens.weight"])
+        if dec.c["tie_word_embeddings"]:
+            sd.pop("lm_head.weight", None)
+        else:
+            sd["lm_head.weight"] = rebuilt(sd["lm_head.weight"])
+        model.load_state_dict(sd, strict=False)
+        export_model(model, V, path)
+        emit({"event": "exported", "path": path, "layers": model.n_layers, "heads": model.n_heads, "head_dim": model.head_dim, "vocab_size": V})
+        return
+    wte = rebuilt(native)
     model = Gpt2LMHead(dec, wte).eval()
     export_model(model, V, path)
     emit({"event": "exported", "path": path, "layers": model.n_layers, "heads": model.n_heads, "head_dim": model.head_dim, "vocab_size": V})

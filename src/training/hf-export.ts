@@ -77,7 +77,9 @@ export async function exportHfModel(logicalDir: string, outDir: string, opts: Hf
   const cfg = await modelConfigOf(art, logicalDir);
   // a fused model directory holds the transformer too; the export is the transformer alone
   if (cfg.architecture !== 'decoder' && cfg.architecture !== 'fused') throw new ModelError(`${modelDir}: only transformer and fused models can be exported (their transformer), this one is ${JSON.stringify(cfg.architecture)}`);
-  if ((cfg.params as { block?: string }).block === 'llm') throw new ModelError(`${modelDir}: export-hf writes the GPT-2 layout; a model with the llm block cannot be exported to it yet`);
+  // the llm block is exported as itself (Llama / Qwen names); a model fine-tuned from a text checkpoint already has its tokenizer
+  if ((cfg.params as { base?: unknown }).base !== undefined) throw new ModelError(`${modelDir}: a model fine-tuned from a text checkpoint (train --base) keeps its checkpoint's tokenizer; export-hf rebuilds semrec's ID vocabulary and cannot export it`);
+  const llm = (cfg.params as { block?: string }).block === 'llm';
   const layout = TokenLayout.fromSpec(cfg.tokenLayout);
   const promptTemplate = opts.promptTemplate ?? '<|endoftext|>{history}';
   if (!promptTemplate.includes('{history}')) throw new InputError('the prompt template must contain {history}');
@@ -94,23 +96,11 @@ export async function exportHfModel(logicalDir: string, outDir: string, opts: Hf
     await fs.writeFile(mapFile, JSON.stringify({ vocab_size: vocab.length, native_to_hf: nativeToHf, seed: opts.shuffleSeed ?? 0 }));
     const onnx = path.join(work, 'model.onnx');
     await runTrainer(['export-hf', '--config', trainerCfg, '--checkpoint', checkpoint, '--map', mapFile, '--out', onnx], () => undefined);
-    const hfConfig = {
-      architectures: ['GPT2LMHeadModel'],
-      model_type: 'gpt2',
-      vocab_size: vocab.length,
-      n_layer: p.layers,
-      n_head: p.heads,
-      n_embd: p.dModel,
-      n_inner: p.dFF,
-      n_positions: p.maxPositions,
-      activation_function: 'gelu',
-      layer_norm_epsilon: 1e-5,
-      tie_word_embeddings: true,
-      pad_token_id: 0,
-      bos_token_id: 1,
-      eos_token_id: 2,
-      use_cache: true,
-    };
+    const special = { pad_token_id: 0, bos_token_id: 1, eos_token_id: 2, use_cache: true };
+    // the llm block: its own Hugging Face config (Qwen3 family) with the rebuilt vocabulary
+    const hfConfig = llm
+      ? { ...(cfg.params.hf as Record<string, unknown>), architectures: ['Qwen3ForCausalLM'], vocab_size: vocab.length, ...special }
+      : { architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: vocab.length, n_layer: p.layers, n_head: p.heads, n_embd: p.dModel, n_inner: p.dFF, n_positions: p.maxPositions, activation_function: 'gelu', layer_norm_epsilon: 1e-5, tie_word_embeddings: true, ...special };
     const serving: HfServingConfig = {
       format: HF_SERVING_FORMAT,
       formatVersion: 1,

@@ -195,6 +195,12 @@ describe('train --base: the rest of the product', () => {
     expect(rep.perplexity).toBeLessThan(2 * V);
   }, 60_000);
 
+  it('export-hf refuses a fine-tuned model (it keeps its checkpoint\'s tokenizer): a typed error', async () => {
+    const r = await run(['export-hf', '--model', families.llama.model, '--out', path.join(root, 'hf-x')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/\[E_MODEL\].*fine-tuned from a text checkpoint/);
+  });
+
   it('size flags cannot be combined with --base', async () => {
     const r = await run(['train', '--data', data, '--index', indexDir, '--out', path.join(root, 'm-x'), '--base', families.llama.dir, '--layers', '3']);
     expect(r.code).toBe(2);

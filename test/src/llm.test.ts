@@ -85,9 +85,23 @@ describe('the llm block: trained from scratch, exported, served', () => {
     await perBeam.close();
   }, 120_000);
 
-  it('an llm-block model cannot be exported to the GPT-2 layout: a typed refusal', async () => {
-    const r = await run(['export-hf', '--model', modelDir, '--out', path.join(root, 'hf')]);
-    expect(r.code).toBe(2);
-    expect(r.err).toMatch(/\[E_MODEL\].*llm block/);
-  });
+  it('export-hf exports an llm-block model as itself (Qwen3 config, GQA): served per beam, it ranks like the native model', async () => {
+    const out = path.join(root, 'hf');
+    const x = await run(['export-hf', '--model', modelDir, '--out', out]);
+    expect(x.code, x.err).toBe(0);
+    const hfCfg = JSON.parse(readFileSync(path.join(out, 'config.json'), 'utf8'));
+    expect(hfCfg).toMatchObject({ model_type: 'qwen3', num_attention_heads: 2, num_key_value_heads: 1, architectures: ['Qwen3ForCausalLM'] });
+    const hf = await Recommender.load(out, indexDir);
+    const native = await Recommender.load(modelDir, indexDir);
+    try {
+      for (const e of ds.test.slice(0, 10)) {
+        const [a, b] = await Promise.all([hf.recommend(e.history, { k: 5, excludeSeen: false }), native.recommend(e.history, { k: 5, excludeSeen: false })]);
+        expect(a.items.map((i) => i.itemId)).toEqual(b.items.map((i) => i.itemId));
+        a.items.forEach((it, i) => expect(it.score).toBeCloseTo(b.items[i].score, 3));
+      }
+    } finally {
+      await hf.close();
+      await native.close();
+    }
+  }, 120_000);
 });
