@@ -26,6 +26,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { promises as fs } from 'node:fs';
 import { runTrainer } from './python.js';
+import type { ModelFiles } from '../serving/model/text-model.js';
 import { trainDecoderFiles, type DecoderTrainOptions } from './train-decoder.js';
 
 /** Model kinds `semrec train` produces, by user-facing name (`decoder` / `bigram` are accepted aliases). */
@@ -208,7 +209,7 @@ async function upgradeToTreeMask(files: Record<string, string | Uint8Array>, con
 }
 
 /** A model directory's files in memory, as the loaders read them. */
-function filesOf(files: Record<string, string | Uint8Array>): { read(name: string): Promise<string>; has(name: string): boolean } {
+function filesOf(files: Record<string, string | Uint8Array>): ModelFiles {
   return {
     has: (name) => Object.hasOwn(files, name),
     read: async (name) => {

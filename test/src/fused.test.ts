@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from './cli-helpers.js';
+import { expectSameRankings } from './rankings.js';
 import { loadDataset, type Dataset } from '../../src/data/store.js';
 import { evaluateRecommender } from '../../src/eval/evaluate.js';
 import { Recommender } from '../../src/serving/recommender.js';
@@ -192,15 +193,6 @@ describe('fused model (transformer + transition model) on collaborative-semantic
     expect(x.code, x.err).toBe(0);
     const hf = await Recommender.load(out, index);
     const tf = await Recommender.load(model, index, { part: 'transformer' });
-    try {
-      for (const e of ds.test.slice(0, 10)) {
-        const [a, b] = await Promise.all([hf.recommend(e.history, { k: 5 }), tf.recommend(e.history, { k: 5 })]);
-        expect(a.items.map((i) => i.itemId)).toEqual(b.items.map((i) => i.itemId));
-        a.items.forEach((it, i) => expect(it.score).toBeCloseTo(b.items[i].score, 3));
-      }
-    } finally {
-      await hf.close();
-      await tf.close();
-    }
+    await expectSameRankings(hf, tf, ds.test.slice(0, 10).map((e) => e.history), { k: 5 });
   }, 120_000);
 });

@@ -19,6 +19,7 @@ import { OnnxStepModel } from '../../src/serving/model/onnx-runner.js';
 import { transformerDims } from '../../src/serving/model/kinds.js';
 import { pythonPath, trainerRoot } from '../../src/training/python.js';
 import { run } from './cli-helpers.js';
+import { expectSameRankings } from './rankings.js';
 import type { Dataset } from '../../src/data/store.js';
 import { loadDataset } from '../../src/data/store.js';
 
@@ -93,15 +94,6 @@ describe('the llm block: trained from scratch, exported, served', () => {
     expect(hfCfg).toMatchObject({ model_type: 'qwen3', num_attention_heads: 2, num_key_value_heads: 1, architectures: ['Qwen3ForCausalLM'] });
     const hf = await Recommender.load(out, indexDir);
     const native = await Recommender.load(modelDir, indexDir);
-    try {
-      for (const e of ds.test.slice(0, 10)) {
-        const [a, b] = await Promise.all([hf.recommend(e.history, { k: 5, excludeSeen: false }), native.recommend(e.history, { k: 5, excludeSeen: false })]);
-        expect(a.items.map((i) => i.itemId)).toEqual(b.items.map((i) => i.itemId));
-        a.items.forEach((it, i) => expect(it.score).toBeCloseTo(b.items[i].score, 3));
-      }
-    } finally {
-      await hf.close();
-      await native.close();
-    }
+    await expectSameRankings(hf, native, ds.test.slice(0, 10).map((e) => e.history), { k: 5, excludeSeen: false });
   }, 120_000);
 });

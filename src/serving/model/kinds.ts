@@ -17,7 +17,7 @@ import type { ModelConfig } from './model-dir.js';
 import type { Artifact } from '../../../quantizer/core/index.js';
 import type { ItemIndex } from '../../../quantizer/index.js';
 import { OnnxStepModel } from './onnx-runner.js';
-import { isTextModel, textModelParts, textModelVocab } from './text-model.js';
+import { isTextModel, textModelParts, textModelVocab, type ModelFiles } from './text-model.js';
 
 /** User-facing names of the model kinds. */
 export type ModelKindName = 'transition' | 'transformer' | 'fused';
@@ -117,27 +117,19 @@ export interface TransformerPart {
 }
 
 /**
- * A transformer's graph as decoding sees it: the graph itself, or for a model fine-tuned from a
- * text checkpoint the graph behind its token maps and text prompts (text-model.ts) — in both
- * cases a step model of the canonical layout, prompted with semrec's ID prompt.
- */
-export async function transformerPart(onnx: OnnxStepModel, config: ModelConfig, layout: TokenLayout, index: ItemIndex | undefined, files: { read(name: string): Promise<string>; has(name: string): boolean }): Promise<TransformerPart> {
-  if (!isTextModel(config.params)) return { onnx, model: onnx as StepModel<unknown> };
-  if (!index) throw new ModelError('a transformer fine-tuned from a text checkpoint needs the serving index to write its prompts');
-  const parts = await textModelParts(config.params, layout, index, files);
-  return { onnx, model: parts.wrap(onnx as StepModel<unknown>) };
-}
-
-/**
  * A transformer from its graph's bytes and its config — the one place a transformer is loaded
  * (serving, and the validation choices of `semrec train`): the runner sized by
- * {@link transformerDims}, seen through {@link transformerPart}. `files`: the other files of its
- * model directory (a fine-tuned model's tokenizer and titles).
+ * {@link transformerDims}; decoding sees the graph itself, or for a model fine-tuned from a text
+ * checkpoint the graph behind its token maps and text prompts (text-model.ts) — in both cases a
+ * step model of the canonical layout, prompted with semrec's ID prompt. `files`: the other files
+ * of its model directory (a fine-tuned model's tokenizer and titles).
  */
-export async function openTransformer(graph: Uint8Array, config: ModelConfig, layout: TokenLayout, index: ItemIndex | undefined, files: { read(name: string): Promise<string>; has(name: string): boolean }, opts: { threads?: number; label?: string } = {}): Promise<TransformerPart> {
+export async function openTransformer(graph: Uint8Array, config: ModelConfig, layout: TokenLayout, index: ItemIndex | undefined, files: ModelFiles, opts: { threads?: number; label?: string } = {}): Promise<TransformerPart> {
   const onnx = await OnnxStepModel.load(graph, transformerDims(config.params, layout.vocabSize), opts);
+  if (!isTextModel(config.params)) return { onnx, model: onnx as StepModel<unknown> };
   try {
-    return await transformerPart(onnx, config, layout, index, files);
+    if (!index) throw new ModelError('a transformer fine-tuned from a text checkpoint needs the serving index to write its prompts');
+    return { onnx, model: (await textModelParts(config.params, layout, index, files)).wrap(onnx as StepModel<unknown>) };
   } catch (err) {
     await onnx.close();
     throw err;

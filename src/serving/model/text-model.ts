@@ -49,14 +49,18 @@ export function textModelVocab(params: Record<string, unknown>): number {
   return (params.base as BaseParams).idCount;
 }
 
+/** The other files of a model directory, as the loaders read them (verified on disk, or in memory while training). */
+export interface ModelFiles {
+  read(name: string): Promise<string>;
+  has(name: string): boolean;
+}
+
 /** The parts a fine-tuned model needs beyond its graph: the token maps and the prompt builder. */
 export interface TextModelParts {
   /** The graph's step model seen in the canonical layout, prompted with ID prompts. */
   wrap(inner: StepModel<unknown>): StepModel<unknown>;
   /** Prompt token ids (the model's vocabulary) of a history of index rows (oldest first). */
   prompt(rows: readonly number[]): Int32Array;
-  /** The text prompt (the model's token ids) of a canonical ID prompt (BOS, then item tuples). */
-  textPrompt(idPrompt: Int32Array): Int32Array;
 }
 
 /**
@@ -119,7 +123,7 @@ export function promptTuples(idPrompt: Int32Array, layout: TokenLayout): Int32Ar
 }
 
 /** Index rows of the item tuples of an ID prompt; a tuple not in the index is a ModelError. */
-export function promptRows(idPrompt: Int32Array, layout: TokenLayout, rowOfCodes: (codes: ArrayLike<number>) => number | undefined): number[] {
+function promptRows(idPrompt: Int32Array, layout: TokenLayout, rowOfCodes: (codes: ArrayLike<number>) => number | undefined): number[] {
   return promptTuples(idPrompt, layout).map((codes) => {
     const r = rowOfCodes(codes);
     if (r === undefined || r < 0) throw new ModelError(`the prompt's item (${Array.from(codes).join(', ')}) is not in the index`);
@@ -131,7 +135,7 @@ export function promptRows(idPrompt: Int32Array, layout: TokenLayout, rowOfCodes
  * Read a fine-tuned model's tokenizer, titles and prompt spec (`read(name)`: a file of its model
  * directory, verified; `has(name)`: whether it exists) for serving `index`.
  */
-export async function textModelParts(params: Record<string, unknown>, layout: TokenLayout, index: ItemIndex, files: { read(name: string): Promise<string>; has(name: string): boolean }): Promise<TextModelParts> {
+export async function textModelParts(params: Record<string, unknown>, layout: TokenLayout, index: ItemIndex, files: ModelFiles): Promise<TextModelParts> {
   const base = params.base as BaseParams;
   if (!Number.isInteger(base.idStart) || base.idCount !== layout.vocabSize - NUM_SPECIAL) throw new ModelError(`params.base: idStart ${base.idStart} / idCount ${base.idCount} do not describe the ${layout.vocabSize - NUM_SPECIAL} ID tokens of the layout`);
   const spec: PromptSpec = promptSpec(params.prompt as Partial<PromptSpec>);
@@ -153,6 +157,5 @@ export async function textModelParts(params: Record<string, unknown>, layout: To
   return {
     wrap: (inner) => new TextPromptStepModel(new RemappedStepModel(inner, out, inp), textPrompt) as StepModel<unknown>,
     prompt: (rows) => enc.encode(rows),
-    textPrompt,
   };
 }
