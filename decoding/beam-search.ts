@@ -10,7 +10,7 @@
  * whenever `k` non-excluded items exist. An allow-list (`include`) is pruned the same way.
  */
 import { DecodingInputError } from './errors.js';
-import type { StepModel } from './step-model.js';
+import type { CandidateFilter, StepModel } from './step-model.js';
 import type { TokenLayout } from './token-layout.js';
 import type { PrefixTrie } from './trie.js';
 
@@ -62,20 +62,26 @@ function leavesOf(rows: Iterable<number> | undefined, rowToLeaf: Int32Array, min
   return Int32Array.from(leaves).sort();
 }
 
-/** Per request: is any returnable leaf under `node`? (Counts leaves in the node's leaf range.) */
-function aliveTest(trie: PrefixTrie, q: BeamRequest, rowToLeaf: Int32Array): (node: number) => boolean {
+/** A request's returnable leaves: the model's hint (undefined: every leaf) and, per node, whether any is under it. */
+function aliveTest(trie: PrefixTrie, q: BeamRequest, rowToLeaf: Int32Array): { filter?: CandidateFilter; alive: (node: number) => boolean } {
   const ex = leavesOf(q.exclude, rowToLeaf);
   if (q.include) {
     const allowed = leavesOf(q.include, rowToLeaf, ex);
-    return (node) => {
-      const [lo, hi] = trie.leafRange(node);
-      return lowerBound(allowed, hi) - lowerBound(allowed, lo) > 0;
+    return {
+      filter: { excludeLeaves: ex, includeLeaves: allowed },
+      alive: (node) => {
+        const [lo, hi] = trie.leafRange(node);
+        return lowerBound(allowed, hi) - lowerBound(allowed, lo) > 0;
+      },
     };
   }
-  if (ex.length === 0) return () => true;
-  return (node) => {
-    const [lo, hi] = trie.leafRange(node);
-    return lowerBound(ex, hi) - lowerBound(ex, lo) < hi - lo;
+  if (ex.length === 0) return { alive: () => true };
+  return {
+    filter: { excludeLeaves: ex },
+    alive: (node) => {
+      const [lo, hi] = trie.leafRange(node);
+      return lowerBound(ex, hi) - lowerBound(ex, lo) < hi - lo;
+    },
   };
 }
 
@@ -136,9 +142,12 @@ export async function beamSearch<S>(model: StepModel<S>, trie: PrefixTrie, layou
   const L = trie.levels;
   const rowToLeaf = rowToLeafOf(trie);
   const tests = requests.map((q) => aliveTest(trie, q, rowToLeaf));
-  const alive = (r: number, node: number): boolean => tests[r](node);
+  const alive = (r: number, node: number): boolean => tests[r].alive(node);
 
-  let out = await model.prefill(requests.map((q) => q.prompt));
+  let out = await model.prefill(
+    requests.map((q) => q.prompt),
+    tests.some((t) => t.filter) ? tests.map((t) => t.filter) : undefined,
+  );
   let beams: Beam[][] = requests.map((_, r) => (alive(r, trie.root) ? [{ node: trie.root, score: 0, codes: [], stateRow: r }] : []));
 
   for (let level = 0; level < L; level++) {

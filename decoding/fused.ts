@@ -15,7 +15,7 @@
  *   await beamSearch(fused, trie, layout, requests, { beamWidth: 20 });
  */
 import { DecodingInputError } from './errors.js';
-import type { StepModel, StepOutput } from './step-model.js';
+import type { CandidateFilter, StepModel, StepOutput } from './step-model.js';
 
 /** One member of a {@link FusedStepModel}. */
 export interface FusedPart {
@@ -61,8 +61,8 @@ export class FusedStepModel implements StepModel<FusedState> {
     return { state: outs.map((o) => o.state), logprobs: lp };
   }
 
-  async prefill(prompts: readonly Int32Array[]): Promise<StepOutput<FusedState>> {
-    const outs = await Promise.all(this.active.map((p) => p.model.prefill(prompts)));
+  async prefill(prompts: readonly Int32Array[], filters?: readonly (CandidateFilter | undefined)[]): Promise<StepOutput<FusedState>> {
+    const outs = await Promise.all(this.active.map((p) => p.model.prefill(prompts, filters)));
     return this.combine(outs, prompts.length);
   }
 

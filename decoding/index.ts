@@ -10,7 +10,7 @@ export type { WarmUpOptions, WarmUpReport } from './warmup.js';
 export type { BeamRequest, BeamSearchOptions, BeamHit } from './beam-search.js';
 export { TokenLayout, SPECIAL_TOKENS, NUM_SPECIAL } from './token-layout.js';
 export type { TokenLayoutSpec } from './token-layout.js';
-export type { StepModel, StepOutput } from './step-model.js';
+export type { StepModel, StepOutput, CandidateFilter } from './step-model.js';
 export { RemappedStepModel } from './remap.js';
 export { FusedStepModel } from './fused.js';
 export type { FusedPart, FusedState } from './fused.js';

@@ -14,7 +14,7 @@
  * its output columns, `inputMap` into its input vocabulary.
  */
 import { DecodingInputError } from './errors.js';
-import type { StepModel, StepOutput } from './step-model.js';
+import type { CandidateFilter, StepModel, StepOutput } from './step-model.js';
 
 export class RemappedStepModel<S> implements StepModel<S> {
   readonly vocabSize: number;
@@ -59,8 +59,8 @@ export class RemappedStepModel<S> implements StepModel<S> {
   }
 
   /** Prefill prompts given in the inner model's token ids. */
-  async prefill(prompts: readonly Int32Array[]): Promise<StepOutput<S>> {
-    return this.gather(await this.inner.prefill(prompts), prompts.length);
+  async prefill(prompts: readonly Int32Array[], filters?: readonly (CandidateFilter | undefined)[]): Promise<StepOutput<S>> {
+    return this.gather(await this.inner.prefill(prompts, filters), prompts.length);
   }
 
   /** Append canonical tokens (translated to inner ids). */

@@ -14,12 +14,28 @@ export interface StepOutput<S> {
   logprobs: Float32Array;
 }
 
+/**
+ * What one request of a search may return, in leaves of the search's trie (sorted, distinct): a
+ * hint for models that score whole items and look ahead with it (an item-scoring model's best
+ * item under a prefix is then a returnable one, so the search is exact). Models that score tokens
+ * ignore it; beam search prunes by it either way.
+ */
+export interface CandidateFilter {
+  /** Leaves the request must not return. */
+  excludeLeaves: Int32Array;
+  /** If given, the only leaves it may return (already without the excluded ones). */
+  includeLeaves?: Int32Array;
+}
+
 /** A causal model that can be prefetched with prompts and advanced one token per row. */
 export interface StepModel<S = unknown> {
   /** Vocabulary size (row length of `logprobs`). */
   readonly vocabSize: number;
-  /** Run the prompts (one row each) and return the distribution of each prompt's next token. */
-  prefill(prompts: readonly Int32Array[]): Promise<StepOutput<S>>;
+  /**
+   * Run the prompts (one row each) and return the distribution of each prompt's next token.
+   * `filters[i]`: what request i may return (see {@link CandidateFilter}; optional to use).
+   */
+  prefill(prompts: readonly Int32Array[], filters?: readonly (CandidateFilter | undefined)[]): Promise<StepOutput<S>>;
   /** Append `tokens[i]` to row i and return the next distribution for every row. */
   step(state: S, tokens: Int32Array): Promise<StepOutput<S>>;
   /** New state whose row i is row `index[i]` of `state` (rows may repeat or be dropped). */

@@ -1,4 +1,7 @@
-"""python3 -m trainer <train|export|export-hf|logits|score|bare|rqvae|random-hf|perplexity> --config CONFIG.json [...]
+"""python3 -m trainer <train|export|export-hf|logits|score|bare|rqvae|random-hf|perplexity|sasrec|sasrec-logits> --config CONFIG.json [...]
+
+sasrec: train the SASRec baseline (trainer/sasrec.py); sasrec-logits: --checkpoint, --input (a JSON list of
+histories, item numbers) and --out: PyTorch's log-softmax over the catalogue per history as little-endian float32.
 
 random-hf: write a random-weight Hugging Face checkpoint of the config (a config.json dict) to
 --out (--dtype F32|F16|BF16, --shards N); perplexity: --config {"base": DIR} --input tokens JSON
@@ -29,7 +32,7 @@ def die_with_parent():
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m trainer")
-    ap.add_argument("command", choices=["train", "export", "export-hf", "logits", "score", "bare", "rqvae", "random-hf", "perplexity", "bench-export", "bench-peer"])
+    ap.add_argument("command", choices=["train", "export", "export-hf", "logits", "score", "bare", "rqvae", "random-hf", "perplexity", "bench-export", "bench-peer", "sasrec", "sasrec-logits"])
     ap.add_argument("--config", required=True)
     ap.add_argument("--checkpoint")
     ap.add_argument("--out")
@@ -49,7 +52,16 @@ def main(argv=None):
         die_with_parent()
     with open(args.config) as f:
         cfg = json.load(f)
-    if args.command == "bench-export":
+    if args.command == "sasrec":
+        from .sasrec import train_sasrec
+        train_sasrec(cfg)
+    elif args.command == "sasrec-logits":
+        from .sasrec import sasrec_logits
+        with open(args.input) as f:
+            lp = sasrec_logits(cfg, args.checkpoint, json.load(f))
+        np.asarray(lp, dtype="<f4").tofile(args.out)
+        sys.stdout.write(json.dumps({"event": "logits", "shape": list(lp.shape)}) + "\n")
+    elif args.command == "bench-export":
         from .bench_llm import bench_export
         bench_export(cfg, args.out)
     elif args.command == "bench-peer":

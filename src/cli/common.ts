@@ -4,6 +4,7 @@ import type { MalformedReport } from '../data/types.js';
 import type { DatasetMeta } from '../data/store.js';
 import type { DecoderTrainOptions } from '../training/train-decoder.js';
 import type { FineTuneTask } from '../training/finetune.js';
+import { checkSasrecOptions, type SasrecOptions } from '../training/sasrec.js';
 
 /** Parse an integer option, with a typed error naming the flag. */
 export function intOpt(flag: string, v: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
@@ -127,4 +128,30 @@ export function reportMalformed(file: string, m: MalformedReport, strict: boolea
   const examples = m.examples.slice(0, 5).map((e) => `line ${e.line}: ${e.reason}`).join('; ');
   if (strict) throw new FormatError(file, `${m.count} malformed line(s) (${examples}); fix them or drop --strict to skip them`);
   process.stderr.write(`semrec: warning: ${file}: skipped ${m.count} malformed line(s), e.g. ${examples} (--strict refuses them)\n`);
+}
+
+/** SASRec's recipe from `semrec train --arch sasrec` flags (flags of the generator's recipe that SASRec has no use for are refused). */
+export function sasrecOptions(flags: Record<string, string | undefined>): Omit<SasrecOptions, 'onEvent'> {
+  const foreign = ['block', 'kvHeads', 'dFf', 'schedule', 'timeBudget', 'base', 'device', 'nproc', 'transformerFrom', 'transitionShape', 'transitionFit', 'fusionGrid', 'fusionUsers', 'transitionUsers'].find((f) => flags[f] !== undefined);
+  if (foreign) throw new InputError(`--${foreign.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} is not a SASRec setting (--arch sasrec)`);
+  if (flags.loss !== undefined && flags.loss !== 'ce' && flags.loss !== 'sampled') throw new InputError(`--loss must be ce or sampled, got ${JSON.stringify(flags.loss)}`);
+  const o: Omit<SasrecOptions, 'onEvent'> = {
+    layers: intOpt('--layers', flags.layers, 1),
+    dModel: intOpt('--d-model', flags.dModel, 2),
+    heads: intOpt('--heads', flags.heads, 1),
+    dropout: floatOpt('--dropout', flags.dropout, 0, 0.9),
+    epochs: intOpt('--epochs', flags.epochs, 1),
+    patience: intOpt('--patience', flags.patience, 1),
+    batchSize: intOpt('--batch-size', flags.batchSize, 1),
+    lr: floatOpt('--lr', flags.lr, 1e-7, 1),
+    weightDecay: floatOpt('--weight-decay', flags.weightDecay, 0, 1),
+    loss: flags.loss as 'ce' | 'sampled' | undefined,
+    negatives: intOpt('--negatives', flags.negatives, 1),
+    validSample: intOpt('--valid-sample', flags.validSample, 0),
+    seed: intOpt('--seed', flags.seed, 0),
+    threads: intOpt('--threads', flags.threads, 1),
+  };
+  if (o.loss !== 'sampled' && o.negatives !== undefined) throw new InputError('--negatives is for --loss sampled');
+  checkSasrecOptions(o);
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Omit<SasrecOptions, 'onEvent'>;
 }

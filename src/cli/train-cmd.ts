@@ -1,10 +1,11 @@
 /** `semrec train` (all model kinds) and `semrec export-hf`. */
 import type { Command } from 'commander';
+import { InputError } from '../errors.js';
 import { trainModel } from '../training/train.js';
 import { parseTransitionShape } from '../training/transition-select.js';
 import { exportHfModel } from '../training/hf-export.js';
 import { startProgress } from '../util/progress.js';
-import { decoderOptions, gridOpt, intOpt } from './common.js';
+import { decoderOptions, gridOpt, intOpt, sasrecOptions } from './common.js';
 
 /** Register train / export-hf. */
 export function registerTrain(program: Command): void {
@@ -15,7 +16,7 @@ export function registerTrain(program: Command): void {
     .requiredOption('--index <dir>', 'index directory')
     .requiredOption('--out <dir>', 'output model directory (written atomically)')
     .option('--force', 'replace whatever --out holds (default: refuse an existing directory that is not a model directory)')
-    .option('--arch <kind>', 'fused (transformer + transition model, weight chosen on validation) | transformer | transition (aliases: decoder, bigram) | llm (the transformer with --block llm)', 'fused')
+    .option('--arch <kind>', 'fused (transformer + transition model, weight chosen on validation) | transformer | transition (aliases: decoder, bigram) | llm (the transformer with --block llm) | sasrec (the ID-based SASRec baseline: --layers, --d-model, --heads, --dropout, --lr, --batch-size, --epochs, --patience, --loss, --negatives, --weight-decay)', 'fused')
     .option('--block <name>', 'the transformer block: gpt2 (default: LayerNorm, GELU, learned positions) | llm (Llama family: RMSNorm, rotary, SwiGLU, grouped-query attention, Qwen3 q/k norms; Hugging Face names)')
     .option('--kv-heads <n>', 'key/value heads of the llm block (grouped-query attention; default: --heads)')
     .option('--base <dir>', 'fine-tune this Hugging Face checkpoint (llama | qwen2 | qwen3: config.json, *.safetensors, tokenizer.json) with the ID tokens added, instead of training from scratch (docs/generator.md)')
@@ -32,6 +33,9 @@ export function registerTrain(program: Command): void {
     .option('--heads <n>', 'attention heads (default 4)')
     .option('--d-ff <n>', 'feed-forward width (default 4 × d-model)')
     .option('--dropout <p>', 'dropout (default 0.2)')
+    .option('--loss <kind>', 'sasrec: ce (default: full cross-entropy over the catalogue) | sampled (sampled softmax)')
+    .option('--negatives <n>', 'sasrec --loss sampled: uniform negatives per batch (default 256)')
+    .option('--weight-decay <x>', 'sasrec: Adam weight decay (default 0)')
     .option('--epochs <n>', 'epoch cap (default 200; the schedule decides when to stop)')
     .option('--patience <n>', 'epochs without validation improvement before the decay starts (wsd) or training stops (cosine) (default 3)')
     .option('--batch-size <n>', 'sequences per batch (default 256; the global batch under DDP)')
@@ -58,6 +62,28 @@ export function registerTrain(program: Command): void {
       let fbar: ReturnType<typeof startProgress> | undefined;
       let tbar: ReturnType<typeof startProgress> | undefined;
       let sbar: ReturnType<typeof startProgress> | undefined;
+      const isSasrec = flags.arch === 'sasrec';
+      if (!isSasrec && ['loss', 'negatives', 'weightDecay'].some((f) => flags[f] !== undefined)) throw new InputError('--loss, --negatives and --weight-decay are SASRec settings (--arch sasrec)');
+      const sasrec = isSasrec
+        ? {
+            ...sasrecOptions(flags),
+            onEvent: (e: Record<string, unknown>) => {
+              if (e.event === 'progress') {
+                if (e.epoch !== epoch) {
+                  bar?.stop();
+                  epoch = e.epoch as number;
+                  bar = startProgress(`epoch ${epoch}`, e.steps as number, ' steps');
+                }
+                bar?.update(e.step as number, `loss ${(e.loss as number).toFixed(3)}`);
+              } else if (e.event === 'epoch') {
+                bar?.stop();
+                bar = undefined;
+                epoch = 0;
+                process.stderr.write(`  epoch ${e.epoch}: train loss ${(e.train_loss as number).toFixed(4)}, valid R@10 ${(e.valid_recall10 as number).toFixed(4)} N@10 ${(e.valid_ndcg10 as number).toFixed(4)}${e.best ? ' (best)' : ''} · ${Math.round(e.seconds as number)} s\n`);
+              }
+            },
+          }
+        : undefined;
       const cfg = await trainModel({
         data: flags.data!,
         index: flags.index!,
@@ -87,7 +113,8 @@ export function registerTrain(program: Command): void {
           fbar.update(d);
           if (d === t) fbar.stop();
         },
-        decoder: {
+        sasrec,
+        decoder: isSasrec ? undefined : {
           ...decoderOptions(flags.arch === 'llm' ? { ...flags, block: flags.block ?? 'llm' } : flags),
           onEvent: (e) => {
             if (e.event === 'progress') {

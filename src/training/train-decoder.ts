@@ -72,7 +72,8 @@ export interface DecoderTrainOptions {
   onEvent?: (e: Record<string, unknown>) => void;
 }
 
-async function writeRagged(prefix: string, seqs: number[][], targets?: number[]): Promise<void> {
+/** Ragged int32 sequences as `prefix.tokens.i32` + int64 offsets (trainer/data.py's read_ragged); `targets`: per sequence, how many trailing tokens carry the loss. */
+export async function writeRagged(prefix: string, seqs: number[][], targets?: number[]): Promise<void> {
   if (targets) await fs.writeFile(prefix + '.target.i32', new Uint8Array(Int32Array.from(targets).buffer));
   const offsets = new BigInt64Array(seqs.length + 1);
   let total = 0;

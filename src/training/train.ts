@@ -5,7 +5,9 @@
  *   (fusion.ts); one model directory holds both and the weight;
  * - `transformer` (config `decoder`): the transformer alone;
  * - `transition` (config `bigram`): the transition model over item tuples (seconds), its window,
- *   history and decay chosen on the validation split (transition-select.ts) unless fixed.
+ *   history and decay chosen on the validation split (transition-select.ts) unless fixed;
+ * - `sasrec`: the ID-based SASRec baseline (PyTorch trainer → ONNX, sasrec.ts), served over the
+ *   trie with exact top-k (serving/model/item-scores.ts).
  */
 import { TokenLayout, type PrefixTrie, type StepModel } from '../../decoding/index.js';
 import { candidateTrie } from '../indexing/jobs.js';
@@ -13,7 +15,7 @@ import { loadIndex, type ItemIndex } from '../../quantizer/index.js';
 import { checkWritable, openRequired, resolveArtifact } from '../../quantizer/core/index.js';
 import { loadDataset, type Dataset } from '../data/store.js';
 import { InputError, ModelError } from '../errors.js';
-import { fusedAt, kindName, onnxMaxBatch, openTransformer, TABLE_MAX_BATCH, transformerDims } from '../serving/model/kinds.js';
+import { fusedAt, kindName, onnxMaxBatch, openSasrec, openTransformer, SASREC_MAX_BATCH, TABLE_MAX_BATCH, transformerDims } from '../serving/model/kinds.js';
 import { chooseFusionWeight, type FusionOptions } from './fusion.js';
 import type { DecodeContext } from '../eval/decode.js';
 import { chooseSeenPolicy, type SeenChoice, type SeenSelectOptions } from './seen-select.js';
@@ -28,9 +30,10 @@ import { promises as fs } from 'node:fs';
 import { runTrainer } from './python.js';
 import type { ModelFiles } from '../serving/model/text-model.js';
 import { trainDecoderFiles, type DecoderTrainOptions } from './train-decoder.js';
+import { trainSasrecFiles, type SasrecOptions } from './sasrec.js';
 
 /** Model kinds `semrec train` produces, by user-facing name (`decoder` / `bigram` are accepted aliases). */
-export type TrainKind = 'fused' | 'transformer' | 'transition';
+export type TrainKind = 'fused' | 'transformer' | 'transition' | 'sasrec';
 
 /** Options of {@link trainModel}. */
 export interface TrainOptions {
@@ -44,8 +47,10 @@ export interface TrainOptions {
   force?: boolean;
   /** The job's inputs (files or directories): a forced replacement never removes a directory holding one. */
   inputs?: readonly string[];
-  /** `fused` (default), `transformer` or `transition` (aliases: `decoder`, `bigram`). */
+  /** `fused` (default), `transformer`, `transition` (aliases: `decoder`, `bigram`) or `sasrec`. */
   arch?: string;
+  /** SASRec's recipe (kind `sasrec`). */
+  sasrec?: SasrecOptions;
   /** Transformer settings (kinds `fused`, `transformer`). */
   decoder?: DecoderTrainOptions;
   /** Fusion-weight selection (kind `fused`). */
@@ -106,7 +111,8 @@ export function trainKind(arch: string | undefined): TrainKind {
   if (a === 'fused') return 'fused';
   if (a === 'transformer' || a === 'decoder') return 'transformer';
   if (a === 'transition' || a === 'bigram') return 'transition';
-  throw new InputError(`model kind must be fused, transformer or transition (aliases decoder, bigram), got ${JSON.stringify(arch)}`);
+  if (a === 'sasrec') return 'sasrec';
+  throw new InputError(`model kind must be fused, transformer, transition or sasrec (aliases decoder, bigram), got ${JSON.stringify(arch)}`);
 }
 
 /**
@@ -250,6 +256,19 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
     const t = fit.stored();
     const config: ModelConfig = { ...base, architecture: 'bigram', params: { ...t.params, seen } };
     await writeModelDir(opts.out, config, { 'bigram.json': JSON.stringify(t.data) }, opts);
+    return config;
+  }
+  if (kind === 'sasrec') {
+    const t = await trainSasrecFiles(ds, index, { indexDir: opts.index, maxHistory }, opts.sasrec);
+    const m = await openSasrec(t.files['model.onnx'] as Uint8Array, t.config, trie, layout, { rowOfCodes: (c) => index.rowOfCodes(c) ?? -1 });
+    let seen;
+    try {
+      seen = await seenPolicy(m.model, SASREC_MAX_BATCH, ctx, ds.valid, opts, opts.sasrec?.seed ?? 0);
+    } finally {
+      await m.close();
+    }
+    const config: ModelConfig = { ...t.config, params: { ...t.config.params, seen } };
+    await writeModelDir(opts.out, config, t.files, opts);
     return config;
   }
   const dec = opts.transformerFrom !== undefined ? await reuseTransformer(opts.transformerFrom, index) : await trainDecoderFiles(ds, index, { indexDir: opts.index, maxHistory }, opts.decoder);

@@ -8,6 +8,7 @@
  * | transition  | bigram  | bigram.json |
  * | transformer | decoder | model.onnx, tokenizer.json, … |
  * | fused       | fused   | both, and `params.fusion.weight` (the transition model's weight) |
+ * | sasrec      | sasrec  | model.onnx (item scores; the ID-based baseline, item-scores.ts) |
  */
 import path from 'node:path';
 import { FusedStepModel, type PrefixTrie, type StepModel, type TokenLayout } from '../../../decoding/index.js';
@@ -17,13 +18,15 @@ import type { ModelConfig } from './model-dir.js';
 import type { Artifact } from '../../../quantizer/core/index.js';
 import type { ItemIndex } from '../../../quantizer/index.js';
 import { OnnxStepModel } from './onnx-runner.js';
+import { ItemScoreStepModel } from './item-scores.js';
+import { SasrecScorer, sasrecShape } from './sasrec.js';
 import { isTextModel, textModelParts, textModelVocab, type ModelFiles } from './text-model.js';
 
 /** User-facing names of the model kinds. */
-export type ModelKindName = 'transition' | 'transformer' | 'fused';
+export type ModelKindName = 'transition' | 'transformer' | 'fused' | 'sasrec';
 
 /** Which part of a fused model to serve (`fused`: both, with the recorded weight). */
-export type ModelPart = ModelKindName;
+export type ModelPart = 'transition' | 'transformer' | 'fused';
 
 /** Where and how a model is loaded. */
 export interface LoadContext {
@@ -86,6 +89,14 @@ export function onnxMaxBatch(model: { tree: boolean }): number {
 }
 /** Requests per beam search for the transition model. */
 export const TABLE_MAX_BATCH = 64;
+/** Requests per beam search for SASRec (one graph call scores them all; each keeps a best-score array per trie node). */
+export const SASREC_MAX_BATCH = 32;
+
+/** SASRec's graph (the verified bytes of a model directory's model.onnx) decoded over the trie. */
+export async function openSasrec(graph: Uint8Array, config: ModelConfig, trie: PrefixTrie, layout: TokenLayout, opts: { threads?: number; label?: string; rowOfCodes?: (codes: ArrayLike<number>) => number } = {}): Promise<{ model: StepModel<unknown>; close: () => Promise<void> }> {
+  const scorer = await SasrecScorer.load(graph, sasrecShape(config.params, opts.label ?? 'config.json'), opts);
+  return { model: new ItemScoreStepModel(scorer, trie, layout, { rowOfCodes: opts.rowOfCodes }) as StepModel<unknown>, close: () => scorer.close() };
+}
 
 async function loadTransition(ctx: LoadContext): Promise<StepModel<unknown>> {
   const file = path.join(ctx.dir, 'bigram.json');
@@ -169,6 +180,14 @@ export const MODEL_KINDS: Record<string, { name: ModelKindName; load(ctx: LoadCo
       partOf(ctx, 'transformer');
       const m = await loadTransformer(ctx);
       return { model: m.model, name: 'transformer', maxBatch: onnxMaxBatch(m.onnx), close: () => m.onnx.close() };
+    },
+  },
+  sasrec: {
+    name: 'sasrec',
+    async load(ctx) {
+      partOf(ctx, 'sasrec');
+      const m = await openSasrec(await ctx.art.read('model.onnx'), ctx.config, ctx.trie, ctx.layout, { threads: ctx.threads, label: path.join(ctx.dir, 'model.onnx'), rowOfCodes: ctx.rowOfCodes });
+      return { model: m.model, name: 'sasrec', maxBatch: SASREC_MAX_BATCH, close: m.close };
     },
   },
   fused: {

@@ -18,7 +18,7 @@
  * never produced.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
-import { NUM_SPECIAL, RemappedStepModel, SPECIAL_TOKENS, type StepModel, type StepOutput, type TokenLayout } from '../../../decoding/index.js';
+import { NUM_SPECIAL, RemappedStepModel, SPECIAL_TOKENS, type CandidateFilter, type StepModel, type StepOutput, type TokenLayout } from '../../../decoding/index.js';
 import type { ItemIndex } from '../../../quantizer/index.js';
 import { ModelError } from '../../errors.js';
 import { layoutFromTokenizer } from './hf-model.js';
@@ -81,14 +81,14 @@ export class TextPromptStepModel<S> implements StepModel<S> {
     this.vocabSize = inner.vocabSize;
   }
 
-  prefill(prompts: readonly Int32Array[]): Promise<StepOutput<S>> {
+  prefill(prompts: readonly Int32Array[], filters?: readonly (CandidateFilter | undefined)[]): Promise<StepOutput<S>> {
     let text: Int32Array[];
     try {
       text = prompts.map((p) => this.textPrompt(p));
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.inner.prefill(text);
+    return this.inner.prefill(text, filters);
   }
 
   step(state: S, tokens: Int32Array): Promise<StepOutput<S>> {

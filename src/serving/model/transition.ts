@@ -19,6 +19,7 @@ import type { PrefixTrie, StepModel, StepOutput, TokenLayout } from '../../../de
 import { z } from 'zod';
 import { zodIssues } from '../../../quantizer/core/index.js';
 import { ModelError } from '../../errors.js';
+import { promptItemRows } from './prompt-items.js';
 
 /** Serialised form (bigram.json). */
 export interface TransitionData {
@@ -262,32 +263,9 @@ export class TransitionStepModel implements StepModel<TransitionState> {
     return { state, logprobs: lp };
   }
 
-  /** Rows of the prompt's last `count` complete item tuples, most recent first (unknown tuples: −1). */
-  private lastItems(prompt: Int32Array, count: number): number[] {
-    const L = this.trie.levels;
-    const out: number[] = [];
-    let end = prompt.length;
-    while (end >= L && out.length < count) {
-      const codes: number[] = [];
-      for (let l = 0; l < L; l++) {
-        const d = this.layout.decode(prompt[end - L + l]);
-        if (!d || d.level !== l) break;
-        codes.push(d.code);
-      }
-      if (codes.length < L) {
-        end--;
-        continue;
-      }
-      const leaf = this.trie.find(codes);
-      out.push(leaf >= 0 ? this.trie.rowOfLeaf(leaf) : this.rowOfCodes ? this.rowOfCodes(codes) : -1);
-      end -= L;
-    }
-    return out;
-  }
-
   async prefill(prompts: readonly Int32Array[]): Promise<StepOutput<TransitionState>> {
     const history = this.data.history ?? 1;
-    const contexts = prompts.map((p) => this.context(this.lastItems(p, history)));
+    const contexts = prompts.map((p) => this.context(promptItemRows(p, history, this.trie, this.layout, this.rowOfCodes)));
     return this.output({ ctx: Int32Array.from(prompts, (_, i) => i), node: new Int32Array(prompts.length), contexts });
   }
 

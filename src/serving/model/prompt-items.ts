@@ -1,0 +1,32 @@
+/**
+ * The items of a canonical ID prompt (BOS, then each history item's tuple): what the models that
+ * condition on items rather than tokens (the transition model, SASRec) read from a prompt.
+ */
+import type { PrefixTrie, TokenLayout } from '../../../decoding/index.js';
+
+/**
+ * Rows of the prompt's last `count` complete item tuples, most recent first. A tuple that is no
+ * live item of the trie is looked up with `rowOfCodes` (retired items keep conditioning) and is
+ * −1 when unknown; tokens that do not form a tuple are skipped.
+ */
+export function promptItemRows(prompt: Int32Array, count: number, trie: PrefixTrie, layout: TokenLayout, rowOfCodes?: (codes: ArrayLike<number>) => number): number[] {
+  const L = trie.levels;
+  const out: number[] = [];
+  let end = prompt.length;
+  while (end >= L && out.length < count) {
+    const codes: number[] = [];
+    for (let l = 0; l < L; l++) {
+      const d = layout.decode(prompt[end - L + l]);
+      if (!d || d.level !== l) break;
+      codes.push(d.code);
+    }
+    if (codes.length < L) {
+      end--;
+      continue;
+    }
+    const leaf = trie.find(codes);
+    out.push(leaf >= 0 ? trie.rowOfLeaf(leaf) : rowOfCodes ? rowOfCodes(codes) : -1);
+    end -= L;
+  }
+  return out;
+}
