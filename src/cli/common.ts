@@ -108,18 +108,32 @@ export function gridOpt(v: string | undefined): number[] | undefined {
   return g;
 }
 
-/** Parse a `--train-args "--epochs 5 --layers 2"` string into transformer settings. */
-export function parseTrainArgs(s: string | undefined): Omit<DecoderTrainOptions, 'onEvent' | 'seed'> {
-  if (!s?.trim()) return {};
+/** Flags accepted inside `--sasrec-args` (those of `semrec train --arch sasrec`). */
+const SASREC_ARG_FLAGS = ['layers', 'd-model', 'heads', 'dropout', 'epochs', 'patience', 'batch-size', 'lr', 'weight-decay', 'loss', 'negatives', 'threads', 'valid-sample'];
+
+/** `--x-args "--flag value ..."` as camel-cased flags (only `allowed` ones; typed errors naming `option`). */
+function flagWords(option: string, s: string, allowed: readonly string[]): Record<string, string> {
   const words = s.trim().split(/\s+/);
   const flags: Record<string, string> = {};
   for (let i = 0; i < words.length; i += 2) {
     const name = words[i].replace(/^--/, '');
-    if (!words[i].startsWith('--') || !TRAIN_ARG_FLAGS.includes(name)) throw new InputError(`--train-args: unknown flag ${JSON.stringify(words[i])} (allowed: ${TRAIN_ARG_FLAGS.map((f) => '--' + f).join(' ')})`);
-    if (words[i + 1] === undefined) throw new InputError(`--train-args: ${words[i]} needs a value`);
+    if (!words[i].startsWith('--') || !allowed.includes(name)) throw new InputError(`${option}: unknown flag ${JSON.stringify(words[i])} (allowed: ${allowed.map((f) => '--' + f).join(' ')})`);
+    if (words[i + 1] === undefined) throw new InputError(`${option}: ${words[i]} needs a value`);
     flags[name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = words[i + 1];
   }
-  return decoderOptions(flags);
+  return flags;
+}
+
+/** Parse a `--train-args "--epochs 5 --layers 2"` string into transformer settings. */
+export function parseTrainArgs(s: string | undefined): Omit<DecoderTrainOptions, 'onEvent' | 'seed'> {
+  if (!s?.trim()) return {};
+  return decoderOptions(flagWords('--train-args', s, TRAIN_ARG_FLAGS));
+}
+
+/** Parse a `--sasrec-args "--epochs 50 --loss sampled"` string into SASRec's recipe (the seed is set per run). */
+export function parseSasrecArgs(s: string | undefined): Omit<SasrecOptions, 'onEvent' | 'seed'> {
+  if (!s?.trim()) return {};
+  return sasrecOptions(flagWords('--sasrec-args', s, SASREC_ARG_FLAGS));
 }
 
 /** Report an input file's malformed (or duplicate) lines on stderr, or refuse the file with `strict`. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { runCompare } from '../compare/harness.js';
 import { InputError } from '../errors.js';
 import { stagedProgress } from '../util/progress.js';
-import { intOpt, parseTrainArgs } from './common.js';
+import { intOpt, parseSasrecArgs, parseTrainArgs } from './common.js';
 
 /** Register `semrec compare`. */
 export function registerCompare(program: Command): void {
@@ -18,10 +18,12 @@ export function registerCompare(program: Command): void {
     .option('--arch <kind>', 'generator: fused (transformer + transition model, weight chosen on validation) | transformer | transition', 'fused')
     .option('--embed <kind>', 'item embeddings of the indexes: text (default) | cf | text+cf (as index build --embed); a scheme\'s @suffix wins')
     .option('--train-args <flags>', 'transformer flags of `semrec train`, e.g. "--epochs 5 --layers 2"')
+    .option('--sasrec', 'also train SASRec (the ID-based baseline) once per seed and report it next to popularity and Markov, paired with the best scheme')
+    .option('--sasrec-args <flags>', 'SASRec flags of `semrec train --arch sasrec`, e.g. "--loss sampled --negatives 1024" (implies --sasrec)')
     .option('--beam <n>', 'beam width for evaluation', '20')
     .option('--split <name>', 'test | valid', 'test')
     .option('--limit <n>', 'evaluate a seeded random sample of N users (seed 0)')
-    .action(async (flags: { data: string; schemes: string; seeds: string; out: string; arch: string; embed?: string; trainArgs?: string; beam: string; split: string; limit?: string }) => {
+    .action(async (flags: { data: string; schemes: string; seeds: string; out: string; arch: string; embed?: string; trainArgs?: string; sasrec?: boolean; sasrecArgs?: string; beam: string; split: string; limit?: string }) => {
       if (flags.split !== 'test' && flags.split !== 'valid') throw new InputError(`--split must be test or valid, got ${JSON.stringify(flags.split)}`);
       const schemes = flags.schemes.split(',').map((s) => s.trim()).filter(Boolean);
       let progress: ReturnType<typeof stagedProgress> | undefined;
@@ -33,6 +35,7 @@ export function registerCompare(program: Command): void {
         arch: flags.arch,
         embed: flags.embed as 'text' | 'cf' | 'text+cf' | undefined,
         train: parseTrainArgs(flags.trainArgs),
+        sasrec: flags.sasrec || flags.sasrecArgs !== undefined ? parseSasrecArgs(flags.sasrecArgs) : undefined,
         beamWidth: intOpt('--beam', flags.beam, 1),
         split: flags.split,
         limit: intOpt('--limit', flags.limit, 1),
@@ -50,6 +53,10 @@ export function registerCompare(program: Command): void {
             process.stderr.write(`[${e.index + 1}/${e.total}] ${e.run}: finished earlier, reused\n`);
           } else if (e.kind === 'stage') {
             progress?.cb(e.label, e.done, e.total, e.detail);
+          } else if (e.kind === 'baseline-done') {
+            progress?.stop();
+            const m = e.result.eval.model;
+            process.stderr.write(`  sasrec R@10 ${m.recall[10].toFixed(4)}  N@10 ${m.ndcg[10].toFixed(4)}  (train ${e.result.train.seconds.toFixed(1)} s)\n`);
           } else if (e.kind === 'run-done') {
             progress?.stop();
             const m = e.result.eval.model;

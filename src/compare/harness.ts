@@ -25,9 +25,12 @@ import { Recommender } from '../serving/recommender.js';
 import { trainKind, trainModel } from '../training/train.js';
 import type { DecoderTrainOptions } from '../training/train-decoder.js';
 import { writeReports } from './report.js';
-import type { CompareResults, RunResult, RunSettings } from './types.js';
+import type { BaselineRun, BaselineSettings, CompareResults, RunResult, RunSettings } from './types.js';
+import { sasrecRun } from './baseline-runs.js';
+import type { SasrecOptions } from '../training/sasrec.js';
+import { checkSasrecOptions } from '../training/sasrec.js';
 
-export type { CompareResults, RunResult, RunSettings } from './types.js';
+export type { BaselineRun, BaselineSettings, CompareResults, RunResult, RunSettings } from './types.js';
 
 /** Options of {@link runCompare}. */
 export interface CompareOptions {
@@ -50,6 +53,11 @@ export interface CompareOptions {
    * --embed`).
    */
   embed?: 'text' | 'cf' | 'text+cf';
+  /**
+   * Train SASRec as a baseline, once per seed with this recipe (`{}`: the defaults), scored on the
+   * same users as every run; absent: no trained baseline (popularity and Markov are always there).
+   */
+  sasrec?: Omit<SasrecOptions, 'seed' | 'onEvent'>;
   /** Transformer settings shared by every run (the seed is set per run). */
   train?: Omit<DecoderTrainOptions, 'seed' | 'onEvent'>;
   /** Beam width for evaluation (default 20). */
@@ -76,7 +84,9 @@ export type CompareEvent =
   | { kind: 'run-stale'; run: string; reason: string }
   /** `label` names the current bar (`index: level 1/3 k-means`, `train epoch 2`, `evaluate`); `detail` is e.g. the loss. */
   | { kind: 'stage'; run: string; stage: 'index' | 'train' | 'eval'; label: string; done: number; total: number; detail?: string }
-  | { kind: 'run-done'; run: string; result: RunResult };
+  | { kind: 'run-done'; run: string; result: RunResult }
+  /** A trained baseline (SASRec) finished for one seed. */
+  | { kind: 'baseline-done'; run: string; result: BaselineRun };
 
 /** The version of this package and, in a git checkout, the commit. */
 function provenance(): { semrec: string; commit?: string } {
@@ -113,7 +123,7 @@ export function runName(scheme: string, seed: number): string {
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** result.json: the run's result and the sha256 of its JSON text, so damage is detected. */
-function runFile(result: RunResult): string {
+function runFile(result: RunResult | BaselineRun): string {
   const text = JSON.stringify(result);
   return JSON.stringify({ result, sha256: sha256(text) }, null, 2) + '\n';
 }
@@ -122,7 +132,7 @@ function runFile(result: RunResult): string {
  * A finished run's result: `undefined` when there is none; `damaged` (with why) when the file
  * exists but is unreadable or fails its checksum — the run is then done again, and said so.
  */
-async function readRun(file: string): Promise<RunResult | { damaged: string } | undefined> {
+async function readRun<T extends RunResult | BaselineRun>(file: string): Promise<T | { damaged: string } | undefined> {
   let text: string;
   try {
     text = await readRegularText(file, { maxBytes: 64 << 20, what: 'run result' });
@@ -131,7 +141,7 @@ async function readRun(file: string): Promise<RunResult | { damaged: string } | 
     return { damaged: (err as Error).message };
   }
   try {
-    const j = JSON.parse(text) as { result?: RunResult; sha256?: string };
+    const j = JSON.parse(text) as { result?: T; sha256?: string };
     if (!j.result || j.sha256 !== sha256(JSON.stringify(j.result))) return { damaged: 'checksum mismatch' };
     return j.result;
   } catch {
@@ -157,6 +167,26 @@ function schemeEntry(spec: string, embed: Embed): { label: string; factory: stri
   checkEmbed(own, `the embeddings of scheme ${JSON.stringify(spec)}`);
   const factory = parseFactory(at >= 0 ? spec.slice(0, at) : spec).factory;
   return { label: own === embed ? factory : `${factory}@${own}`, factory, embed: own };
+}
+
+/**
+ * The finished run in `file` if it can be reused: same settings (the data path aside when both
+ * carry the same data fingerprint) and not made from other data. A damaged or stale file is
+ * reported through `onEvent` and means "run again".
+ */
+async function finishedRun<T extends RunResult | BaselineRun>(file: string, settings: T['settings'], dataHash: string, onEvent: CompareOptions['onEvent']): Promise<T | undefined> {
+  const found = await readRun<T>(file);
+  if (found && 'damaged' in found) onEvent?.({ kind: 'run-damaged', run: path.basename(path.dirname(file)), reason: found.damaged });
+  const prev = found && !('damaged' in found) ? found : undefined;
+  // with a fingerprint, the data is known by its content: the same data at another path is the same data
+  const byContent = prev?.dataHash === dataHash;
+  const key = (x: T['settings']) => JSON.stringify(byContent ? { ...x, data: undefined } : x);
+  if (prev === undefined || key(prev.settings) !== key(settings)) return undefined;
+  if (prev.dataHash !== undefined && prev.dataHash !== dataHash) {
+    onEvent?.({ kind: 'run-stale', run: prev.run, reason: `made from other data: dataset fingerprint ${prev.dataHash.slice(0, 12)}, now ${dataHash.slice(0, 12)}` });
+    return undefined;
+  }
+  return prev;
 }
 
 /** One scheme × seed run; `label` is the scheme's name in the report (see {@link schemeEntry}). */
@@ -239,7 +269,9 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
   const common: Omit<RunSettings, 'scheme' | 'seed'> = { arch: trainKind(opts.arch), train: opts.train ?? {}, beamWidth: opts.beamWidth ?? 20, limit: opts.limit ?? null, split: opts.split ?? 'test', data: path.resolve(ds.dir), counts: ds.meta.counts };
   await fs.mkdir(path.join(opts.out, 'runs'), { recursive: true });
   const runs: RunResult[] = [];
-  const total = schemes.length * seeds;
+  const baselineRuns: BaselineRun[] = [];
+  if (opts.sasrec) checkSasrecOptions(opts.sasrec);
+  const total = (schemes.length + (opts.sasrec ? 1 : 0)) * seeds;
   let i = 0;
   // seed by seed: an interrupted comparison has every scheme at its first seeds, not a few schemes at all seeds
   for (let seed = 0; seed < seeds; seed++) {
@@ -247,16 +279,8 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       const dir = path.join(opts.out, 'runs', runName(entry.label, seed));
       const file = path.join(dir, 'result.json');
       const settings: RunSettings = { ...common, scheme: entry.factory, seed, ...(entry.embed !== 'text' ? { embed: entry.embed } : {}) };
-      const found = await readRun(file);
-      if (found && 'damaged' in found) opts.onEvent?.({ kind: 'run-damaged', run: path.basename(dir), reason: found.damaged });
-      const prev = found && !('damaged' in found) ? found : undefined;
-      // with a fingerprint, the data is known by its content: the same data at another path is the same data
-      const byContent = prev?.dataHash === dataHash;
-      const key = (x: RunSettings) => JSON.stringify(byContent ? { ...x, data: undefined } : x);
-      const sameSettings = prev !== undefined && key(prev.settings) === key(settings);
-      if (sameSettings && prev.dataHash !== undefined && prev.dataHash !== dataHash) {
-        opts.onEvent?.({ kind: 'run-stale', run: prev.run, reason: `made from other data: dataset fingerprint ${prev.dataHash.slice(0, 12)}, now ${dataHash.slice(0, 12)}` });
-      } else if (sameSettings) {
+      const prev = await finishedRun<RunResult>(file, settings, dataHash, opts.onEvent);
+      if (prev) {
         if (prev.dataHash === undefined) unverified.push(prev.run);
         opts.onEvent?.({ kind: 'run-reused', run: prev.run, index: i++, total });
         runs.push(prev);
@@ -269,6 +293,25 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       opts.onEvent?.({ kind: 'run-done', run: result.run, result });
       runs.push(result);
     }
+    if (opts.sasrec) {
+      const dir = path.join(opts.out, 'runs', `sasrec-seed${seed}`);
+      const file = path.join(dir, 'result.json');
+      const first = entries[0];
+      const settings: BaselineSettings = { baseline: 'sasrec', sasrec: opts.sasrec, beamWidth: common.beamWidth, limit: common.limit, split: common.split, data: common.data, counts: common.counts, scheme: first.factory, ...(first.embed !== 'text' ? { embed: first.embed } : {}), seed };
+      const prev = await finishedRun<BaselineRun>(file, settings, dataHash, opts.onEvent);
+      if (prev) {
+        opts.onEvent?.({ kind: 'run-reused', run: prev.run, index: i++, total });
+        baselineRuns.push(prev);
+        continue;
+      }
+      const run = path.basename(dir);
+      opts.onEvent?.({ kind: 'run-start', run, index: i++, total });
+      await fs.mkdir(dir, { recursive: true });
+      const result = { ...(await sasrecRun(ds, settings, dir, (stage, label, done, t, detail) => opts.onEvent?.({ kind: 'stage', run, stage, label, done, total: t, detail }))), dataHash };
+      await writeFileAtomic(file, runFile(result));
+      opts.onEvent?.({ kind: 'baseline-done', run, result });
+      baselineRuns.push(result);
+    }
   }
   const allOld = unverified.length === total;
   const unverifiedNote = unverified.length
@@ -280,8 +323,9 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
     format: 'semrec-compare',
     formatVersion: 1,
     data: { dir: common.data, users: common.counts.users, items: common.counts.items, interactions: common.counts.interactions },
-    config: { schemes, seeds, arch: common.arch, train: common.train as Record<string, unknown>, beamWidth: common.beamWidth, limit: opts.limit, split: common.split, embed },
+    config: { schemes, seeds, arch: common.arch, train: common.train as Record<string, unknown>, beamWidth: common.beamWidth, limit: opts.limit, split: common.split, embed, ...(opts.sasrec ? { sasrec: opts.sasrec as Record<string, unknown> } : {}) },
     runs,
+    ...(baselineRuns.length ? { baselineRuns } : {}),
     baselines: (await evaluateRankers([new PopularityRanker(ds.train), new MarkovRanker(ds.train)], ds, { split: common.split, limit: opts.limit, sampleSeed: 0, perUser: true })).rankers,
     meta: {
       ...provenance(),

@@ -16,7 +16,7 @@ export function meanStd(xs: readonly number[]): { mean: number; std: number } {
 }
 
 /** Metric columns of the tables and charts. */
-export const METRICS: { key: string; label: string; get: (r: RunResult) => number }[] = [
+export const METRICS: { key: string; label: string; get: (r: Pick<RunResult, 'eval'>) => number }[] = [
   { key: 'recall5', label: 'Recall@5', get: (r) => r.eval.model.recall[5] },
   { key: 'ndcg5', label: 'NDCG@5', get: (r) => r.eval.model.ndcg[5] },
   { key: 'recall10', label: 'Recall@10', get: (r) => r.eval.model.recall[10] },
@@ -57,7 +57,7 @@ export function unfusedSummary(results: CompareResults): UnfusedSummary[] | unde
  * Paired comparisons with the best of `sums` (highest mean Recall@10) on the same users: sets
  * `vsBest` of every other summary whose runs have per-user ranks for the same users.
  */
-function pairWithBest(sums: MetricSummary[], runsOf: (scheme: string) => RunResult[]): void {
+function pairWithBest(sums: MetricSummary[], runsOf: (scheme: string) => Pick<RunResult, 'eval'>[]): void {
   const best = sums.reduce<MetricSummary | undefined>((b, s) => (s.runs && (!b || s.metrics.recall10.mean > b.metrics.recall10.mean) ? s : b), undefined);
   const bestUsers = best && perUser(runsOf(best.scheme));
   if (!best || !bestUsers) return;
@@ -70,6 +70,33 @@ function pairWithBest(sums: MetricSummary[], runsOf: (scheme: string) => RunResu
       ndcg10: pairedBootstrap(u.ndcg.map((x, i) => x - bestUsers.ndcg[i])),
     };
   }
+}
+
+/**
+ * The trained baseline (SASRec) over its seeds, paired with the best scheme (highest mean
+ * Recall@10) on the same users; undefined when the comparison trained none.
+ */
+export function baselineSummary(results: CompareResults): MetricSummary | undefined {
+  const rs = results.baselineRuns ?? [];
+  if (!rs.length) return undefined;
+  const s: MetricSummary = { scheme: 'sasrec', runs: rs.length, metrics: Object.fromEntries(METRICS.map((m) => [m.key, meanStd(rs.map(m.get))])) };
+  const best = summarize(results).reduce<MetricSummary | undefined>((b, x) => (x.runs && (!b || x.metrics.recall10.mean > b.metrics.recall10.mean) ? x : b), undefined);
+  const u = perUser(rs);
+  const bu = best && perUser(results.runs.filter((r) => r.scheme === best.scheme));
+  if (u && bu && u.hit.length === bu.hit.length) {
+    s.vsBest = { recall10: pairedBootstrap(u.hit.map((x, i) => x - bu.hit[i])), ndcg10: pairedBootstrap(u.ndcg.map((x, i) => x - bu.ndcg[i])) };
+  }
+  return s;
+}
+
+/** What the trained baseline is, for both reports. */
+function baselineNote(results: CompareResults): string {
+  const r = results.baselineRuns?.[0];
+  if (!r) return '';
+  const p = r.settings.sasrec;
+  const epochs = results.baselineRuns!.map((b) => `${b.train.params.bestEpoch}/${b.train.params.epochsRun}`).join(', ');
+  const excl = results.baselineRuns!.every((b) => (b.train.params.seen as { exclude?: boolean } | undefined)?.exclude);
+  return `sasrec: SASRec (Kang & McAuley 2018), trained per seed on the train split with ${p.loss === 'sampled' ? `a sampled softmax (${p.negatives ?? 256} uniform negatives)` : 'full cross-entropy over the catalogue'}, early-stopped on validation NDCG@10 (best/run epochs per seed: ${epochs}); history items are masked in its validation ranking, and at serving ${excl ? 'excluded, as' : 'handled as'} chosen on validation like every semrec model; served through the trie with an exact top-k search (no invalid item).`;
 }
 
 /** Per-scheme aggregate. */
@@ -93,7 +120,7 @@ export interface Interval {
 }
 
 /** Per user: hit@10 and NDCG@10 averaged over the runs (undefined if any run lacks ranks or users differ). */
-function perUser(rs: RunResult[]): { hit: Float64Array; ndcg: Float64Array } | undefined {
+function perUser(rs: Pick<RunResult, 'eval'>[]): { hit: Float64Array; ndcg: Float64Array } | undefined {
   if (!rs.length || rs.some((r) => !r.eval.ranks)) return undefined;
   const n = rs[0].eval.ranks!.length;
   if (rs.some((r) => r.eval.ranks!.length !== n)) return undefined;
@@ -191,11 +218,18 @@ export function markdownReport(results: CompareResults): string {
   if (provenance) lines.splice(3 + warnings.length * 2, 0, `Made by ${provenance}`, '');
   const baselines = results.baselines ?? (pop ? [{ name: 'popularity', metrics: pop, invalidRate: 0 }] : []);
   for (const b of baselines) lines.push(`| ${b.name} (baseline) | — | ${f4(b.metrics.recall[5])} | ${f4(b.metrics.ndcg[5])} | ${f4(b.metrics.recall[10])} | ${f4(b.metrics.ndcg[10])} | ${f4(b.metrics.coverage)} | ${b.invalidRate} | — | — | — |`);
+  const trained = baselineSummary(results);
+  if (trained) {
+    const secs = meanStd(results.baselineRuns!.map((b) => b.train.seconds)).mean;
+    lines.push(`| sasrec (trained baseline) | ${trained.runs} | ${METRICS.map((m) => pm(trained.metrics[m.key], trained.runs)).join(' | ')} | ${Math.max(0, ...results.baselineRuns!.map((b) => b.eval.invalidRate))} | — | — | ${secs.toFixed(1)} |`);
+  }
   if (results.baselines?.some((b) => b.name === 'markov')) lines.push('', 'markov: first-order transitions over item ids (most frequent next items of the last history item, then popularity); not constrained by the IDs.');
-  if (sum.some((s) => s.vsBest)) {
-    const best = sum.find((s) => s.runs && !s.vsBest);
+  if (trained) lines.push('', baselineNote(results));
+  if (sum.some((s) => s.vsBest) || trained?.vsBest) {
+    const best = sum.reduce<SchemeSummary | undefined>((b, x) => (x.runs && (!b || x.metrics.recall10.mean > b.metrics.recall10.mean) ? x : b), undefined);
     lines.push('', `Paired with the best scheme (${best?.scheme}) on the same users: mean per-user difference and 95 % bootstrap interval (1,000 resamples over users; each user's value averaged over seeds). An interval that excludes 0 is a difference the data supports.`, '', '| scheme | Δ Recall@10 | Δ NDCG@10 |', '|---|---|---|');
     for (const s of sum) if (s.vsBest) lines.push(`| ${s.scheme} | ${iv(s.vsBest.recall10)} | ${iv(s.vsBest.ndcg10)} |`);
+    if (trained?.vsBest) lines.push(`| sasrec (trained baseline) | ${iv(trained.vsBest.recall10)} | ${iv(trained.vsBest.ndcg10)} |`);
   }
   const unfused = unfusedSummary(results);
   if (unfused) {
@@ -216,9 +250,11 @@ export function htmlReport(results: CompareResults): string {
   const names = sum.map((s) => s.scheme);
   // dot plots with 95 % intervals over seeds, on axes that do not start at zero, baselines marked
   const base = results.baselines ?? [];
+  const trained = baselineSummary(results);
   const dots = (key: 'recall10' | 'ndcg10', label: string, get: (m: { recall: Record<number, number>; ndcg: Record<number, number> }) => number) =>
     dotPlot(`${label}: mean and 95 % interval over seeds`, [
       ...sum.map((s) => ({ name: s.scheme, ...tInterval(s.metrics[key].mean, s.metrics[key].std, s.runs) })),
+      ...(trained ? [{ name: 'sasrec (trained baseline)', ...tInterval(trained.metrics[key].mean, trained.metrics[key].std, trained.runs) }] : []),
       ...base.map((b) => ({ name: `${b.name} (baseline)`, mean: get(b.metrics), lo: get(b.metrics), hi: get(b.metrics), baseline: true })),
     ]);
   const metricChart = `${dots('recall10', 'Recall@10', (m) => m.recall[10])}\n${dots('ndcg10', 'NDCG@10', (m) => m.ndcg[10])}`;
@@ -250,17 +286,18 @@ ${
       ? `<h2>Baselines (same users)</h2>
 <table id="baselines"><thead><tr><th>ranker</th>${METRICS.slice(0, 4).map((m) => `<th>${m.label}</th>`).join('')}<th>coverage@10</th></tr></thead><tbody>
 ${results.baselines.map((b) => `<tr><td>${esc(b.name)}</td><td>${b.metrics.recall[5].toFixed(4)}</td><td>${b.metrics.ndcg[5].toFixed(4)}</td><td>${b.metrics.recall[10].toFixed(4)}</td><td>${b.metrics.ndcg[10].toFixed(4)}</td><td>${b.metrics.coverage.toFixed(4)}</td></tr>`).join('\n')}
-</tbody></table>`
+${trained ? `<tr><td>sasrec (trained baseline, ${trained.runs} seed${trained.runs > 1 ? 's' : ''}: mean ± std)</td>${METRICS.map((m) => `<td>${pm(trained.metrics[m.key], trained.runs)}</td>`).join('')}</tr>` : ''}
+</tbody></table>${trained ? `\n<p>${esc(baselineNote(results))}</p>` : ''}`
       : ''
   }
 ${
-    sum.some((s) => s.vsBest)
+    sum.some((s) => s.vsBest) || trained?.vsBest
       ? `<h2>Paired with the best scheme (95 % bootstrap intervals)</h2>
 <table id="paired"><thead><tr><th>scheme</th><th>Δ Recall@10</th><th>Δ NDCG@10</th></tr></thead><tbody>
 ${sum
   .filter((s) => s.vsBest)
   .map((s) => `<tr><td>${esc(s.scheme)}</td><td>${iv(s.vsBest!.recall10)}</td><td>${iv(s.vsBest!.ndcg10)}</td></tr>`)
-  .join('\n')}
+  .join('\n')}${trained?.vsBest ? `\n<tr><td>sasrec (trained baseline)</td><td>${iv(trained.vsBest.recall10)}</td><td>${iv(trained.vsBest.ndcg10)}</td></tr>` : ''}
 </tbody></table>`
       : ''
   }
@@ -294,7 +331,7 @@ ${rows}
 
 /** Write results.json, results.md and report.html into `dir`. */
 export async function writeReports(dir: string, results: CompareResults): Promise<void> {
-  await writeFileAtomic(path.join(dir, 'results.json'), JSON.stringify({ ...results, summary: summarize(results) }, null, 2) + '\n');
+  await writeFileAtomic(path.join(dir, 'results.json'), JSON.stringify({ ...results, summary: summarize(results), ...(results.baselineRuns?.length ? { baselineSummary: baselineSummary(results) } : {}) }, null, 2) + '\n');
   await writeFileAtomic(path.join(dir, 'results.md'), markdownReport(results));
   await writeFileAtomic(path.join(dir, 'report.html'), htmlReport(results));
   // checksums of the three reports (the runs/ directory holds its own checksummed result.json files)

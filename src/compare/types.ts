@@ -6,6 +6,7 @@ import type { IndexStats } from '../../quantizer/index.js';
 import type { Dataset } from '../data/store.js';
 import type { EvalReport, RankerReport } from '../eval/evaluate.js';
 import type { DecoderTrainOptions } from '../training/train-decoder.js';
+import type { SasrecOptions } from '../training/sasrec.js';
 
 /** One finished run (scheme × seed). */
 export interface RunResult {
@@ -29,18 +30,52 @@ export interface RunResult {
   finishedAt: string;
 }
 
+/**
+ * Everything that determines a trained baseline's result (SASRec, one per seed): its recipe, the
+ * evaluation settings, and the index it is served through (the seed's first scheme; SASRec's
+ * search is exact, so the index does not change its ranking, only its item numbering).
+ */
+export interface BaselineSettings {
+  baseline: 'sasrec';
+  sasrec: Omit<SasrecOptions, 'seed' | 'onEvent'>;
+  beamWidth: number;
+  limit: number | null;
+  split: 'test' | 'valid';
+  data: string;
+  counts: Dataset['meta']['counts'];
+  scheme: string;
+  embed?: 'cf' | 'text+cf';
+  seed: number;
+}
+
+/** One trained baseline run (`runs/sasrec-seed<k>/`). */
+export interface BaselineRun {
+  run: string;
+  name: 'sasrec';
+  seed: number;
+  settings: BaselineSettings;
+  /** {@link datasetFingerprint} of the data it was made from. */
+  dataHash?: string;
+  train: { seconds: number; params: Record<string, unknown> };
+  /** Scored by the same evaluator, on the same users as the schemes' runs (with per-user ranks). */
+  eval: EvalReport;
+  finishedAt: string;
+}
+
 /** Everything a comparison produced. */
 export interface CompareResults {
   format: 'semrec-compare';
   formatVersion: 1;
   data: { dir: string; users: number; items: number; interactions: number };
-  config: { schemes: string[]; seeds: number; arch: string; train: Record<string, unknown>; beamWidth: number; limit?: number; split: string; embed?: string };
+  config: { schemes: string[]; seeds: number; arch: string; train: Record<string, unknown>; beamWidth: number; limit?: number; split: string; embed?: string; sasrec?: Record<string, unknown> };
   runs: RunResult[];
   /**
    * Reference rankers on the same users (popularity; first-order Markov over item ids, not
    * ID-constrained), scored by the same code as every model (evaluateRankers).
    */
   baselines?: RankerReport[];
+  /** Trained baselines (SASRec with `sasrec` set), one run per seed, on the same users. */
+  baselineRuns?: BaselineRun[];
   /** What made these results: semrec version, git commit (when run from a checkout), command, date, hardware. */
   meta?: { semrec: string; commit?: string; command: string; date: string; node: string; hardware: { cpus: number; cpuModel: string; memoryGb: number } };
   /** Things the reader must know (e.g. a model kind that cannot tell schemes apart). */

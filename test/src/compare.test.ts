@@ -219,6 +219,47 @@ describe('semrec compare', () => {
     expect(bad.err).toMatch(/embed must be text, cf or text\+cf, got "images"/);
   }, 120_000);
 
+  it('--sasrec trains SASRec per seed as a baseline row: same users, paired with the best scheme, in results.md and report.html; reused on resume', async () => {
+    const out = path.join(root, 'sasrec');
+    const cmd = ['compare', '--data', data, '--schemes', 'rqkmeans:2x16', '--seeds', '2', '--arch', 'transition', '--limit', '300', '--out', out, '--sasrec-args', '--epochs 6 --layers 1 --d-model 16 --heads 1 --lr 0.005 --threads 1'];
+    const r = await run(cmd);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err.match(/\[\d\/4\] \S+/g)).toEqual(['[1/4] rqkmeans_2x16-seed0', '[2/4] sasrec-seed0', '[3/4] rqkmeans_2x16-seed1', '[4/4] sasrec-seed1']);
+    expect(r.err).toMatch(/sasrec R@10 \d\.\d{4}/);
+    const res = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as CompareResults & { baselineSummary: { metrics: Record<string, { mean: number }>; vsBest?: unknown } };
+    expect(res.baselineRuns!.map((b) => [b.name, b.seed, b.settings.scheme])).toEqual([['sasrec', 0, 'rqkmeans:2x16'], ['sasrec', 1, 'rqkmeans:2x16']]);
+    for (const b of res.baselineRuns!) {
+      expect(b.eval.invalidRate).toBe(0);
+      expect(b.eval.users).toBe(300);
+      expect(b.eval.ranks).toHaveLength(300);
+      expect(b.train.params.sasrec).toMatchObject({ layers: 1, d: 16, seed: b.seed });
+      // the same users as the scheme's runs: the popularity figures agree
+      expect(b.eval.popularity.recall[10]).toBeCloseTo(res.runs[0].eval.popularity.recall[10], 12);
+    }
+    const mean = meanStd(res.baselineRuns!.map((b) => b.eval.model.recall[10]));
+    expect(res.baselineSummary.metrics.recall10.mean).toBeCloseTo(mean.mean, 12);
+    expect(res.baselineSummary.vsBest).toBeDefined();
+    const md = readFileSync(path.join(out, 'results.md'), 'utf8');
+    expect(md).toContain(`| sasrec (trained baseline) | 2 | `);
+    expect(md).toMatch(new RegExp(`\\| sasrec \\(trained baseline\\) \\| 2 \\| [^|]+ \\| [^|]+ \\| ${mean.mean.toFixed(4)} ± ${mean.std.toFixed(4)} \\|`));
+    expect(md).toMatch(/sasrec: SASRec \(Kang & McAuley 2018\), trained per seed on the train split with full cross-entropy/);
+    expect(md).toMatch(/history items are masked/);
+    expect(md).toMatch(/\| sasrec \(trained baseline\) \| [+-]\d\.\d{4} \[/); // the paired row
+    const page = openInChromium(path.join(out, 'report.html'));
+    expect(page.dom).toContain('sasrec (trained baseline, 2 seeds: mean ± std)');
+    expect(page.dom).toContain('data-rendered="ok"');
+    expect(page.dom.match(/<circle class="dot"/g)!.length).toBe(4); // the scheme and SASRec × 2 dot plots
+    // resumed: nothing is trained again
+    const again = await run(cmd);
+    expect(again.code, again.err).toBe(0);
+    expect(again.err).toMatch(/\[2\/4\] sasrec-seed0: finished earlier, reused/);
+    expect(again.err).toMatch(/\[4\/4\] sasrec-seed1: finished earlier, reused/);
+    expect(again.err).not.toMatch(/sasrec R@10/);
+    const bad = await run([...cmd.slice(0, -1), '--bogus 1']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--sasrec-args: unknown flag "--bogus"/);
+  }, 300_000);
+
   it('rejects unknown --train-args flags and duplicate schemes', async () => {
     const bad = await run(['compare', '--data', data, '--schemes', 'random:3x16', '--out', path.join(root, 'x'), '--train-args', '--bogus 3']);
     expect(bad.code).toBe(2);

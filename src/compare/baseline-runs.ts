@@ -1,0 +1,55 @@
+/**
+ * Trained baselines of a comparison: SASRec (the standard ID-based sequential model), trained once
+ * per seed with its own recipe, served through an index of the seed's first scheme (its search is
+ * exact: the index numbers the items, it does not change SASRec's ranking) and scored by the same
+ * evaluator on the same users as the schemes' runs, with per-user ranks for paired intervals.
+ */
+import path from 'node:path';
+import type { Dataset } from '../data/store.js';
+import { evaluateRecommender } from '../eval/evaluate.js';
+import { buildIndexJob } from '../indexing/jobs.js';
+import { Recommender } from '../serving/recommender.js';
+import { trainModel } from '../training/train.js';
+import type { BaselineRun, BaselineSettings } from './types.js';
+
+/** Progress of one stage of a run (`label` names the bar; `detail` e.g. the loss). */
+export type StageCallback = (stage: 'index' | 'train' | 'eval', label: string, done: number, total: number, detail?: string) => void;
+
+/** Train, serve and evaluate SASRec for one seed in `dir` (index/, model/ inside it). */
+export async function sasrecRun(ds: Dataset, settings: BaselineSettings, dir: string, ev: StageCallback): Promise<BaselineRun> {
+  const { seed } = settings;
+  const indexDir = path.join(dir, 'index');
+  const modelDir = path.join(dir, 'model');
+  const sequences = ds.train.map((s) => s.items);
+  await buildIndexJob({
+    items: ds.items,
+    sequences,
+    embeddings: settings.embed ? { kind: settings.embed, sequences, seed } : undefined,
+    scheme: settings.scheme,
+    seed,
+    out: indexDir,
+    onProgress: (stage, d, t) => ev('index', `index: ${stage}`, d, t),
+  });
+  const t0 = Date.now();
+  const cfg = await trainModel({
+    data: ds.dir,
+    index: indexDir,
+    out: modelDir,
+    arch: 'sasrec',
+    sasrec: {
+      ...settings.sasrec,
+      seed,
+      onEvent: (e) => {
+        if (e.event === 'progress') ev('train', `sasrec epoch ${e.epoch as number}`, e.step as number, e.steps as number, `loss ${(e.loss as number).toFixed(3)}`);
+      },
+    },
+  });
+  const trainSeconds = (Date.now() - t0) / 1000;
+  const rec = await Recommender.load(modelDir, indexDir);
+  try {
+    const report = await evaluateRecommender(rec, ds, { split: settings.split, beamWidth: settings.beamWidth, limit: settings.limit ?? undefined, perUser: true, onProgress: (d, t) => ev('eval', 'evaluate sasrec', d, t) });
+    return { run: path.basename(dir), name: 'sasrec', seed, settings, train: { seconds: trainSeconds, params: cfg.params }, eval: report, finishedAt: new Date().toISOString() };
+  } finally {
+    await rec.close();
+  }
+}
