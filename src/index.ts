@@ -49,6 +49,9 @@ export { resolveArtifact, resealArtifact, MANIFEST_FILE, POINTER_FILE, LOCK_WAIT
 export { trainModel, trainKind } from './training/train.js';
 export type { TrainOptions, TrainKind } from './training/train.js';
 export type { DecoderTrainOptions } from './training/train-decoder.js';
+export type { SasrecOptions } from './training/sasrec.js';
+export { ItemScoreStepModel } from './serving/model/item-scores.js';
+export type { ItemScorer } from './serving/model/item-scores.js';
 export type { FusionChoice, FusionOptions } from './training/fusion.js';
 export type { TransitionChoice, TransitionSelectOptions } from './training/transition-select.js';
 export type { SeenChoice } from './training/seen-select.js';
@@ -67,7 +70,7 @@ export type { PromptSpec } from './serving/model/prompt.js';
 
 // ── decoding core (for custom models: any StepModel decodes under the trie) ───────────────────
 export { PrefixTrie, beamSearch, TokenLayout, FusedStepModel } from '../decoding/index.js';
-export type { StepModel, StepOutput, BeamRequest, BeamSearchOptions, BeamHit, TokenLayoutSpec } from '../decoding/index.js';
+export type { StepModel, StepOutput, CandidateFilter, BeamRequest, BeamSearchOptions, BeamHit, TokenLayoutSpec } from '../decoding/index.js';
 
 // ── evaluation and comparisons ───────────────────────────────────────────────────────────────
 export { evaluateRecommender, evaluateRankers, recommenderRanker } from './eval/evaluate.js';
@@ -78,4 +81,4 @@ export { recallAt, ndcgAt } from './eval/metrics.js';
 export type { RankingMetrics } from './eval/metrics.js';
 export { seededSample } from './eval/sample.js';
 export { runCompare } from './compare/harness.js';
-export type { CompareOptions, CompareResults } from './compare/harness.js';
+export type { CompareOptions, CompareResults, BaselineRun, BaselineSettings } from './compare/harness.js';
