@@ -174,11 +174,15 @@ async function fitTransitionPart(ds: Dataset, index: ItemIndex, trie: PrefixTrie
   };
 }
 
-/** The transformer files and config of an existing transformer or fused model directory on `index`. */
+/**
+ * The neural part's files and config of an existing model directory on `index`: a transformer, a
+ * fused model's transformer, or a SASRec model (architecture `sasrec`: a fused model over it
+ * records `params.neural: 'sasrec'`).
+ */
 async function reuseTransformer(dir: string, index: ItemIndex): Promise<{ config: ModelConfig; files: Record<string, string | Uint8Array> }> {
   const art = await openRequired(await resolveArtifact(dir), MODEL_FORMAT, { verifyAll: true });
   const config = await modelConfigOf(art, dir);
-  if (config.architecture !== 'decoder' && config.architecture !== 'fused') throw new InputError(`${dir} holds a ${kindName(config)} model, not a transformer`, { param: 'transformerFrom' });
+  if (config.architecture !== 'decoder' && config.architecture !== 'fused' && config.architecture !== 'sasrec') throw new InputError(`${dir} holds a ${kindName(config)} model, not a transformer or SASRec model`, { param: 'transformerFrom' });
   if (config.indexHash !== index.hash()) throw new ModelError(`${dir} was trained on index ${config.indexHash.slice(0, 12)}…, not this index (${index.hash().slice(0, 12)}…)`);
   const files: Record<string, string | Uint8Array> = {};
   for (const name of art.names) if (name !== 'config.json' && name !== 'bigram.json') files[name] = await art.read(name);
@@ -186,8 +190,10 @@ async function reuseTransformer(dir: string, index: ItemIndex): Promise<{ config
   delete params.fusion; // a fused source: its transition part and weight are refitted
   delete params.transition;
   delete params.seen; // decided again for the new model
-  if (await upgradeToTreeMask(files, config)) params.reexported = 'model.onnx re-exported from checkpoint.pt with the 3-D (tree attention) mask';
-  return { config: { ...config, architecture: 'decoder', params: { ...params, transformerFrom: path.resolve(dir) } }, files };
+  const sasrec = config.architecture === 'sasrec' || params.neural === 'sasrec';
+  delete params.neural;
+  if (!sasrec && (await upgradeToTreeMask(files, config))) params.reexported = 'model.onnx re-exported from checkpoint.pt with the 3-D (tree attention) mask';
+  return { config: { ...config, architecture: sasrec ? 'sasrec' : 'decoder', params: { ...params, transformerFrom: path.resolve(dir) } }, files };
 }
 
 /**
@@ -272,12 +278,17 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
     return config;
   }
   const dec = opts.transformerFrom !== undefined ? await reuseTransformer(opts.transformerFrom, index) : await trainDecoderFiles(ds, index, { indexDir: opts.index, maxHistory }, opts.decoder);
-  const seed = opts.decoder?.seed ?? (dec.config.params.seed as number);
-  const { onnx, model: tf } = await openTransformer(dec.files['model.onnx'] as Uint8Array, dec.config, layout, index, filesOf(dec.files));
+  const sasrecPart = dec.config.architecture === 'sasrec'; // fused over a reused SASRec model
+  const seed = opts.decoder?.seed ?? ((dec.config.params.seed ?? (dec.config.params.sasrec as { seed?: number } | undefined)?.seed ?? 0) as number);
+  const neural = sasrecPart ? await openSasrec(dec.files['model.onnx'] as Uint8Array, dec.config, trie, layout, { rowOfCodes: (c) => index.rowOfCodes(c) ?? -1 }) : undefined;
+  const opened = neural ? undefined : await openTransformer(dec.files['model.onnx'] as Uint8Array, dec.config, layout, index, filesOf(dec.files));
+  const tf = neural?.model ?? opened!.model;
+  const tfBatch = neural ? SASREC_MAX_BATCH : onnxMaxBatch(opened!.onnx);
+  const onnx = { close: () => (neural ? neural.close() : opened!.onnx.close()) };
   if (kind === 'transformer') {
     let seen;
     try {
-      seen = await seenPolicy(tf, onnxMaxBatch(onnx), ctx, ds.valid, opts, seed);
+      seen = await seenPolicy(tf, tfBatch, ctx, ds.valid, opts, seed);
     } finally {
       await onnx.close();
     }
@@ -290,9 +301,9 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   let seen;
   try {
     const transition = new TransitionStepModel(t.data, trie, layout, { rows: index.size }) as StepModel<unknown>;
-    fusion = await chooseFusionWeight(tf, transition, ctx, ds.valid, { seed: dec.config.params.seed as number, transformerBatch: onnxMaxBatch(onnx), ...opts.fusion, onProgress: opts.onFusionProgress });
+    fusion = await chooseFusionWeight(tf, transition, ctx, ds.valid, { seed, transformerBatch: tfBatch, ...opts.fusion, onProgress: opts.onFusionProgress });
     const w = fusion.weight;
-    const chosen = fusedAt(tf, transition, w, onnxMaxBatch(onnx));
+    const chosen = fusedAt(tf, transition, w, tfBatch);
     // decoded on the weight grid's sample (same users, seed and beam): its chosen point is the "keep" figure
     const keep = fusion.grid.find((g) => g.weight === w);
     seen = await seenPolicy(chosen.model, chosen.batch, ctx, ds.valid, opts, fusion.sampleSeed, keep);
@@ -301,7 +312,7 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   }
   // the weight and policy were chosen with train-only counts; the stored counts may add the validation targets
   const stored = t.stored();
-  const config: ModelConfig = { ...dec.config, dataDir: base.dataDir, indexDir: base.indexDir, architecture: 'fused', params: { ...dec.config.params, transition: stored.params, fusion, seen } };
+  const config: ModelConfig = { ...dec.config, dataDir: base.dataDir, indexDir: base.indexDir, architecture: 'fused', params: { ...dec.config.params, ...(sasrecPart ? { neural: 'sasrec' } : {}), transition: stored.params, fusion, seen } };
   await writeModelDir(opts.out, config, { ...dec.files, 'bigram.json': JSON.stringify(stored.data) }, opts);
   return config;
 }

@@ -151,6 +151,37 @@ describe('semrec train --arch sasrec', () => {
     }
   }, 60_000);
 
+  it('fused over a trained SASRec (--transformer-from): the weight chosen on validation, every item scored (1 − w)·SASRec + w·transition', async () => {
+    const fused = path.join(root, 'fused');
+    const r = await run(['train', '--data', data, '--index', indexDir, '--out', fused, '--transformer-from', modelDir, '--transition-shape', '1:1:1', '--fusion-grid', '0,0.3,0.6,1', '--fusion-users', '200', '--seen', 'keep']);
+    expect(r.code, r.err).toBe(0);
+    const cfg = JSON.parse(readFileSync(path.join(fused, 'config.json'), 'utf8'));
+    expect(cfg.architecture).toBe('fused');
+    expect(cfg.params.neural).toBe('sasrec');
+    expect(cfg.params.fusion.grid).toHaveLength(4);
+    const w = 0.3; // a weight strictly inside (0, 1): both parts count
+    const [both, sas, tr] = await Promise.all([
+      Recommender.load(fused, indexDir, { warmup: 0, fusionWeight: w }),
+      Recommender.load(fused, indexDir, { warmup: 0, part: 'transformer' }),
+      Recommender.load(fused, indexDir, { warmup: 0, part: 'transition' }),
+    ]);
+    try {
+      expect(sas.modelName).toBe('sasrec');
+      const n = (await loadIndex(indexDir)).size;
+      for (const e of ds.test.slice(0, 3)) {
+        const opts = { k: n, beamWidth: n, excludeSeen: false };
+        const [f, a, b] = await Promise.all([both.recommend(e.history, opts), sas.recommend(e.history, opts), tr.recommend(e.history, opts)]);
+        const sa = new Map(a.items.map((x) => [x.itemId, x.score]));
+        const tb = new Map(b.items.map((x) => [x.itemId, x.score]));
+        const want = [...sa.keys()].map((id) => ({ id, s: (1 - w) * sa.get(id)! + w * tb.get(id)! })).sort((x, y) => y.s - x.s);
+        expect(f.items.map((x) => x.itemId).slice(0, 20)).toEqual(want.map((x) => x.id).slice(0, 20));
+        f.items.forEach((x, i) => expect(x.score).toBeCloseTo(want[i].s, 4));
+      }
+    } finally {
+      await Promise.all([both.close(), sas.close(), tr.close()]);
+    }
+  }, 120_000);
+
   it('refuses settings that are not SASRec settings, and parts, with typed errors', async () => {
     const base = ['train', '--data', data, '--index', indexDir, '--out', path.join(root, 'bad')];
     let r = await run([...base, '--arch', 'sasrec', '--block', 'llm']);

@@ -199,11 +199,13 @@ export const MODEL_KINDS: Record<string, { name: ModelKindName; load(ctx: LoadCo
       if (ctx.fusionWeight !== undefined && !(ctx.fusionWeight >= 0 && ctx.fusionWeight <= 1)) throw new InputError(`fusionWeight must be a number in [0, 1], got ${ctx.fusionWeight}`);
       if (typeof w !== 'number' || !(w >= 0 && w <= 1)) throw new ModelError(`${ctx.dir}/config.json: params.fusion.weight must be a number in [0, 1], got ${JSON.stringify(w)}`);
       const at = part === 'transition' ? 1 : part === 'transformer' ? 0 : w; // the weight served
-      const tf = at < 1 ? await loadTransformer(ctx) : undefined;
+      // the neural part: the transformer, or SASRec in a fused model made over one (params.neural)
+      const sasrec = ctx.config.params.neural === 'sasrec';
+      const tf = at >= 1 ? undefined : sasrec ? { ...(await openSasrec(await ctx.art.read('model.onnx'), ctx.config, ctx.trie, ctx.layout, { threads: ctx.threads, label: path.join(ctx.dir, 'model.onnx'), rowOfCodes: ctx.rowOfCodes })), batch: SASREC_MAX_BATCH } : await loadTransformer(ctx).then((m) => ({ model: m.model, batch: onnxMaxBatch(m.onnx), close: () => m.onnx.close() }));
       const transition = at > 0 ? await loadTransition(ctx) : undefined;
-      const { model, batch } = fusedAt(tf?.model, transition, at, tf ? onnxMaxBatch(tf.onnx) : undefined);
-      const name = part !== 'fused' ? part : `fused (transition weight ${w})`;
-      return { model, name, maxBatch: batch, close: tf ? () => tf.onnx.close() : noClose };
+      const { model, batch } = fusedAt(tf?.model, transition, at, tf?.batch);
+      const name = part === 'transformer' && sasrec ? 'sasrec' : part !== 'fused' ? part : `fused${sasrec ? ' sasrec +' : ''} (transition weight ${w})`;
+      return { model, name, maxBatch: batch, close: tf ? tf.close : noClose };
     },
   },
 };

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { resolveArtifact, writeArtifact, openRequired, openUnverified, zodIssues, type Artifact, type FileSource } from '../../../quantizer/core/index.js';
 import { NUM_SPECIAL, TokenLayout, type TokenLayoutSpec } from '../../../decoding/index.js';
 import { ModelError, NotFoundError, SemrecError } from '../../errors.js';
+import { sasrecShape } from './sasrec.js';
 
 /** Format name in config.json. */
 export const MODEL_FORMAT = 'semrec-model';
@@ -138,6 +139,13 @@ export function checkModelConfig(raw: unknown, file: string): ModelConfig {
     layout = TokenLayout.fromSpec(c.tokenLayout);
   } catch (err) {
     throw new ModelError(`${file}: tokenLayout: ${(err as Error).message}`);
+  }
+  // a fused model's neural part is a transformer, or SASRec (params.neural, checked with SASRec's own params)
+  const sasrec = c.architecture === 'sasrec' || (c.architecture === 'fused' && c.params.neural === 'sasrec');
+  if (c.architecture === 'fused' && c.params.neural !== undefined && !sasrec) throw new ModelError(`${file}: params.neural must be "sasrec" or absent, got ${JSON.stringify(c.params.neural)}`);
+  if (sasrec) {
+    sasrecShape(c.params, file);
+    return checkRest(c, file);
   }
   if (c.architecture === 'decoder' || c.architecture === 'fused') {
     const p = TransformerParams.safeParse(c.params);
