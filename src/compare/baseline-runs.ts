@@ -10,26 +10,33 @@ import { evaluateRecommender } from '../eval/evaluate.js';
 import { buildIndexJob } from '../indexing/jobs.js';
 import { Recommender } from '../serving/recommender.js';
 import { trainModel } from '../training/train.js';
-import type { BaselineRun, BaselineSettings } from './types.js';
+import type { BaselineRun, BaselineSettings, EvalSettings } from './types.js';
+import type { ItemIndex } from '../../quantizer/index.js';
 
 /** Progress of one stage of a run (`label` names the bar; `detail` e.g. the loss). */
 export type StageCallback = (stage: 'index' | 'train' | 'eval', label: string, done: number, total: number, detail?: string) => void;
+
+/** A run's index: its scheme and seed over the dataset (collaborative embeddings from the train split). */
+export async function buildRunIndex(ds: Dataset, settings: EvalSettings, indexDir: string, ev: StageCallback): Promise<ItemIndex> {
+  const sequences = ds.train.map((s) => s.items);
+  const { index } = await buildIndexJob({
+    items: ds.items,
+    sequences,
+    embeddings: settings.embed ? { kind: settings.embed, sequences, seed: settings.seed } : undefined,
+    scheme: settings.scheme,
+    seed: settings.seed,
+    out: indexDir,
+    onProgress: (stage, d, t) => ev('index', `index: ${stage}`, d, t),
+  });
+  return index;
+}
 
 /** Train, serve and evaluate SASRec for one seed in `dir` (index/, model/ inside it). */
 export async function sasrecRun(ds: Dataset, settings: BaselineSettings, dir: string, ev: StageCallback): Promise<BaselineRun> {
   const { seed } = settings;
   const indexDir = path.join(dir, 'index');
   const modelDir = path.join(dir, 'model');
-  const sequences = ds.train.map((s) => s.items);
-  await buildIndexJob({
-    items: ds.items,
-    sequences,
-    embeddings: settings.embed ? { kind: settings.embed, sequences, seed } : undefined,
-    scheme: settings.scheme,
-    seed,
-    out: indexDir,
-    onProgress: (stage, d, t) => ev('index', `index: ${stage}`, d, t),
-  });
+  await buildRunIndex(ds, settings, indexDir, ev);
   const t0 = Date.now();
   const cfg = await trainModel({
     data: ds.dir,

@@ -20,13 +20,12 @@ import { datasetFingerprint, loadDataset, type Dataset } from '../data/store.js'
 import { evaluateRankers, evaluateRecommender } from '../eval/evaluate.js';
 import { MarkovRanker, PopularityRanker } from '../eval/baselines.js';
 import { InputError, SemrecError } from '../errors.js';
-import { buildIndexJob } from '../indexing/jobs.js';
 import { Recommender } from '../serving/recommender.js';
 import { trainKind, trainModel } from '../training/train.js';
 import type { DecoderTrainOptions } from '../training/train-decoder.js';
 import { writeReports } from './report.js';
 import type { BaselineRun, BaselineSettings, CompareResults, RunResult, RunSettings } from './types.js';
-import { sasrecRun } from './baseline-runs.js';
+import { buildRunIndex, sasrecRun } from './baseline-runs.js';
 import type { SasrecOptions } from '../training/sasrec.js';
 import { checkSasrecOptions } from '../training/sasrec.js';
 
@@ -191,22 +190,13 @@ async function finishedRun<T extends RunResult | BaselineRun>(file: string, sett
 
 /** One scheme × seed run; `label` is the scheme's name in the report (see {@link schemeEntry}). */
 async function oneRun(ds: Dataset, settings: RunSettings, label: string, dir: string, onEvent: CompareOptions['onEvent']): Promise<RunResult> {
-  const { scheme, seed } = settings;
+  const { seed } = settings;
   const run = path.basename(dir);
   const ev = (stage: 'index' | 'train' | 'eval', label: string, done: number, total: number, detail?: string) => onEvent?.({ kind: 'stage', run, stage, label, done, total, detail });
   const indexDir = path.join(dir, 'index');
   const modelDir = path.join(dir, 'model');
   let t0 = Date.now();
-  const sequences = ds.train.map((s) => s.items);
-  const { index } = await buildIndexJob({
-    items: ds.items,
-    sequences,
-    embeddings: settings.embed ? { kind: settings.embed, sequences, seed } : undefined,
-    scheme,
-    seed,
-    out: indexDir,
-    onProgress: (stage, d, t) => ev('index', `index: ${stage}`, d, t),
-  });
+  const index = await buildRunIndex(ds, settings, indexDir, ev);
   const indexSeconds = (Date.now() - t0) / 1000;
   t0 = Date.now();
   const cfg = await trainModel({

@@ -35,17 +35,22 @@ export interface RunResult {
  * evaluation settings, and the index it is served through (the seed's first scheme; SASRec's
  * search is exact, so the index does not change its ranking, only its item numbering).
  */
-export interface BaselineSettings {
+export interface BaselineSettings extends EvalSettings {
   baseline: 'sasrec';
   sasrec: Omit<SasrecOptions, 'seed' | 'onEvent'>;
+}
+
+/** The settings every run of a comparison has: how it is evaluated, on what data, with which index and seed. */
+export interface EvalSettings {
   beamWidth: number;
   limit: number | null;
   split: 'test' | 'valid';
   data: string;
   counts: Dataset['meta']['counts'];
   scheme: string;
-  embed?: 'cf' | 'text+cf';
   seed: number;
+  /** Collaborative item embeddings (absent: text, as before this setting existed). */
+  embed?: 'cf' | 'text+cf';
 }
 
 /** One trained baseline run (`runs/sasrec-seed<k>/`). */
@@ -88,16 +93,7 @@ export interface CompareResults {
  * Everything that determines a run's result (a finished run is reused only when these are equal;
  * `data`, the dataset's path, is left out when both runs carry the same data fingerprint).
  */
-export interface RunSettings {
+export interface RunSettings extends EvalSettings {
   arch: string;
   train: Omit<DecoderTrainOptions, 'seed' | 'onEvent'>;
-  beamWidth: number;
-  limit: number | null;
-  split: 'test' | 'valid';
-  data: string;
-  counts: Dataset['meta']['counts'];
-  scheme: string;
-  seed: number;
-  /** Collaborative item embeddings (absent: text, as before this setting existed). */
-  embed?: 'cf' | 'text+cf';
 }

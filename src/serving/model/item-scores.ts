@@ -19,7 +19,7 @@
  * −∞: they are never returned by this model alone.
  */
 import type { CandidateFilter, PrefixTrie, StepModel, StepOutput, TokenLayout } from '../../../decoding/index.js';
-import { promptItemRows } from './prompt-items.js';
+import { advanceNodes, pickRows, promptItemRows } from './prompt-items.js';
 
 /** Scores whole items for histories (e.g. SASRec's ONNX graph). */
 export interface ItemScorer {
@@ -122,15 +122,10 @@ export class ItemScoreStepModel implements StepModel<ItemScoreState> {
   }
 
   async step(state: ItemScoreState, tokens: Int32Array): Promise<StepOutput<ItemScoreState>> {
-    const node = new Int32Array(state.node.length);
-    for (let r = 0; r < node.length; r++) {
-      const d = this.layout.decode(tokens[r]);
-      node[r] = d && state.node[r] >= 0 ? this.trie.child(state.node[r], d.code) : -1;
-    }
-    return this.output({ ctx: state.ctx, node, best: state.best });
+    return this.output({ ctx: state.ctx, node: advanceNodes(this.trie, this.layout, state.node, tokens), best: state.best });
   }
 
   reorder(state: ItemScoreState, index: Int32Array): ItemScoreState {
-    return { ctx: Int32Array.from(index, (i) => state.ctx[i]), node: Int32Array.from(index, (i) => state.node[i]), best: state.best };
+    return { ctx: pickRows(state.ctx, index), node: pickRows(state.node, index), best: state.best };
   }
 }

@@ -1,6 +1,7 @@
 /**
- * The items of a canonical ID prompt (BOS, then each history item's tuple): what the models that
- * condition on items rather than tokens (the transition model, SASRec) read from a prompt.
+ * What the models that condition on items rather than tokens (the transition model, SASRec's
+ * item-score model) share: the items of a canonical ID prompt (BOS, then each history item's
+ * tuple), and their decoding state's walk down the trie (one node per row).
  */
 import type { PrefixTrie, TokenLayout } from '../../../decoding/index.js';
 
@@ -29,4 +30,19 @@ export function promptItemRows(prompt: Int32Array, count: number, trie: PrefixTr
     end -= L;
   }
   return out;
+}
+
+/** Each row's trie node after appending `tokens[r]` (−1: off the trie, or already off it). */
+export function advanceNodes(trie: PrefixTrie, layout: TokenLayout, nodes: Int32Array, tokens: Int32Array): Int32Array {
+  const next = new Int32Array(nodes.length);
+  for (let r = 0; r < next.length; r++) {
+    const d = layout.decode(tokens[r]);
+    next[r] = d && nodes[r] >= 0 ? trie.child(nodes[r], d.code) : -1;
+  }
+  return next;
+}
+
+/** Row `index[i]` of a per-row array, for each i (a decoding state's reorder). */
+export function pickRows(a: Int32Array, index: Int32Array): Int32Array {
+  return Int32Array.from(index, (i) => a[i]);
 }

@@ -19,7 +19,7 @@ import type { PrefixTrie, StepModel, StepOutput, TokenLayout } from '../../../de
 import { z } from 'zod';
 import { zodIssues } from '../../../quantizer/core/index.js';
 import { ModelError } from '../../errors.js';
-import { promptItemRows } from './prompt-items.js';
+import { advanceNodes, pickRows, promptItemRows } from './prompt-items.js';
 
 /** Serialised form (bigram.json). */
 export interface TransitionData {
@@ -270,15 +270,10 @@ export class TransitionStepModel implements StepModel<TransitionState> {
   }
 
   async step(state: TransitionState, tokens: Int32Array): Promise<StepOutput<TransitionState>> {
-    const node = new Int32Array(state.node.length);
-    for (let r = 0; r < node.length; r++) {
-      const d = this.layout.decode(tokens[r]);
-      node[r] = d && state.node[r] >= 0 ? this.trie.child(state.node[r], d.code) : -1;
-    }
-    return this.output({ ctx: state.ctx, node, contexts: state.contexts });
+    return this.output({ ctx: state.ctx, node: advanceNodes(this.trie, this.layout, state.node, tokens), contexts: state.contexts });
   }
 
   reorder(state: TransitionState, index: Int32Array): TransitionState {
-    return { ctx: Int32Array.from(index, (i) => state.ctx[i]), node: Int32Array.from(index, (i) => state.node[i]), contexts: state.contexts };
+    return { ctx: pickRows(state.ctx, index), node: pickRows(state.node, index), contexts: state.contexts };
   }
 }
