@@ -1,7 +1,8 @@
 /** `semrec recommend` and `semrec eval`. */
 import type { Command } from 'commander';
 import path from 'node:path';
-import { loadDataset } from '../data/store.js';
+import { datasetFingerprint, loadDataset } from '../data/store.js';
+import { mergeEvalShards, parseShard, readEvalShard } from '../eval/shard.js';
 import { readCatalogue } from '../data/items.js';
 import { evaluateRecommender, type EvalReport } from '../eval/evaluate.js';
 import { InputError } from '../errors.js';
@@ -129,18 +130,34 @@ export function registerRecommend(program: Command): void {
     .option('--part <kind>', 'evaluate one part of a fused model: transformer | transition (default: fused)')
     .option('--fusion-weight <w>', "override a fused model's transition weight (0..1)")
     .option('--seen <policy>', SEEN_HELP)
+    .option('--shard <I/N>', 'evaluate every N-th user of the sample from the I-th (1-based) and print the shard as JSON, for `semrec eval-merge`')
     .option('--json', 'print the report as JSON')
-    .action(async (flags: { model: string; index?: string; data: string; split: string; beam?: string; limit?: string; sampleSeed?: string; json?: boolean; part?: string; fusionWeight?: string; seen?: string }) => {
+    .action(async (flags: { model: string; index?: string; data: string; split: string; beam?: string; limit?: string; sampleSeed?: string; json?: boolean; part?: string; fusionWeight?: string; seen?: string; shard?: string }) => {
       if (flags.split !== 'test' && flags.split !== 'valid') throw new InputError(`--split must be test or valid, got ${JSON.stringify(flags.split)}`);
+      const shard = parseShard(flags.shard);
       const [rec, ds] = await Promise.all([Recommender.load(flags.model, flags.index, loadOptions(flags)), loadDataset(flags.data)]);
       const limit = intOpt('--limit', flags.limit, 1);
       const sampleSeed = intOpt('--sample-seed', flags.sampleSeed, 0) ?? 0;
+      const beamWidth = intOpt('--beam', flags.beam, 1, MAX_BEAM);
       const all = (flags.split === 'test' ? ds.test : ds.valid).length;
       const total = Math.min(all, limit ?? Infinity);
-      const p = startProgress(total < all ? `evaluating (${flags.split}, seeded random sample of ${total} of ${all} users, seed ${sampleSeed})` : `evaluating (${flags.split})`, total);
-      const report = await evaluateRecommender(rec, ds, { split: flags.split, beamWidth: intOpt('--beam', flags.beam, 1, MAX_BEAM), limit, sampleSeed, onProgress: (d) => p.update(d) });
+      const p = startProgress(`${total < all ? `evaluating (${flags.split}, seeded random sample of ${total} of ${all} users, seed ${sampleSeed})` : `evaluating (${flags.split})`}${shard ? `, shard ${shard.index + 1}/${shard.count}` : ''}`, total);
+      const report = await evaluateRecommender(rec, ds, { split: flags.split, beamWidth, limit, sampleSeed, shard, onProgress: (d) => p.update(d) });
       p.stop();
       await rec.close();
-      console.log(flags.json ? JSON.stringify({ modelDir: path.resolve(flags.model), modelName: rec.modelName, excludeSeen: rec.excludeSeenByDefault, ...report }) : formatReport(report, rec.modelName) + `\n  history items ${rec.excludeSeenByDefault ? 'excluded' : 'kept'} (${flags.seen ? '--seen' : "the model's policy"})`);
+      const id = { modelDir: path.resolve(flags.model), modelName: rec.modelName, excludeSeen: rec.excludeSeenByDefault };
+      // a shard carries what a merge checks: the same model bytes, data, sample and beam
+      if (shard) console.log(JSON.stringify({ ...id, modelHash: rec.modelHash, dataHash: datasetFingerprint(ds), beamWidth: beamWidth ?? 20, ...report }));
+      else console.log(flags.json ? JSON.stringify({ ...id, ...report }) : formatReport(report, rec.modelName) + `\n  history items ${rec.excludeSeenByDefault ? 'excluded' : 'kept'} (${flags.seen ? '--seen' : "the model's policy"})`);
+    });
+
+  program
+    .command('eval-merge')
+    .description('merge the shards of one evaluation (`semrec eval --shard I/N` outputs) into exactly the unsharded report')
+    .argument('<files...>', 'the shards\' JSON outputs, one file each')
+    .option('--json', 'print the report as JSON')
+    .action(async (files: string[], flags: { json?: boolean }) => {
+      const merged = mergeEvalShards(await Promise.all(files.map((f) => readEvalShard(f))));
+      console.log(flags.json ? JSON.stringify(merged) : formatReport(merged, merged.modelName) + `\n  merged from ${merged.shards} shard(s)`);
     });
 }

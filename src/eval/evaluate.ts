@@ -10,6 +10,7 @@ import type { Recommender } from '../serving/recommender.js';
 import { dedupe, MetricAccumulator, type RankingMetrics } from './metrics.js';
 import { PopularityRanker, type Ranker } from './baselines.js';
 import { seededSample } from './sample.js';
+import { shardOf, type RankerShard, type ShardSpec } from './shard.js';
 import { InputError } from '../errors.js';
 
 /** Options of {@link evaluateRankers} and {@link evaluateRecommender}. */
@@ -24,6 +25,11 @@ export interface EvalOptions {
   concurrency?: number;
   /** Also return every user's rank of the target (`ranks`), for paired comparisons. */
   perUser?: boolean;
+  /**
+   * Evaluate one shard of the users (`index` 0-based of `count`: the users at positions
+   * index, index + count, … of the seeded sample) and return what merging needs (shard.ts).
+   */
+  shard?: ShardSpec;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -39,6 +45,8 @@ export interface RankerReport {
   seconds: number;
   /** With `perUser`: per evaluated user (sample order), the target's 1-based rank in the top 10, 0 if absent. */
   ranks?: number[];
+  /** With `shard`: this shard's share, merged exactly by {@link mergeEvalShards}. */
+  part?: RankerShard;
 }
 
 /** Figures of several rankers on the same users. */
@@ -70,6 +78,8 @@ export interface EvalReport {
   seconds: number;
   /** With `perUser`: the model's rank of each user's target (1..10, 0 = not in the top 10). */
   ranks?: number[];
+  /** A shard's share (`semrec eval --shard I/N`): merged into the whole report by {@link mergeEvalShards}. */
+  shard?: { index: number; count: number; model: RankerShard; popularity: RankerShard };
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -109,7 +119,8 @@ export function recommenderRanker(rec: Recommender, opts: { beamWidth?: number; 
 export async function evaluateRankers(rankers: readonly Ranker[], ds: Dataset, opts: EvalOptions = {}): Promise<RankersReport> {
   const split = opts.split ?? 'test';
   const pool = split === 'test' ? ds.test : ds.valid;
-  const examples = seededSample(pool, opts.limit, opts.sampleSeed ?? 0);
+  const sample = seededSample(pool, opts.limit, opts.sampleSeed ?? 0);
+  const examples = opts.shard ? shardOf(sample, opts.shard) : sample;
   const catalogue = new Set(ds.items.map((i) => i.id));
   const total = examples.length * rankers.length;
   let done = 0;
@@ -117,6 +128,9 @@ export async function evaluateRankers(rankers: readonly Ranker[], ds: Dataset, o
   for (const ranker of rankers) {
     const valid = ranker.isValid ?? ((id: string) => catalogue.has(id));
     const acc = new MetricAccumulator([5, 10], ds.items.length);
+    // per example, summed in example order afterwards: the figures do not depend on which request finished first
+    const rank0 = new Int32Array(examples.length);
+    const covered = new Set<string>();
     const lat: number[] = [];
     let invalid = 0;
     let returned = 0;
@@ -129,18 +143,23 @@ export async function evaluateRankers(rankers: readonly Ranker[], ds: Dataset, o
         const e = examples[i];
         const s = performance.now();
         const ranked = await ranker.rank(e.history, 10);
-        if (ranks) ranks[i] = dedupe(ranked).slice(0, 10).indexOf(e.target) + 1;
+        const list = dedupe(ranked);
+        if (ranks) ranks[i] = list.slice(0, 10).indexOf(e.target) + 1;
         lat.push(performance.now() - s);
         for (const id of ranked) {
           returned++;
           if (!valid(id)) invalid++;
         }
-        acc.add(ranked, e.target);
+        rank0[i] = list.indexOf(e.target);
+        for (const id of list.slice(0, acc.coverageK)) covered.add(id);
         opts.onProgress?.(++done, total);
       }
     };
     await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 64, examples.length) }, worker));
     const seconds = (performance.now() - t0) / 1000;
+    for (const r of rank0) acc.addRank(r);
+    acc.cover(covered);
+    const part: RankerShard | undefined = opts.shard ? { name: ranker.name, ranks0: Array.from(rank0), covered: [...covered].sort(), catalogue: ds.items.length, invalid, returned, latencies: [...lat], seconds } : undefined;
     lat.sort((a, b) => a - b);
     out.push({
       name: ranker.name,
@@ -150,6 +169,7 @@ export async function evaluateRankers(rankers: readonly Ranker[], ds: Dataset, o
       throughput: examples.length / Math.max(1e-9, seconds),
       seconds,
       ...(ranks ? { ranks } : {}),
+      ...(part ? { part } : {}),
     });
   }
   return { split, users: examples.length, ofUsers: pool.length, ...(examples.length < pool.length ? { sampleSeed: opts.sampleSeed ?? 0 } : {}), rankers: out };
@@ -164,7 +184,8 @@ export async function evaluateRecommender(rec: Recommender, ds: Dataset, opts: E
   }
   const model = recommenderRanker(rec, { beamWidth: opts.beamWidth ?? 20 });
   const n = (opts.split ?? 'test') === 'test' ? ds.test.length : ds.valid.length;
-  const users = Math.min(n, opts.limit ?? Infinity);
+  const all = Math.min(n, opts.limit ?? Infinity);
+  const users = opts.shard ? (all > opts.shard.index ? Math.floor((all - opts.shard.index - 1) / opts.shard.count) + 1 : 0) : all;
   const r = await evaluateRankers([model, new PopularityRanker(ds.train)], ds, { ...opts, onProgress: opts.onProgress && ((d) => opts.onProgress!(Math.min(d, users), users)) });
   const [m, pop] = r.rankers;
   return {
@@ -180,5 +201,6 @@ export async function evaluateRecommender(rec: Recommender, ds: Dataset, opts: E
     throughput: m.throughput,
     seconds: m.seconds,
     ...(m.ranks ? { ranks: m.ranks } : {}),
+    ...(opts.shard && m.part && pop.part ? { shard: { ...opts.shard, model: m.part, popularity: pop.part } } : {}),
   };
 }

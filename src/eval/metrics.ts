@@ -78,6 +78,11 @@ export class MetricAccumulator {
     });
   }
 
+  /** Count items as recommended (coverage), e.g. the top lists of another process's share. */
+  cover(items: Iterable<string>): void {
+    for (const it of items) this.covered.add(it);
+  }
+
   /** The means so far. */
   result(): RankingMetrics {
     const recall: Record<number, number> = {};
