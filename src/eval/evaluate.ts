@@ -10,7 +10,7 @@ import type { Recommender } from '../serving/recommender.js';
 import { dedupe, MetricAccumulator, type RankingMetrics } from './metrics.js';
 import { PopularityRanker, type Ranker } from './baselines.js';
 import { seededSample } from './sample.js';
-import { shardOf, type RankerShard, type ShardSpec } from './shard.js';
+import { shardOf, type RankerShard, type ShardSpec } from './shard-spec.js';
 import { InputError } from '../errors.js';
 
 /** Options of {@link evaluateRankers} and {@link evaluateRecommender}. */

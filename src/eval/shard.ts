@@ -11,28 +11,10 @@ import { readRegularText, zodIssues } from '../../quantizer/core/index.js';
 import { FormatError, InputError } from '../errors.js';
 import { MetricAccumulator, type RankingMetrics } from './metrics.js';
 import type { EvalReport } from './evaluate.js';
+import type { RankerShard, ShardSpec } from './shard-spec.js';
 
-/** One shard of `count` (index 0-based). */
-export interface ShardSpec {
-  index: number;
-  count: number;
-}
-
-/** One ranker's share of a sharded evaluation. */
-export interface RankerShard {
-  name: string;
-  /** Per user of the shard (shard order): the target's 0-based position in the de-duplicated list, −1 if absent. */
-  ranks0: number[];
-  /** Distinct items of the shard's top-10 lists (sorted), and the catalogue size coverage divides by. */
-  covered: string[];
-  catalogue: number;
-  /** Returned ids that are not items of the catalogue, and all returned ids. */
-  invalid: number;
-  returned: number;
-  /** Per-request latencies (ms) and the shard's wall time. */
-  latencies: number[];
-  seconds: number;
-}
+export { shardOf } from './shard-spec.js';
+export type { RankerShard, ShardSpec } from './shard-spec.js';
 
 /** A shard's `semrec eval --shard I/N --json` output: its report plus what must agree to merge. */
 export interface EvalShardFile extends EvalReport {
@@ -56,14 +38,6 @@ export function parseShard(v: string | undefined, flag = '--shard'): ShardSpec |
   const n = m ? Number(m[2]) : NaN;
   if (!m || !(n >= 1 && n <= 100_000) || !(i >= 1 && i <= n)) throw new InputError(`${flag} must be I/N with 1 ≤ I ≤ N ≤ 100000, got ${JSON.stringify(v)}`, { param: 'shard' });
   return { index: i - 1, count: n };
-}
-
-/** The shard's share of a list: positions index, index + count, … */
-export function shardOf<T>(items: readonly T[], s: ShardSpec): T[] {
-  if (!(Number.isInteger(s.count) && s.count >= 1 && Number.isInteger(s.index) && s.index >= 0 && s.index < s.count)) throw new InputError(`shard must have 0 ≤ index < count, got ${s.index}/${s.count}`, { param: 'shard' });
-  const out: T[] = [];
-  for (let i = s.index; i < items.length; i += s.count) out.push(items[i]);
-  return out;
 }
 
 function quantile(sorted: number[], q: number): number {
