@@ -80,5 +80,7 @@ export type { Ranker } from './eval/baselines.js';
 export { recallAt, ndcgAt } from './eval/metrics.js';
 export type { RankingMetrics } from './eval/metrics.js';
 export { seededSample } from './eval/sample.js';
+export { mergeEvalShards, parseShard, readEvalShard, shardOf } from './eval/shard.js';
+export type { EvalShardFile, MergedEval, RankerShard, ShardSpec } from './eval/shard.js';
 export { runCompare } from './compare/harness.js';
 export type { CompareOptions, CompareResults, BaselineRun, BaselineSettings } from './compare/harness.js';
