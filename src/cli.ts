@@ -21,6 +21,7 @@ import { registerRecommend } from './cli/recommend-cmd.js';
 import { registerCompare } from './cli/compare.js';
 import { registerServe } from './cli/serve-cmd.js';
 import { registerLlm } from './cli/llm-cmd.js';
+import { registerBatch } from './cli/batch-cmd.js';
 
 /** The package version, from the nearest package.json above this file (works from src/ and dist/). */
 function version(): string {
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
   registerIndex(program);
   registerTrain(program);
   registerLlm(program);
+  registerBatch(program);
   registerRecommend(program);
   registerServe(program);
   registerCompare(program);

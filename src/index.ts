@@ -17,6 +17,8 @@ export { DecodingError } from '../decoding/index.js';
 export { Recommender, MAX_K, MAX_BEAM, WARMUP_MAX_FACTOR, SERVE_PROCESS_WARMUP, WARMUP_MAX_MS } from './serving/recommender.js';
 export type { RecommendOptions, Recommendation, RecommendResult, LoadOptions } from './serving/recommender.js';
 export { RecommenderSlot, SlotClosedError } from './serving/slot.js';
+export { recommendBatch, datasetRequests, readBatchRequests } from './serving/batch.js';
+export type { BatchRequest, BatchOptions, BatchReport } from './serving/batch.js';
 export type { Generation, RecommenderLoader } from './serving/slot.js';
 export { semiSpaceMb, youngGenerationAdvice, SEMI_SPACE_FLAG, SERVING_SEMI_SPACE_MB } from './util/runtime.js';
 export type { ModelKindName, ModelPart } from './serving/model/kinds.js';
