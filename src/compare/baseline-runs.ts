@@ -16,6 +16,13 @@ import type { ItemIndex } from '../../quantizer/index.js';
 /** Progress of one stage of a run (`label` names the bar; `detail` e.g. the loss). */
 export type StageCallback = (stage: 'index' | 'train' | 'eval', label: string, done: number, total: number, detail?: string) => void;
 
+/** A trainer's progress events as a run's `train` stage (`label` N: step / steps, the loss). */
+export function trainProgress(ev: StageCallback, label: string): (e: Record<string, unknown>) => void {
+  return (e) => {
+    if (e.event === 'progress') ev('train', `${label} ${e.epoch as number}`, e.step as number, e.steps as number, `loss ${(e.loss as number).toFixed(3)}`);
+  };
+}
+
 /** A run's index: its scheme and seed over the dataset (collaborative embeddings from the train split). */
 export async function buildRunIndex(ds: Dataset, settings: EvalSettings, indexDir: string, ev: StageCallback): Promise<ItemIndex> {
   const sequences = ds.train.map((s) => s.items);
@@ -46,9 +53,7 @@ export async function sasrecRun(ds: Dataset, settings: BaselineSettings, dir: st
     sasrec: {
       ...settings.sasrec,
       seed,
-      onEvent: (e) => {
-        if (e.event === 'progress') ev('train', `sasrec epoch ${e.epoch as number}`, e.step as number, e.steps as number, `loss ${(e.loss as number).toFixed(3)}`);
-      },
+      onEvent: trainProgress(ev, 'sasrec epoch'),
     },
   });
   const trainSeconds = (Date.now() - t0) / 1000;

@@ -25,7 +25,7 @@ import { trainKind, trainModel } from '../training/train.js';
 import type { DecoderTrainOptions } from '../training/train-decoder.js';
 import { writeReports } from './report.js';
 import type { BaselineRun, BaselineSettings, CompareResults, RunResult, RunSettings } from './types.js';
-import { buildRunIndex, sasrecRun } from './baseline-runs.js';
+import { buildRunIndex, sasrecRun, trainProgress } from './baseline-runs.js';
 import type { SasrecOptions } from '../training/sasrec.js';
 import { checkSasrecOptions } from '../training/sasrec.js';
 
@@ -207,9 +207,7 @@ async function oneRun(ds: Dataset, settings: RunSettings, label: string, dir: st
     decoder: {
       ...settings.train,
       seed,
-      onEvent: (e) => {
-        if (e.event === 'progress') ev('train', `train epoch ${e.epoch as number}`, e.step as number, e.steps as number, `loss ${(e.loss as number).toFixed(3)}`);
-      },
+      onEvent: trainProgress(ev, 'train epoch'),
     },
   });
   const trainSeconds = (Date.now() - t0) / 1000;
