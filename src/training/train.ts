@@ -15,7 +15,7 @@ import { loadIndex, type ItemIndex } from '../../quantizer/index.js';
 import { checkWritable, openRequired, resolveArtifact } from '../../quantizer/core/index.js';
 import { loadDataset, type Dataset } from '../data/store.js';
 import { InputError, ModelError } from '../errors.js';
-import { fusedAt, kindName, onnxMaxBatch, openSasrec, openTransformer, SASREC_MAX_BATCH, TABLE_MAX_BATCH, transformerDims } from '../serving/model/kinds.js';
+import { fusedAt, kindName, openNeural, TABLE_MAX_BATCH, transformerDims } from '../serving/model/kinds.js';
 import { chooseFusionWeight, type FusionOptions } from './fusion.js';
 import type { DecodeContext } from '../eval/decode.js';
 import { chooseSeenPolicy, type SeenChoice, type SeenSelectOptions } from './seen-select.js';
@@ -266,10 +266,10 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   }
   if (kind === 'sasrec') {
     const t = await trainSasrecFiles(ds, index, { indexDir: opts.index, maxHistory }, opts.sasrec);
-    const m = await openSasrec(t.files['model.onnx'] as Uint8Array, t.config, trie, layout, { rowOfCodes: (c) => index.rowOfCodes(c) ?? -1 });
+    const m = await openNeural(t.files['model.onnx'] as Uint8Array, t.config, { trie, layout, files: filesOf(t.files), rowOfCodes: (c) => index.rowOfCodes(c) ?? -1 });
     let seen;
     try {
-      seen = await seenPolicy(m.model, SASREC_MAX_BATCH, ctx, ds.valid, opts, opts.sasrec?.seed ?? 0);
+      seen = await seenPolicy(m.model, m.batch, ctx, ds.valid, opts, opts.sasrec?.seed ?? 0);
     } finally {
       await m.close();
     }
@@ -280,11 +280,9 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   const dec = opts.transformerFrom !== undefined ? await reuseTransformer(opts.transformerFrom, index) : await trainDecoderFiles(ds, index, { indexDir: opts.index, maxHistory }, opts.decoder);
   const sasrecPart = dec.config.architecture === 'sasrec'; // fused over a reused SASRec model
   const seed = opts.decoder?.seed ?? ((dec.config.params.seed ?? (dec.config.params.sasrec as { seed?: number } | undefined)?.seed ?? 0) as number);
-  const neural = sasrecPart ? await openSasrec(dec.files['model.onnx'] as Uint8Array, dec.config, trie, layout, { rowOfCodes: (c) => index.rowOfCodes(c) ?? -1 }) : undefined;
-  const opened = neural ? undefined : await openTransformer(dec.files['model.onnx'] as Uint8Array, dec.config, layout, index, filesOf(dec.files));
-  const tf = neural?.model ?? opened!.model;
-  const tfBatch = neural ? SASREC_MAX_BATCH : onnxMaxBatch(opened!.onnx);
-  const onnx = { close: () => (neural ? neural.close() : opened!.onnx.close()) };
+  const onnx = await openNeural(dec.files['model.onnx'] as Uint8Array, dec.config, { trie, layout, index, files: filesOf(dec.files), rowOfCodes: (c) => index.rowOfCodes(c) ?? -1 });
+  const tf = onnx.model;
+  const tfBatch = onnx.batch;
   if (kind === 'transformer') {
     let seen;
     try {

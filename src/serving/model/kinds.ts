@@ -92,10 +92,26 @@ export const TABLE_MAX_BATCH = 64;
 /** Requests per beam search for SASRec (one graph call scores them all; each keeps a best-score array per trie node). */
 export const SASREC_MAX_BATCH = 32;
 
-/** SASRec's graph (the verified bytes of a model directory's model.onnx) decoded over the trie. */
-export async function openSasrec(graph: Uint8Array, config: ModelConfig, trie: PrefixTrie, layout: TokenLayout, opts: { threads?: number; label?: string; rowOfCodes?: (codes: ArrayLike<number>) => number } = {}): Promise<{ model: StepModel<unknown>; close: () => Promise<void> }> {
-  const scorer = await SasrecScorer.load(graph, sasrecShape(config.params, opts.label ?? 'config.json'), opts);
-  return { model: new ItemScoreStepModel(scorer, trie, layout, { rowOfCodes: opts.rowOfCodes }) as StepModel<unknown>, close: () => scorer.close() };
+/** A loaded neural part (transformer or SASRec): its step model, requests per beam search, and how to release it. */
+export interface NeuralPart {
+  model: StepModel<unknown>;
+  batch: number;
+  close: () => Promise<void>;
+}
+
+/**
+ * The neural part of a model directory from its graph's bytes (model.onnx) — the one place it is
+ * opened, for serving and for `semrec train`'s validation choices: SASRec (architecture `sasrec`,
+ * or a fused model with `params.neural: "sasrec"`) decoded over the trie by the exact item-score
+ * search, otherwise the transformer ({@link openTransformer}).
+ */
+export async function openNeural(graph: Uint8Array, config: ModelConfig, at: { trie: PrefixTrie; layout: TokenLayout; index?: ItemIndex; files: ModelFiles; rowOfCodes?: (codes: ArrayLike<number>) => number }, opts: { threads?: number; label?: string } = {}): Promise<NeuralPart> {
+  if (config.architecture === 'sasrec' || config.params.neural === 'sasrec') {
+    const scorer = await SasrecScorer.load(graph, sasrecShape(config.params, opts.label ?? 'config.json'), opts);
+    return { model: new ItemScoreStepModel(scorer, at.trie, at.layout, { rowOfCodes: at.rowOfCodes }) as StepModel<unknown>, batch: SASREC_MAX_BATCH, close: () => scorer.close() };
+  }
+  const t = await openTransformer(graph, config, at.layout, at.index, at.files, opts);
+  return { model: t.model, batch: onnxMaxBatch(t.onnx), close: () => t.onnx.close() };
 }
 
 async function loadTransition(ctx: LoadContext): Promise<StepModel<unknown>> {
@@ -147,9 +163,10 @@ export async function openTransformer(graph: Uint8Array, config: ModelConfig, la
   }
 }
 
-async function loadTransformer(ctx: LoadContext): Promise<TransformerPart> {
+async function loadNeural(ctx: LoadContext): Promise<NeuralPart> {
   // the verified bytes go to onnxruntime, not the path (a file renamed there since is never loaded)
-  return openTransformer(await ctx.art.read('model.onnx'), ctx.config, ctx.layout, ctx.index, { read: (n) => ctx.art.text(n), has: (n) => ctx.art.has(n) }, { threads: ctx.threads, label: path.join(ctx.dir, 'model.onnx') });
+  const files: ModelFiles = { read: (n) => ctx.art.text(n), has: (n) => ctx.art.has(n) };
+  return openNeural(await ctx.art.read('model.onnx'), ctx.config, { trie: ctx.trie, layout: ctx.layout, index: ctx.index, files, rowOfCodes: ctx.rowOfCodes }, { threads: ctx.threads, label: path.join(ctx.dir, 'model.onnx') });
 }
 
 const noClose = async () => {};
@@ -178,16 +195,16 @@ export const MODEL_KINDS: Record<string, { name: ModelKindName; load(ctx: LoadCo
     name: 'transformer',
     async load(ctx) {
       partOf(ctx, 'transformer');
-      const m = await loadTransformer(ctx);
-      return { model: m.model, name: 'transformer', maxBatch: onnxMaxBatch(m.onnx), close: () => m.onnx.close() };
+      const m = await loadNeural(ctx);
+      return { model: m.model, name: 'transformer', maxBatch: m.batch, close: m.close };
     },
   },
   sasrec: {
     name: 'sasrec',
     async load(ctx) {
       partOf(ctx, 'sasrec');
-      const m = await openSasrec(await ctx.art.read('model.onnx'), ctx.config, ctx.trie, ctx.layout, { threads: ctx.threads, label: path.join(ctx.dir, 'model.onnx'), rowOfCodes: ctx.rowOfCodes });
-      return { model: m.model, name: 'sasrec', maxBatch: SASREC_MAX_BATCH, close: m.close };
+      const m = await loadNeural(ctx);
+      return { model: m.model, name: 'sasrec', maxBatch: m.batch, close: m.close };
     },
   },
   fused: {
@@ -201,7 +218,7 @@ export const MODEL_KINDS: Record<string, { name: ModelKindName; load(ctx: LoadCo
       const at = part === 'transition' ? 1 : part === 'transformer' ? 0 : w; // the weight served
       // the neural part: the transformer, or SASRec in a fused model made over one (params.neural)
       const sasrec = ctx.config.params.neural === 'sasrec';
-      const tf = at >= 1 ? undefined : sasrec ? { ...(await openSasrec(await ctx.art.read('model.onnx'), ctx.config, ctx.trie, ctx.layout, { threads: ctx.threads, label: path.join(ctx.dir, 'model.onnx'), rowOfCodes: ctx.rowOfCodes })), batch: SASREC_MAX_BATCH } : await loadTransformer(ctx).then((m) => ({ model: m.model, batch: onnxMaxBatch(m.onnx), close: () => m.onnx.close() }));
+      const tf = at < 1 ? await loadNeural(ctx) : undefined;
       const transition = at > 0 ? await loadTransition(ctx) : undefined;
       const { model, batch } = fusedAt(tf?.model, transition, at, tf?.batch);
       const name = part === 'transformer' && sasrec ? 'sasrec' : part !== 'fused' ? part : `fused${sasrec ? ' sasrec +' : ''} (transition weight ${w})`;
