@@ -49,13 +49,31 @@ class Block(torch.nn.Module):
 
 
 class SASRec(torch.nn.Module):
-    """`items` catalogue items (numbered 1..items; 0 = padding)."""
+    """`items` catalogue items (numbered 1..items; 0 = padding). With `codes` (int array [items,
+    levels], the index's semantic-ID tuples) and `code_sizes` (codes per level), an item's
+    embedding is its own learned vector plus the sum of its codes' embeddings (one table per
+    level), both where it is read in a history and where it is scored as the next item: items
+    that share a code prefix share parameters, so rare items borrow from their neighbours."""
 
-    def __init__(self, items, max_len, d=64, layers=2, heads=2, dropout=0.5, d_ff=None):
+    def __init__(self, items, max_len, d=64, layers=2, heads=2, dropout=0.5, d_ff=None, codes=None, code_sizes=None):
         super().__init__()
         self.items = items
         self.max_len = max_len
         self.item = torch.nn.Embedding(items + 1, d, padding_idx=0)
+        self.code = None
+        if codes is not None:
+            codes = torch.as_tensor(np.asarray(codes), dtype=torch.long)
+            if codes.shape[0] != items or codes.shape[1] != len(code_sizes):
+                raise ValueError(f"codes must be [{items}, {len(code_sizes)}], got {list(codes.shape)}")
+            if (codes < 0).any() or (codes >= torch.as_tensor(code_sizes)[None]).any():
+                raise ValueError("a code is outside its level's codebook")
+            offsets = torch.as_tensor(np.concatenate([[0], np.cumsum(code_sizes)[:-1]]), dtype=torch.long)
+            total = int(sum(code_sizes))
+            # Row 0 (padding) points at the zero padding row `total` of the code table.
+            rows = torch.cat([torch.full((1, codes.shape[1]), total, dtype=torch.long), codes + offsets[None]])
+            self.register_buffer("code_rows", rows)
+            self.code = torch.nn.Embedding(total + 1, d, padding_idx=total)
+            self.code_sizes = [int(k) for k in code_sizes]
         self.pos = torch.nn.Embedding(max_len, d)
         self.drop = torch.nn.Dropout(dropout)
         self.blocks = torch.nn.ModuleList(Block(d, heads, dropout, d_ff or 4 * d) for _ in range(layers))
@@ -68,12 +86,20 @@ class SASRec(torch.nn.Module):
                 torch.nn.init.zeros_(m.bias)
         with torch.no_grad():
             self.item.weight[0].zero_()
+            if self.code is not None:
+                self.code.weight[-1].zero_()
+
+    def table(self):
+        """Every item's embedding [items + 1, d] (row 0 = padding, zero)."""
+        if self.code is None:
+            return self.item.weight
+        return self.item.weight + self.code(self.code_rows).sum(1)
 
     def hidden(self, seq):
         """seq [B, T] (right-aligned, 0 = padding) -> hidden states [B, T, d] (zero at padding)."""
         B, T = seq.shape
         keep = (seq > 0).unsqueeze(-1).to(self.item.weight.dtype)
-        x = self.item(seq) * self.scale + self.pos(torch.arange(T, device=seq.device))[None]
+        x = F.embedding(seq, self.table()) * self.scale + self.pos(torch.arange(T, device=seq.device))[None]
         x = self.drop(x) * keep
         causal = torch.ones(T, T, dtype=torch.bool, device=seq.device).tril()
         for b in self.blocks:
@@ -82,7 +108,7 @@ class SASRec(torch.nn.Module):
 
     def item_logits(self, h):
         """Scores of items 1..items (column j = item j + 1) for hidden states h [..., d]."""
-        return h @ self.item.weight[1:].t()
+        return h @ self.table()[1:].t()
 
     def forward(self, seq):
         """Log-softmax over the catalogue after the whole sequence: [B, items]."""
@@ -139,14 +165,23 @@ def rank_metrics(model, hists, targets, k=10, batch=512):
     return hit / max(1, len(hists)), ndcg / max(1, len(hists))
 
 
-def loss_of(model, xb, yb, loss, negatives, gen):
+def loss_of(model, xb, yb, loss, negatives, gen, level_loss=0.0):
     h = model.hidden(xb)
     m = yb > 0
     h, y = h[m], yb[m] - 1
     if loss == "ce":
-        return F.cross_entropy(model.item_logits(h), y)
+        out = F.cross_entropy(model.item_logits(h), y)
+        if level_loss and model.code is not None:
+            # Auxiliary objective over every level of the next tuple: a softmax over each level's
+            # codes (scored by the same code embeddings), weighted by level_loss.
+            rows = model.code_rows[y + 1]
+            start = 0
+            for lvl, k in enumerate(model.code_sizes):
+                out = out + level_loss * F.cross_entropy(h @ model.code.weight[start:start + k].t(), rows[:, lvl] - start)
+                start += k
+        return out
     neg = torch.randint(0, model.items, (negatives,), generator=gen)
-    emb = model.item.weight[1:]
+    emb = model.table()[1:]
     pos = (h * emb[y]).sum(-1, keepdim=True)
     negs = h @ emb[neg].t()
     negs = negs.masked_fill(neg[None] == y[:, None], float("-inf"))  # an accidental hit is not a negative
@@ -155,7 +190,9 @@ def loss_of(model, xb, yb, loss, negatives, gen):
 
 def train_sasrec(cfg):
     """cfg: data (dir), items, max_len, d, layers, heads, dropout, lr, weight_decay, batch, epochs,
-    patience, loss (ce | sampled), negatives, seed, threads, valid_sample, out (dir)."""
+    patience, loss (ce | sampled), negatives, seed, threads, valid_sample, out (dir); code_sizes
+    (optional: semantic-ID inputs, the tuples read from `data`/codes.i32, items × levels);
+    level_loss (with code_sizes and loss ce: weight of the auxiliary per-level code softmax)."""
     torch.manual_seed(cfg.get("seed", 0))
     if cfg.get("threads"):
         torch.set_num_threads(cfg["threads"])
@@ -171,7 +208,10 @@ def train_sasrec(cfg):
     pick = rng.permutation(len(valid))[:vs] if vs and vs < len(valid) else np.arange(len(valid))
     v_hist = [valid[i][:-1] for i in pick]
     v_tgt = [int(valid[i][-1]) for i in pick]
-    model = SASRec(items, L, cfg.get("d", 64), cfg.get("layers", 2), cfg.get("heads", 2), cfg.get("dropout", 0.5))
+    codes = None
+    if cfg.get("code_sizes"):
+        codes = np.fromfile(cfg["data"] + "/codes.i32", dtype=np.int32).reshape(items, len(cfg["code_sizes"]))
+    model = model_of(cfg, codes)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.get("lr", 1e-3), weight_decay=cfg.get("weight_decay", 0.0))
     gen = torch.Generator().manual_seed(cfg.get("seed", 0))
     loss_kind, negatives = cfg.get("loss", "ce"), cfg.get("negatives", 256)
@@ -187,7 +227,7 @@ def train_sasrec(cfg):
         model.train()
         for s in range(steps):
             idx = perm[s * bs:(s + 1) * bs]
-            loss = loss_of(model, X[idx], Y[idx], loss_kind, negatives, gen)
+            loss = loss_of(model, X[idx], Y[idx], loss_kind, negatives, gen, cfg.get("level_loss", 0.0))
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -210,8 +250,15 @@ def train_sasrec(cfg):
           "valid_recall10": rank_metrics(model, v_hist, v_tgt)[0], "seconds": time.time() - t0})
 
 
-def model_of(cfg):
-    return SASRec(cfg["items"], cfg["max_len"], cfg.get("d", 64), cfg.get("layers", 2), cfg.get("heads", 2), cfg.get("dropout", 0.5))
+def model_of(cfg, codes=None, state=None):
+    """The model of a recipe; with semantic-ID inputs (`code_sizes`), the tuples come from `codes`
+    or, when loading, from the checkpoint's `state` (its `code_rows` buffer)."""
+    sizes = cfg.get("code_sizes")
+    if sizes and codes is None:
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        codes = state["code_rows"][1:].numpy() - offsets[None]
+    return SASRec(cfg["items"], cfg["max_len"], cfg.get("d", 64), cfg.get("layers", 2), cfg.get("heads", 2),
+                  cfg.get("dropout", 0.5), codes=codes if sizes else None, code_sizes=sizes)
 
 
 def export_sasrec(model, path):
@@ -224,8 +271,9 @@ def export_sasrec(model, path):
 
 def sasrec_logits(cfg, checkpoint, histories):
     """Reference scores for tests: PyTorch's log-softmax over the catalogue per history."""
-    model = model_of(cfg)
-    model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+    state = torch.load(checkpoint, map_location="cpu")
+    model = model_of(cfg, state=state)
+    model.load_state_dict(state)
     model.eval()
     with torch.no_grad():
         return model(right_align([np.asarray(h, dtype=np.int64) for h in histories], model.max_len))

@@ -109,7 +109,7 @@ export function gridOpt(v: string | undefined): number[] | undefined {
 }
 
 /** Flags accepted inside `--sasrec-args` (those of `semrec train --arch sasrec`). */
-const SASREC_ARG_FLAGS = ['layers', 'd-model', 'heads', 'dropout', 'epochs', 'patience', 'batch-size', 'lr', 'weight-decay', 'loss', 'negatives', 'threads', 'valid-sample'];
+const SASREC_ARG_FLAGS = ['layers', 'd-model', 'heads', 'dropout', 'epochs', 'patience', 'batch-size', 'lr', 'weight-decay', 'loss', 'negatives', 'threads', 'valid-sample', 'item-embedding', 'level-loss'];
 
 /** `--x-args "--flag value ..."` as camel-cased flags (only `allowed` ones; typed errors naming `option`). */
 function flagWords(option: string, s: string, allowed: readonly string[]): Record<string, string> {
@@ -149,7 +149,10 @@ export function sasrecOptions(flags: Record<string, string | undefined>): Omit<S
   const foreign = ['block', 'kvHeads', 'dFf', 'schedule', 'timeBudget', 'base', 'device', 'nproc', 'transformerFrom', 'transitionShape', 'transitionFit', 'fusionGrid', 'fusionUsers', 'transitionUsers'].find((f) => flags[f] !== undefined);
   if (foreign) throw new InputError(`--${foreign.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} is not a SASRec setting (--arch sasrec)`);
   if (flags.loss !== undefined && flags.loss !== 'ce' && flags.loss !== 'sampled') throw new InputError(`--loss must be ce or sampled, got ${JSON.stringify(flags.loss)}`);
+  if (flags.itemEmbedding !== undefined && flags.itemEmbedding !== 'id' && flags.itemEmbedding !== 'id+sid') throw new InputError(`--item-embedding must be id or id+sid, got ${JSON.stringify(flags.itemEmbedding)}`);
   const o: Omit<SasrecOptions, 'onEvent'> = {
+    semanticIds: flags.itemEmbedding === undefined ? undefined : flags.itemEmbedding === 'id+sid',
+    levelLoss: floatOpt('--level-loss', flags.levelLoss, 0, 100),
     layers: intOpt('--layers', flags.layers, 1),
     dModel: intOpt('--d-model', flags.dModel, 2),
     heads: intOpt('--heads', flags.heads, 1),

@@ -36,6 +36,8 @@ export function registerTrain(program: Command): void {
     .option('--loss <kind>', 'sasrec: ce (default: full cross-entropy over the catalogue) | sampled (sampled softmax)')
     .option('--negatives <n>', 'sasrec --loss sampled: uniform negatives per batch (default 256)')
     .option('--weight-decay <x>', 'sasrec: Adam weight decay (default 0)')
+    .option('--item-embedding <kind>', 'sasrec: id (default: one learned vector per item) | id+sid (plus one learned vector per code of the item\'s semantic ID, read and scored)')
+    .option('--level-loss <x>', 'sasrec --item-embedding id+sid: weight of an auxiliary softmax over each level of the next item\'s semantic ID (default 0)')
     .option('--epochs <n>', 'epoch cap (default 200; the schedule decides when to stop)')
     .option('--patience <n>', 'epochs without validation improvement before the decay starts (wsd) or training stops (cosine) (default 3)')
     .option('--batch-size <n>', 'sequences per batch (default 256; the global batch under DDP)')
@@ -63,7 +65,7 @@ export function registerTrain(program: Command): void {
       let tbar: ReturnType<typeof startProgress> | undefined;
       let sbar: ReturnType<typeof startProgress> | undefined;
       const isSasrec = flags.arch === 'sasrec';
-      if (!isSasrec && ['loss', 'negatives', 'weightDecay'].some((f) => flags[f] !== undefined)) throw new InputError('--loss, --negatives and --weight-decay are SASRec settings (--arch sasrec)');
+      if (!isSasrec && ['loss', 'negatives', 'weightDecay', 'itemEmbedding', 'levelLoss'].some((f) => flags[f] !== undefined)) throw new InputError('--loss, --negatives, --weight-decay, --item-embedding and --level-loss are SASRec settings (--arch sasrec)');
       const sasrec = isSasrec
         ? {
             ...sasrecOptions(flags),

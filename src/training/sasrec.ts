@@ -41,6 +41,17 @@ export interface SasrecOptions {
   loss?: 'ce' | 'sampled';
   /** Uniform negatives per batch for `sampled` (default 256). */
   negatives?: number;
+  /**
+   * Semantic-ID embeddings (default false): each item's embedding is its own learned vector plus
+   * the sum of one learned vector per code of its index tuple, where it is read and where it is
+   * scored, so items that share a code prefix share parameters (docs/results.md measures it).
+   */
+  semanticIds?: boolean;
+  /**
+   * With `semanticIds` and `loss: 'ce'`: weight of an auxiliary objective, a softmax over each
+   * level's codes of the next item's tuple (default 0: none).
+   */
+  levelLoss?: number;
   /** Validation users scored after each epoch (seeded random sample; default 0 = all). */
   validSample?: number;
   seed?: number;
@@ -71,6 +82,9 @@ export function checkSasrecOptions(o: SasrecOptions): void {
   check('negatives', o.negatives, 1, 1 << 20);
   check('validSample', o.validSample, 0, 1 << 30);
   check('seed', o.seed, 0, 2 ** 31 - 1);
+  check('levelLoss', o.levelLoss, 0, 100, false);
+  if (o.levelLoss && (!o.semanticIds || o.loss === 'sampled')) throw new InputError('sasrec levelLoss needs semanticIds and the ce loss', { param: 'levelLoss' });
+  if (o.semanticIds !== undefined && typeof o.semanticIds !== 'boolean') throw new InputError(`sasrec semanticIds must be true or false, got ${JSON.stringify(o.semanticIds)}`, { param: 'semanticIds' });
   if (o.loss !== undefined && o.loss !== 'ce' && o.loss !== 'sampled') throw new InputError(`sasrec loss must be ce or sampled, got ${JSON.stringify(o.loss)}`, { param: 'loss' });
 }
 
@@ -94,6 +108,7 @@ export async function trainSasrecFiles(ds: Dataset, index: ItemIndex, where: { i
   try {
     await writeRagged(path.join(work, 'train'), train);
     await writeRagged(path.join(work, 'valid'), valid);
+    if (opts.semanticIds) await fs.writeFile(path.join(work, 'codes.i32'), new Uint8Array(Int32Array.from(index.codes).buffer));
     const cfg = {
       data: work,
       out: work,
@@ -111,6 +126,7 @@ export async function trainSasrecFiles(ds: Dataset, index: ItemIndex, where: { i
       loss: opts.loss ?? 'ce',
       negatives: opts.negatives ?? 256,
       valid_sample: opts.validSample ?? 0,
+      ...(opts.semanticIds ? { code_sizes: [...index.codebookSizes], level_loss: opts.levelLoss ?? 0 } : {}),
       seed: opts.seed ?? 0,
       ...(opts.threads ? { threads: opts.threads } : {}),
     };

@@ -83,6 +83,7 @@ let root: string;
 let data: string;
 let indexDir: string;
 let modelDir: string;
+let sidDir: string;
 let ds: Dataset;
 
 beforeAll(async () => {
@@ -90,18 +91,21 @@ beforeAll(async () => {
   data = path.join(root, 'data');
   indexDir = path.join(root, 'index');
   modelDir = path.join(root, 'model');
+  sidDir = path.join(root, 'model-sid');
   expect((await run(['data', 'synth', '--out', data, '--items', '120', '--users', '400', '--seed', '4'])).code).toBe(0);
   expect((await run(['index', 'build', '--items', data, '--scheme', 'rqkmeans:2x8', '--out', indexDir])).code).toBe(0);
   const r = await run(['train', '--data', data, '--index', indexDir, '--out', modelDir, '--arch', 'sasrec', '--layers', '1', '--d-model', '32', '--heads', '2', '--dropout', '0.2', '--lr', '0.005', '--epochs', '40', '--patience', '8', '--threads', '1', '--seed', '1']);
   expect(r.code, r.err).toBe(0);
   expect(r.err).toMatch(/epoch 1: train loss [\d.]+, valid R@10/);
+  const s = await run(['train', '--data', data, '--index', indexDir, '--out', sidDir, '--arch', 'sasrec', '--item-embedding', 'id+sid', '--level-loss', '0.3', '--layers', '1', '--d-model', '32', '--heads', '2', '--dropout', '0.2', '--lr', '0.005', '--epochs', '10', '--patience', '3', '--threads', '1', '--seed', '1']);
+  expect(s.code, s.err).toBe(0);
   ds = await loadDataset(data);
 }, 240_000);
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('semrec train --arch sasrec', () => {
-  it('records its recipe, the best epoch and its validation figures', () => {
+  it('records its recipe, the best epoch and its validation figures', async () => {
     const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
     expect(cfg.architecture).toBe('sasrec');
     expect(cfg.params.sasrec).toMatchObject({ d: 32, layers: 1, heads: 2, loss: 'ce', max_len: 20, seed: 1 });
@@ -110,9 +114,15 @@ describe('semrec train --arch sasrec', () => {
     expect(cfg.params.bestEpoch).toBeLessThanOrEqual(cfg.params.epochsRun);
     expect(cfg.params.validNdcg10).toBeGreaterThan(0);
     expect(typeof cfg.params.seen.exclude).toBe('boolean');
+    const sid = JSON.parse(readFileSync(path.join(sidDir, 'config.json'), 'utf8'));
+    expect(sid.params.sasrec).toMatchObject({ code_sizes: [...(await loadIndex(indexDir)).codebookSizes], level_loss: 0.3 });
   });
 
-  it("ranks the whole catalogue as argsort of PyTorch's own log-probabilities (beam = k: the look-ahead is exact)", async () => {
+  it.each([
+    ['item ids', () => modelDir],
+    ['item ids + semantic-ID embeddings', () => sidDir],
+  ])("ranks the whole catalogue as argsort of PyTorch's own log-probabilities (beam = k: the look-ahead is exact): %s", async (_label, dir) => {
+    const modelDir = dir();
     const index = await loadIndex(indexDir);
     const rec = await Recommender.load(modelDir, indexDir, { warmup: 0 });
     const histories = ds.test.slice(0, 4).map((e) => e.history);
@@ -193,6 +203,10 @@ describe('semrec train --arch sasrec', () => {
     expect(r.err).toMatch(/multiple of heads/);
     r = await run([...base, '--loss', 'sampled']);
     expect(r.err).toMatch(/SASRec settings \(--arch sasrec\)/);
+    r = await run([...base, '--arch', 'sasrec', '--item-embedding', 'sid']);
+    expect(r.err).toMatch(/--item-embedding must be id or id\+sid/);
+    r = await run([...base, '--arch', 'sasrec', '--level-loss', '0.5']);
+    expect(r.err).toMatch(/levelLoss needs semanticIds and the ce loss/);
     await expect(Recommender.load(modelDir, indexDir, { part: 'transformer', warmup: 0 })).rejects.toThrow(/only fused models have parts/);
   });
 });

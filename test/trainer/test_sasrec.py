@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from trainer.sasrec import SASRec, export_sasrec, loss_of, rank_metrics, right_align, windows
 
@@ -86,3 +87,60 @@ def test_onnx_export_writes_an_eval_mode_graph(tmp_path):
     export_sasrec(m, path)
     assert (tmp_path / "m.onnx").stat().st_size > 0
     assert not m.training  # exported in eval mode: dropout off
+
+
+def test_semantic_id_embeddings_are_the_item_vector_plus_its_codes_vectors():
+    torch.manual_seed(3)
+    codes = np.array([[0, 1], [0, 2], [1, 0], [1, 2]])
+    m = SASRec(4, 5, d=8, layers=1, heads=2, dropout=0.0, codes=codes, code_sizes=[2, 3]).eval()
+    t = m.table()
+    assert torch.all(t[0] == 0)  # padding stays zero
+    for i, (a, b) in enumerate(codes):
+        ref = m.item.weight[i + 1] + m.code.weight[a] + m.code.weight[2 + b]
+        assert torch.allclose(t[i + 1], ref)
+    # items sharing a code share its vector: moving level-0 code 1 moves items 3 and 4 only
+    with torch.no_grad():
+        m.code.weight[1] += 1.0
+    moved = (m.table() - t).abs().sum(1) > 0
+    assert moved.tolist() == [False, False, False, True, True]
+    # the scores are the last hidden state against those embeddings
+    x = torch.tensor([[0, 0, 1, 2, 3]])
+    with torch.no_grad():
+        ref = torch.log_softmax(m.hidden(x)[:, -1] @ m.table()[1:].t(), -1)
+        assert torch.allclose(m(x), ref)
+
+
+def test_semantic_ids_refuse_bad_codes_and_load_from_a_checkpoint(tmp_path):
+    import pytest
+    from trainer.sasrec import model_of
+    with pytest.raises(ValueError, match="outside"):
+        SASRec(2, 4, d=8, layers=1, heads=1, codes=np.array([[0, 3], [1, 0]]), code_sizes=[2, 3])
+    with pytest.raises(ValueError, match="codes must be"):
+        SASRec(3, 4, d=8, layers=1, heads=1, codes=np.array([[0, 1], [1, 0]]), code_sizes=[2, 3])
+    cfg = {"items": 4, "max_len": 5, "d": 8, "layers": 1, "heads": 2, "dropout": 0.0, "code_sizes": [2, 3]}
+    codes = np.array([[0, 1], [0, 2], [1, 0], [1, 2]])
+    torch.manual_seed(4)
+    m = model_of(cfg, codes).eval()
+    torch.save(m.state_dict(), tmp_path / "c.pt")
+    back = model_of(cfg, state=torch.load(tmp_path / "c.pt"))
+    back.load_state_dict(torch.load(tmp_path / "c.pt"))
+    back.eval()
+    x = torch.tensor([[0, 4, 1, 2, 3]])
+    with torch.no_grad():
+        assert torch.allclose(m(x), back(x))
+
+
+def test_level_loss_adds_one_softmax_per_level_of_the_next_tuple():
+    torch.manual_seed(5)
+    codes = np.array([[0, 1], [0, 2], [1, 0], [1, 2]])
+    m = SASRec(4, 5, d=8, layers=1, heads=2, dropout=0.0, codes=codes, code_sizes=[2, 3])
+    x = torch.tensor([[0, 0, 1, 2, 3]])
+    y = torch.tensor([[0, 0, 2, 3, 4]])
+    gen = torch.Generator()
+    base = loss_of(m, x, y, "ce", 0, gen)
+    both = loss_of(m, x, y, "ce", 0, gen, level_loss=0.5)
+    h = m.hidden(x)[y > 0]
+    t = y[y > 0] - 1
+    c = torch.as_tensor(codes)[t]
+    ref = F.cross_entropy(h @ m.code.weight[:2].t(), c[:, 0]) + F.cross_entropy(h @ m.code.weight[2:5].t(), c[:, 1])
+    assert math.isclose(both.item(), base.item() + 0.5 * ref.item(), rel_tol=1e-5)
