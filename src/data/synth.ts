@@ -16,6 +16,7 @@ import { InputError } from '../errors.js';
 import { BRAND_SYLLABLES, DEPARTMENTS, TIERS } from './synth-vocab.js';
 import type { Interaction, Item, RawDataset } from './types.js';
 import { makeItem } from './loaders/common.js';
+import { LeafSampler } from './leaf-sampler.js';
 
 /** Options for {@link synthesize}. */
 export interface SynthOptions {
@@ -152,6 +153,13 @@ export function synthesize(opts: SynthOptions = {}): RawDataset {
   const ids = [...catalogue.keys()];
 
   // ---- users
+  const sampler = new LeafSampler(
+    itemsOfLeaf,
+    items.map((it) => it.brand),
+    items.map((it) => it.pop),
+    brands.map((b) => b.tier),
+    TIERS.length,
+  );
   const subsOfDept: number[][] = DEPARTMENTS.map((_, di) => subs.flatMap((s, si) => (s.dept === di ? [si] : [])));
   const interactions: Interaction[] = [];
   const T0 = 1_400_000_000; // 2014-05-13, seconds
@@ -175,16 +183,8 @@ export function synthesize(opts: SynthOptions = {}): RawDataset {
     const hist: number[] = [];
     const seen = new Set<number>();
     let t = T0 + rng.int(200 * 86400);
-    const scoreOf = (i: number): number => {
-      const it = items[i];
-      return it.pop * (favBrands.has(it.brand) ? 5 : 1) * (brands[it.brand].tier === tier ? 2 : 0.6);
-    };
-    const fromLeaf = (leaf: number, preferBrand?: number): number => {
-      const cands = itemsOfLeaf[leaf].filter((i) => !seen.has(i));
-      if (cands.length === 0) return -1;
-      const w = cands.map((i) => scoreOf(i) * (preferBrand !== undefined && items[i].brand === preferBrand ? 8 : 1));
-      return cands[rng.weighted(w)];
-    };
+    const taste = { favBrands, tier };
+    const fromLeaf = (leaf: number, preferBrand?: number): number => sampler.draw(rng, leaf, taste, seen, preferBrand);
     let guard = 0;
     while (hist.length < len && guard++ < len * 10) {
       let next = -1;
