@@ -62,23 +62,32 @@ function spmmT(A: Csr, X: Float64Array, k: number): Float64Array {
   return Y;
 }
 
-/** Orthonormalise the k columns of the n×k row-major matrix in place (modified Gram-Schmidt). */
+/**
+ * Orthonormalise the k columns of the n×k row-major matrix in place (modified Gram-Schmidt).
+ * The columns are copied out contiguously first: the same arithmetic in the same order as on the
+ * strided layout (bit-identical results), at memory speed instead of one cache miss per entry.
+ */
 function orthonormalize(Q: Float64Array, n: number, k: number): void {
+  const C = new Float64Array(n * k);
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) C[j * n + i] = Q[i * k + j];
   for (let j = 0; j < k; j++) {
+    const cj = C.subarray(j * n, (j + 1) * n);
     for (let p = 0; p < j; p++) {
+      const cp = C.subarray(p * n, (p + 1) * n);
       let dot = 0;
-      for (let i = 0; i < n; i++) dot += Q[i * k + j] * Q[i * k + p];
-      for (let i = 0; i < n; i++) Q[i * k + j] -= dot * Q[i * k + p];
+      for (let i = 0; i < n; i++) dot += cj[i] * cp[i];
+      for (let i = 0; i < n; i++) cj[i] -= dot * cp[i];
     }
     let norm = 0;
-    for (let i = 0; i < n; i++) norm += Q[i * k + j] ** 2;
+    for (let i = 0; i < n; i++) norm += cj[i] ** 2;
     norm = Math.sqrt(norm);
     if (norm < 1e-12) {
-      for (let i = 0; i < n; i++) Q[i * k + j] = 0;
+      cj.fill(0);
       continue;
     }
-    for (let i = 0; i < n; i++) Q[i * k + j] /= norm;
+    for (let i = 0; i < n; i++) cj[i] /= norm;
   }
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) Q[i * k + j] = C[j * n + i];
 }
 
 /**
