@@ -63,6 +63,7 @@ export function decoderOptions(flags: Record<string, string | undefined>): Omit<
     dFF: intOpt('--d-ff', flags.dFf, 1),
     dropout: floatOpt('--dropout', flags.dropout, 0, 0.9),
     epochs: intOpt('--epochs', flags.epochs, 1),
+    maxSteps: intOpt('--max-steps', flags.maxSteps, 1),
     schedule: scheduleOpt(flags.schedule),
     timeBudget: flags.timeBudget === undefined ? undefined : num('--time-budget', flags.timeBudget)! * 60,
     validSample: intOpt('--valid-sample', flags.validSample, 0),
@@ -146,7 +147,7 @@ export function reportMalformed(file: string, m: MalformedReport, strict: boolea
 
 /** SASRec's recipe from `semrec train --arch sasrec` flags (flags of the generator's recipe that SASRec has no use for are refused). */
 export function sasrecOptions(flags: Record<string, string | undefined>): Omit<SasrecOptions, 'onEvent'> {
-  const foreign = ['block', 'kvHeads', 'dFf', 'schedule', 'timeBudget', 'base', 'device', 'nproc', 'transformerFrom', 'transitionShape', 'transitionFit', 'fusionGrid', 'fusionUsers', 'transitionUsers'].find((f) => flags[f] !== undefined);
+  const foreign = ['maxSteps', 'block', 'kvHeads', 'dFf', 'schedule', 'timeBudget', 'base', 'device', 'nproc', 'transformerFrom', 'transitionShape', 'transitionFit', 'fusionGrid', 'fusionUsers', 'transitionUsers'].find((f) => flags[f] !== undefined);
   if (foreign) throw new InputError(`--${foreign.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} is not a SASRec setting (--arch sasrec)`);
   if (flags.loss !== undefined && flags.loss !== 'ce' && flags.loss !== 'sampled') throw new InputError(`--loss must be ce or sampled, got ${JSON.stringify(flags.loss)}`);
   if (flags.itemEmbedding !== undefined && flags.itemEmbedding !== 'id' && flags.itemEmbedding !== 'id+sid') throw new InputError(`--item-embedding must be id or id+sid, got ${JSON.stringify(flags.itemEmbedding)}`);

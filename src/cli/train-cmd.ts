@@ -39,6 +39,7 @@ export function registerTrain(program: Command): void {
     .option('--item-embedding <kind>', 'sasrec: id (default: one learned vector per item) | id+sid (plus one learned vector per code of the item\'s semantic ID, read and scored)')
     .option('--level-loss <x>', 'sasrec --item-embedding id+sid: weight of an auxiliary softmax over each level of the next item\'s semantic ID (default 0)')
     .option('--epochs <n>', 'epoch cap (default 200; the schedule decides when to stop)')
+    .option('--max-steps <n>', 'transformer: stop after N optimiser steps (smoke runs and benchmarks: bench/scale.ts)')
     .option('--patience <n>', 'epochs without validation improvement before the decay starts (wsd) or training stops (cosine) (default 3)')
     .option('--batch-size <n>', 'sequences per batch (default 256; the global batch under DDP)')
     .option('--lr <x>', 'peak learning rate (default 3e-3)')
