@@ -203,6 +203,8 @@ describe('semrec train --arch sasrec', () => {
     expect(r.err).toMatch(/multiple of heads/);
     r = await run([...base, '--loss', 'sampled']);
     expect(r.err).toMatch(/SASRec settings \(--arch sasrec\)/);
+    r = await run([...base, '--arch', 'sasrec', '--max-steps', '5']);
+    expect(r.err).toMatch(/--max-steps is not a SASRec setting/);
     r = await run([...base, '--arch', 'sasrec', '--item-embedding', 'sid']);
     expect(r.err).toMatch(/--item-embedding must be id or id\+sid/);
     r = await run([...base, '--arch', 'sasrec', '--level-loss', '0.5']);
