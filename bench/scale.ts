@@ -27,6 +27,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Rng } from '../quantizer/core/index.js';
 import { arg } from './fixture.js';
 
@@ -34,7 +35,7 @@ const sizes = arg('sizes', '12000,100000').split(',').map(Number);
 const maxSteps = arg('max-steps', '20');
 const requests = arg('requests', '200');
 const keep = arg('keep', '');
-const here = path.dirname(new URL(import.meta.url).pathname);
+const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
 
 /** Run one step in a fresh node process: its wall seconds, peak RSS (MB) and stdout. */

@@ -48,6 +48,11 @@ class Block(torch.nn.Module):
         return x + self.drop(self.ff2(self.drop(F.gelu(self.ff1(self.ln2(x))))))
 
 
+def code_offsets(code_sizes):
+    """First row of each level in the code table (levels stacked in order)."""
+    return np.concatenate([[0], np.cumsum(code_sizes)[:-1]]).astype(np.int64)
+
+
 class SASRec(torch.nn.Module):
     """`items` catalogue items (numbered 1..items; 0 = padding). With `codes` (int array [items,
     levels], the index's semantic-ID tuples) and `code_sizes` (codes per level), an item's
@@ -67,7 +72,7 @@ class SASRec(torch.nn.Module):
                 raise ValueError(f"codes must be [{items}, {len(code_sizes)}], got {list(codes.shape)}")
             if (codes < 0).any() or (codes >= torch.as_tensor(code_sizes)[None]).any():
                 raise ValueError("a code is outside its level's codebook")
-            offsets = torch.as_tensor(np.concatenate([[0], np.cumsum(code_sizes)[:-1]]), dtype=torch.long)
+            offsets = torch.as_tensor(code_offsets(code_sizes), dtype=torch.long)
             total = int(sum(code_sizes))
             # Row 0 (padding) points at the zero padding row `total` of the code table.
             rows = torch.cat([torch.full((1, codes.shape[1]), total, dtype=torch.long), codes + offsets[None]])
@@ -95,24 +100,27 @@ class SASRec(torch.nn.Module):
             return self.item.weight
         return self.item.weight + self.code(self.code_rows).sum(1)
 
-    def hidden(self, seq):
-        """seq [B, T] (right-aligned, 0 = padding) -> hidden states [B, T, d] (zero at padding)."""
+    def hidden(self, seq, table=None):
+        """seq [B, T] (right-aligned, 0 = padding) -> hidden states [B, T, d] (zero at padding);
+        `table`: the item embeddings when the caller already has them (else computed)."""
         B, T = seq.shape
         keep = (seq > 0).unsqueeze(-1).to(self.item.weight.dtype)
-        x = F.embedding(seq, self.table()) * self.scale + self.pos(torch.arange(T, device=seq.device))[None]
+        x = F.embedding(seq, self.table() if table is None else table) * self.scale + self.pos(torch.arange(T, device=seq.device))[None]
         x = self.drop(x) * keep
         causal = torch.ones(T, T, dtype=torch.bool, device=seq.device).tril()
         for b in self.blocks:
             x = b(x, causal) * keep
         return self.ln(x)
 
-    def item_logits(self, h):
+    def item_logits(self, h, table=None):
         """Scores of items 1..items (column j = item j + 1) for hidden states h [..., d]."""
-        return h @ self.table()[1:].t()
+        return h @ (self.table() if table is None else table)[1:].t()
 
     def forward(self, seq):
-        """Log-softmax over the catalogue after the whole sequence: [B, items]."""
-        return torch.log_softmax(self.item_logits(self.hidden(seq)[:, -1]), dim=-1)
+        """Log-softmax over the catalogue after the whole sequence: [B, items] (the item
+        embeddings composed once, for reading and scoring)."""
+        t = self.table()
+        return torch.log_softmax(self.item_logits(self.hidden(seq, t)[:, -1], t), dim=-1)
 
 
 def windows(seqs, max_len):
@@ -166,6 +174,9 @@ def rank_metrics(model, hists, targets, k=10, batch=512):
 
 
 def loss_of(model, xb, yb, loss, negatives, gen, level_loss=0.0):
+    # The composed item embeddings are built separately for reading and for scoring: sharing one
+    # build is the same loss but sums its gradients in another order (±1e-8), and the documented
+    # Beauty figures (docs/results.md) reproduce digit for digit with this order.
     h = model.hidden(xb)
     m = yb > 0
     h, y = h[m], yb[m] - 1
@@ -255,8 +266,7 @@ def model_of(cfg, codes=None, state=None):
     or, when loading, from the checkpoint's `state` (its `code_rows` buffer)."""
     sizes = cfg.get("code_sizes")
     if sizes and codes is None:
-        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        codes = state["code_rows"][1:].numpy() - offsets[None]
+        codes = state["code_rows"][1:].numpy() - code_offsets(sizes)[None]
     return SASRec(cfg["items"], cfg["max_len"], cfg.get("d", 64), cfg.get("layers", 2), cfg.get("heads", 2),
                   cfg.get("dropout", 0.5), codes=codes if sizes else None, code_sizes=sizes)
 

@@ -133,7 +133,8 @@ export class LeafSampler {
       if (cum(mid + 1) > r) hi = mid;
       else lo = mid + 1;
     }
-    // rounding can leave lo on a seen item (weight 0 in the scan): take the next unseen one
+    if (!seenHere.some((x) => x.p === lo)) return its[lo];
+    // rounding left lo on a seen item (weight 0 in the scan): take the nearest unseen one
     const seenPos = new Set(seenHere.map((x) => x.p));
     let p = lo;
     while (p < its.length && seenPos.has(p)) p++;
