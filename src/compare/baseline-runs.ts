@@ -1,7 +1,8 @@
 /**
  * Trained baselines of a comparison: SASRec (the standard ID-based sequential model), trained once
  * per seed with its own recipe, served through an index of the seed's first scheme (its search is
- * exact: the index numbers the items, it does not change SASRec's ranking) and scored by the same
+ * exact: with item ids only the index just numbers the items and does not change SASRec's ranking;
+ * with `--item-embedding id+sid` its tuples are the semantic IDs SASRec embeds) and scored by the same
  * evaluator on the same users as the schemes' runs, with per-user ranks for paired intervals.
  */
 import path from 'node:path';
