@@ -1,12 +1,11 @@
 /**
  * The comparison harness: two schemes × 2 seeds with a tiny transformer on small synthetic data,
  * the three report files, the HTML in headless Chromium, and resuming after an interruption
- * (a killed process) without redoing finished runs.
+ * (a killed process) without redoing finished runs (test/src/compare-resume.test.ts).
  */
-import { createHash } from 'node:crypto';
 import { describe, expect, it, beforeAll } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { synthesize } from '../../src/data/synth.js';
@@ -104,83 +103,7 @@ describe('semrec compare', () => {
     for (let i = 0; i < png.rgba.length; i += 4) if (Math.abs(png.rgba[i] - 0x4e) < 12 && Math.abs(png.rgba[i + 1] - 0x79) < 12 && Math.abs(png.rgba[i + 2] - 0xa7) < 12) blue++;
     expect(blue).toBeGreaterThan(200);
     expect(page.console).toEqual([]);
-  }, 360_000);
-
-  it('resumes after the process is killed mid-comparison, without redoing finished runs', async () => {
-    const out = path.join(root, 'resume');
-    const first = path.join(out, 'runs', 'rqkmeans_2x16-seed0', 'result.json');
-    // node itself with tsx's loader, not node_modules/.bin/tsx: that wrapper runs the CLI in a child
-    // process, and SIGKILL on the wrapper would leave the comparison running on as an orphan
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args(out)], { stdio: 'ignore', env: { ...process.env, SEMREC_QUIET: '1' } });
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    await new Promise<void>((resolve, reject) => {
-      const t = setInterval(() => {
-        if (existsSync(first)) {
-          clearInterval(t);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      }, 50);
-      child.on('exit', () => {
-        clearInterval(t);
-        if (!existsSync(first)) reject(new Error('compare exited before finishing a run'));
-        else resolve();
-      });
-    });
-    await exited; // the killed process is gone before the resumed one starts
-    const firstDone = readFileSync(first, 'utf8');
-    expect(existsSync(path.join(out, 'results.json'))).toBe(false); // it was killed before the end
-    const r = await run(args(out));
-    expect(r.code, r.err).toBe(0);
-    expect(r.err).toMatch(/\[1\/4\] rqkmeans_2x16-seed0: finished earlier, reused/);
-    expect(readFileSync(first, 'utf8')).toBe(firstDone); // not redone
-    const res = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as CompareResults;
-    expect(res.runs).toHaveLength(4);
-    // a second complete invocation redoes nothing
-    const again = await run(args(out));
-    expect(again.err.match(/finished earlier, reused/g)).toHaveLength(4);
-    const manifest = JSON.parse(readFileSync(path.join(out, 'MANIFEST.json'), 'utf8')) as { kind: string; files: Record<string, unknown> };
-    expect([manifest.kind, Object.keys(manifest.files).sort()]).toEqual(['semrec-compare', ['report.html', 'results.json', 'results.md']]);
-    // a damaged result is not reused silently: it is reported and the run done again
-    writeFileSync(first, readFileSync(first, 'utf8').replace(/"recall"/, '"recal1"'));
-    const repaired = await run(args(out));
-    expect(repaired.code, repaired.err).toBe(0);
-    expect(repaired.err).toMatch(/warning: rqkmeans_2x16-seed0\/result.json is damaged \(checksum mismatch\); running it again/);
-    expect(repaired.err.match(/finished earlier, reused/g)).toHaveLength(3);
-    // a run made from other data (another dataset fingerprint) is not reused, however equal its settings
-    const rewrite = (f: (r: Record<string, unknown>) => void) => {
-      const j = JSON.parse(readFileSync(first, 'utf8')) as { result: Record<string, unknown>; sha256: string };
-      f(j.result);
-      j.sha256 = createHash('sha256').update(JSON.stringify(j.result)).digest('hex');
-      writeFileSync(first, JSON.stringify(j));
-    };
-    const own = (JSON.parse(readFileSync(first, 'utf8')) as { result: { dataHash: string } }).result.dataHash;
-    expect(own).toMatch(/^[0-9a-f]{64}$/);
-    rewrite((r) => (r.dataHash = '0'.repeat(64)));
-    const stale = await run(args(out));
-    expect(stale.code, stale.err).toBe(0);
-    expect(stale.err).toMatch(/warning: rqkmeans_2x16-seed0 was made from other data: dataset fingerprint 000000000000, now [0-9a-f]{12}; running it again/);
-    expect(stale.err.match(/finished earlier, reused/g)).toHaveLength(3);
-    expect((JSON.parse(readFileSync(first, 'utf8')) as { result: { dataHash: string } }).result.dataHash).toBe(own);
-    // a run from before fingerprints were recorded is reused, and the terminal and the report say so
-    rewrite((r) => delete r.dataHash);
-    const legacy = await run(args(out));
-    expect(legacy.err.match(/finished earlier, reused/g)).toHaveLength(4);
-    expect(legacy.err).toMatch(/\*\*\* warning: 1 run\(s\) were made before data fingerprints were recorded \(rqkmeans_2x16-seed0\)/);
-    expect((JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as CompareResults).warnings).toEqual([expect.stringMatching(/before data fingerprints were recorded/)]);
-    // the same data at another path (a copy): the fingerprint matches, the runs are reused
-    rewrite((r) => (r.dataHash = own));
-    const moved = path.join(root, 'data-copy');
-    cpSync(data, moved, { recursive: true });
-    const elsewhere = await run(args(out).map((a) => (a === data ? moved : a)));
-    expect(elsewhere.code, elsewhere.err).toBe(0);
-    expect(elsewhere.err.match(/finished earlier, reused/g)).toHaveLength(4);
-    // changed settings are not reused
-    const changed = await run(['compare', '--data', data, '--schemes', 'random:3x16', '--seeds', '1', '--out', out, '--train-args', trainArgs.replace('--epochs 2', '--epochs 1')]);
-    expect(changed.code, changed.err).toBe(0);
-    expect(changed.err).toMatch(/\[1\/1\] random_3x16-seed0\n/);
-    expect(changed.err).not.toMatch(/reused/);
-  }, 360_000);
+  }, 600_000);
 
   it('warns loudly, in the terminal and the report, when the model cannot tell schemes apart', async () => {
     const out = path.join(root, 'blind');
