@@ -15,7 +15,7 @@
  *    decode p50 / p99 of single requests at beam 20 on a seeded sample of test users;
  * 5. `index add` of N/10 new items (copies of seeded random items' text under new ids).
  *
- * The transition model's size on disk (bigram.json) is reported with the model; train's peak RSS is
+ * The transition model's size on disk (transition.bin) is reported with the model; train's peak RSS is
  * the node process's (the PyTorch trainer is a child process of its own). Goals (issue 28): decode p50
  * at the largest size ≤ 1.2× at the smallest (the `decodeP50VsSmallest` field), serving RSS ≤ 4
  * GB, index build ≤ 3 minutes at 1M items.
@@ -65,7 +65,7 @@ try {
     const built = lastJson(build.out);
     const train = cli('train', '--data', at('data'), '--index', at('index'), '--out', at('model'), '--force', '--epochs', '1', '--max-steps', maxSteps, '--transition-shape', '5:3:0.3', '--fusion-grid', '0.5', '--fusion-users', '50', '--seen', 'exclude');
     const modelFiles = readdirSync(at('model'), { recursive: true }) as string[];
-    const transitionFile = modelFiles.find((f) => path.basename(f) === 'bigram.json'); // the transition model's counts
+    const transitionFile = modelFiles.find((f) => path.basename(f) === 'transition.bin'); // the transition model's counts
     const serve = step(['bench/scale-serve.ts', '--model', at('model'), '--index', at('index'), '--data', at('data'), '--requests', requests]);
     const served = lastJson(serve.out);
     // index add: N/10 new items, the text of seeded random items under new ids

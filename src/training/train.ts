@@ -21,6 +21,7 @@ import type { DecodeContext } from '../eval/decode.js';
 import { chooseSeenPolicy, type SeenChoice, type SeenSelectOptions } from './seen-select.js';
 import type { EvalExample } from '../data/split.js';
 import { TransitionStepModel, fitTransition, type TransitionData, type TransitionShape } from '../serving/model/transition.js';
+import { LEGACY_TRANSITION_FILE, TRANSITION_FILE, encodeTransition } from '../serving/model/transition-file.js';
 import { chooseTransitionShape, type TransitionChoice, type TransitionSelectOptions } from './transition-select.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, modelConfigOf, writeModelDir, type ModelConfig } from '../serving/model/model-dir.js';
 import { OnnxStepModel } from '../serving/model/onnx-runner.js';
@@ -185,7 +186,7 @@ async function reuseTransformer(dir: string, index: ItemIndex): Promise<{ config
   if (config.architecture !== 'decoder' && config.architecture !== 'fused' && config.architecture !== 'sasrec') throw new InputError(`${dir} holds a ${kindName(config)} model, not a transformer or SASRec model`, { param: 'transformerFrom' });
   if (config.indexHash !== index.hash()) throw new ModelError(`${dir} was trained on index ${config.indexHash.slice(0, 12)}…, not this index (${index.hash().slice(0, 12)}…)`);
   const files: Record<string, string | Uint8Array> = {};
-  for (const name of art.names) if (name !== 'config.json' && name !== 'bigram.json') files[name] = await art.read(name);
+  for (const name of art.names) if (name !== 'config.json' && name !== TRANSITION_FILE && name !== LEGACY_TRANSITION_FILE) files[name] = await art.read(name);
   const params: Record<string, unknown> = { ...config.params };
   delete params.fusion; // a fused source: its transition part and weight are refitted
   delete params.transition;
@@ -261,7 +262,7 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
     const seen = await seenPolicy(new TransitionStepModel(fit.data, trie, layout, { rows: index.size }) as StepModel<unknown>, TABLE_MAX_BATCH, ctx, ds.valid, opts, seed);
     const t = fit.stored();
     const config: ModelConfig = { ...base, architecture: 'bigram', params: { ...t.params, seen } };
-    await writeModelDir(opts.out, config, { 'bigram.json': JSON.stringify(t.data) }, opts);
+    await writeModelDir(opts.out, config, { [TRANSITION_FILE]: encodeTransition(t.data) }, opts);
     return config;
   }
   if (kind === 'sasrec') {
@@ -311,6 +312,6 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   // the weight and policy were chosen with train-only counts; the stored counts may add the validation targets
   const stored = t.stored();
   const config: ModelConfig = { ...dec.config, dataDir: base.dataDir, indexDir: base.indexDir, architecture: 'fused', params: { ...dec.config.params, ...(sasrecPart ? { neural: 'sasrec' } : {}), transition: stored.params, fusion, seen } };
-  await writeModelDir(opts.out, config, { ...dec.files, 'bigram.json': JSON.stringify(stored.data) }, opts);
+  await writeModelDir(opts.out, config, { ...dec.files, [TRANSITION_FILE]: encodeTransition(stored.data) }, opts);
   return config;
 }

@@ -19,6 +19,7 @@ import { pythonPath, trainerRoot } from '../../src/training/python.js';
 import { resealArtifact } from '../../quantizer/core/index.js';
 import type { FusionChoice } from '../../src/training/fusion.js';
 import type { TransitionChoice } from '../../src/training/transition-select.js';
+import { TRANSITION_FILE, decodeTransition } from '../../src/serving/model/transition-file.js';
 
 let root: string;
 let data: string;
@@ -100,7 +101,7 @@ describe('fused model (transformer + transition model) on collaborative-semantic
     const best = sel.grid.reduce((a, b) => (b.recall10 > a.recall10 || (b.recall10 === a.recall10 && b.ndcg10 > a.ndcg10) ? b : a));
     expect({ window: sel.window, history: sel.history, decay: sel.decay }).toEqual({ window: best.window, history: best.history, decay: best.decay });
     expect(cfg.params.transition).toMatchObject({ window: sel.window, history: sel.history, decay: sel.decay, fittedOn: 'train' });
-    const stored = JSON.parse(readFileSync(path.join(model, 'bigram.json'), 'utf8'));
+    const stored = decodeTransition(readFileSync(path.join(model, TRANSITION_FILE)), TRANSITION_FILE);
     expect(stored.window ?? 1).toBe(sel.window);
     // the transition part alone reproduces the chosen grid point on the same users
     const rec = await Recommender.load(model, index, { part: 'transition', excludeSeen: false });
@@ -121,7 +122,7 @@ describe('fused model (transformer + transition model) on collaborative-semantic
     expect(c2.params).toMatchObject({ transformerFrom: model, bestEpoch: cfg.params.bestEpoch, transition: { window: 1, history: 1, decay: 1 } });
     expect(c2.params.transition.selection).toBeUndefined();
     expect(readFileSync(path.join(refit, 'model.onnx'))).toEqual(readFileSync(path.join(model, 'model.onnx')));
-    expect(JSON.parse(readFileSync(path.join(refit, 'bigram.json'), 'utf8'))).not.toHaveProperty('window');
+    expect(decodeTransition(readFileSync(path.join(refit, TRANSITION_FILE)), TRANSITION_FILE)).not.toHaveProperty('window');
     expect(c2.params.fusion.grid.find((g: { weight: number }) => g.weight === 0).recall10).toBe(cfg.params.fusion.grid.find((g) => g.weight === 0)!.recall10);
     const h = ds.test[3].history;
     const [a, b] = [await Recommender.load(model, index, { part: 'transformer' }), await Recommender.load(refit, index, { part: 'transformer' })];

@@ -16,6 +16,7 @@ import { transitionPipeline } from './pipeline.js';
 import { SemrecError } from '../../src/errors.js';
 import { loadIndex } from '../../quantizer/index.js';
 import { resealArtifact, Rng } from '../../quantizer/core/index.js';
+import { TRANSITION_FILE } from '../../src/serving/model/transition-file.js';
 
 type Outcome = 'refused' | 'identical' | 'silent' | 'untyped' | 'hang';
 type Mutate = (dir: string, r: Rng) => void | Promise<void>;
@@ -131,9 +132,47 @@ const oneOf = <T,>(r: Rng, xs: readonly T[]): T => xs[r.int(xs.length)];
 const junk = ['x', null, 1.5, [], {}, -1];
 const notPositive = [...junk, 0];
 
+/**
+ * Edit transition.bin (the raw bytes, no format checks): a header field to a wrong value (the
+ * arrays moved to the new header's end), or one array entry to a value wrong for it.
+ */
+function editTransition(d: string, r: Rng): void {
+  const f = path.join(d, TRANSITION_FILE);
+  const b = readFileSync(f);
+  const headLen = b.readUInt32LE(8);
+  const head = JSON.parse(b.subarray(12, 12 + headLen).toString('utf8'));
+  const at = (12 + headLen + 7) & ~7;
+  const { items, nnz } = head as { items: number; nnz: number };
+  const k = oneOf(r, ['items', 'beta', 'nnz', 'window', 'srcPtr', 'dst', 'dstCount']);
+  if (k === 'items' || k === 'beta' || k === 'nnz' || k === 'window') {
+    head[k] = oneOf(r, k === 'beta' ? ['x', null, 0, -1, [], {}] : k === 'window' ? [...notPositive, 1001] : [...junk, head[k] + 1, head[k] - 1]);
+    const h = Buffer.from(JSON.stringify(head));
+    const start = 12 + h.length;
+    const out = Buffer.alloc(start + ((8 - (start % 8)) % 8) + b.length - at);
+    b.copy(out, 0, 0, 8);
+    out.writeUInt32LE(h.length, 8);
+    h.copy(out, 12);
+    b.copy(out, out.length - (b.length - at), at);
+    writeFileSync(f, out);
+    lastEdit = `${TRANSITION_FILE} header ${k} = ${JSON.stringify(head[k])}`;
+    return;
+  }
+  const where = { dstCount: at, srcPtr: at + 8 * nnz + 4 * items, dst: at + 8 * nnz + 4 * (2 * items + 1) }[k as 'dstCount' | 'srcPtr' | 'dst'];
+  // (counts are left alone: any u32 is a count, a valid edit that no check can tell from the original)
+  const n = k === 'dstCount' ? nnz : k === 'srcPtr' ? items + 1 : nnz;
+  if (n === 0) return;
+  const i = r.int(n);
+  if (k === 'dstCount') b.writeDoubleLE(oneOf(r, [-1, 0, NaN, Infinity]), where + 8 * i);
+  else if (k === 'dst') b.writeUInt32LE(oneOf(r, [items, 0xffffffff]), where + 4 * i);
+  else b.writeUInt32LE(oneOf(r, [1e9, nnz + 1]), where + 4 * i);
+  writeFileSync(f, b);
+  lastEdit = `${TRANSITION_FILE} ${k}[${i}]`;
+}
+
+
 const indexMutations: Record<string, Mutate> = {
   ...generic,
-  traversal: resealed('index.json', (m, r) => (m.files[oneOf(r, ['../../../../dev/zero', '../transition/bigram.json'])] = { bytes: 5, sha256: 'a'.repeat(64) })),
+  traversal: resealed('index.json', (m, r) => (m.files[oneOf(r, ['../../../../dev/zero', '../transition/transition.bin'])] = { bytes: 5, sha256: 'a'.repeat(64) })),
   dropEntry: resealed('index.json', (m, r) => delete m.files[oneOf(r, Object.keys(m.files))]),
   items: resealed('index.json', (m, r) => (m.items = oneOf(r, [...junk, m.items + 1, m.items - 1]))),
   levels: resealed('index.json', (m, r) => (m.levels = oneOf(r, [...notPositive, m.levels + 1]))),
@@ -157,16 +196,13 @@ const modelMutations = (transformerDir: boolean): Record<string, Mutate> => ({
           const k = oneOf(r, ['heads', 'headDim', 'layers', 'dModel', 'vocabSize']);
           c.params[k] = oneOf(r, [...notPositive, k === 'layers' ? 'x' : c.params[k] + 1]);
         }),
-        fusionOnTransformer: resealed('config.json', (c) => (c.architecture = 'fused')), // no fusion weight, no bigram.json
+        fusionOnTransformer: resealed('config.json', (c) => (c.architecture = 'fused')), // no fusion weight, no transition.bin
       }
     : {
-        bigram: resealed('bigram.json', (b, r) => {
-          const k = oneOf(r, ['items', 'beta', 'counts', 'srcPtr', 'dst', 'dstCount']);
-          if (k === 'beta') b.beta = oneOf(r, ['x', null, 0, -1, [], {}]);
-          else if (k === 'items') b.items = oneOf(r, [...junk, b.items + 1, b.items - 1]);
-          else if (Array.isArray(b[k]) && r.int(2)) b[k][r.int(b[k].length)] = oneOf(r, k === 'dst' ? [-1, 'x', b.items] : k === 'srcPtr' ? [-1, 'x', 1e9] : ['x', -1, 1.5]);
-          else b[k] = oneOf(r, junk);
-        }),
+        transition: async (d, r) => {
+          editTransition(d, r);
+          await resealArtifact(d);
+        },
       }),
 });
 

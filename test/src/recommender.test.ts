@@ -14,6 +14,7 @@ import { resealArtifact } from '../../quantizer/core/index.js';
 import { EmptyHistoryError, InputError, ModelError } from '../../src/errors.js';
 import { tmp } from '../helpers.js';
 import { run } from './cli-helpers.js';
+import { TRANSITION_FILE, decodeTransition } from '../../src/serving/model/transition-file.js';
 
 async function pipeline(root: string, scheme = 'rqkmeans:2x16') {
   const data = path.join(root, 'data');
@@ -200,10 +201,10 @@ describe('transition counts fitted on train + validation', () => {
     expect(cfg.params.fittedOn).toBe('train+valid');
     const first = path.join(root, 'model-first-order');
     await trainModel({ data: p.data, index: p.index, out: first, arch: 'transition', transitionShape: {} });
-    const read = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'bigram.json'), 'utf8')) as { counts: number[]; dstCount: number[] };
+    const read = (dir: string) => decodeTransition(readFileSync(path.join(dir, TRANSITION_FILE)), TRANSITION_FILE);
     const a = read(first);
     const b = read(both);
-    const sum = (x: number[]) => x.reduce((s, v) => s + v, 0);
+    const sum = (x: ArrayLike<number>) => Array.from(x).reduce((s, v) => s + v, 0);
     expect(sum(b.counts) - sum(a.counts)).toBe(p.ds.valid.length); // one more item per user
     expect(sum(b.dstCount) - sum(a.dstCount)).toBe(p.ds.valid.length); // one more transition per user
     const rec = await Recommender.load(both, p.index);

@@ -15,6 +15,7 @@ import type { EvalExample } from '../../src/data/split.js';
 import { tmp } from '../helpers.js';
 import { run } from './cli-helpers.js';
 import { transitionPipeline } from './pipeline.js';
+import { TRANSITION_FILE, decodeTransition } from '../../src/serving/model/transition-file.js';
 
 const USERS = 300;
 
@@ -45,7 +46,7 @@ describe('seen-item policy chosen on validation', () => {
     const index = await loadIndex(p.index);
     const trie = candidateTrie(index);
     const layout = new TokenLayout(index.codebookSizes);
-    const data = JSON.parse(readFileSync(path.join(root, 'm', 'bigram.json'), 'utf8'));
+    const data = decodeTransition(readFileSync(path.join(root, 'm', TRANSITION_FILE)), TRANSITION_FILE);
     const model = new TransitionStepModel(data, trie, layout, { rows: index.size }) as StepModel<unknown>;
     const repeat: EvalExample[] = p.ds.valid.map((e, i) => ({ ...e, target: e.history[i % e.history.length] }));
     const choice = await chooseSeenPolicy(model, TABLE_MAX_BATCH, { index, trie, layout, maxHistory: 20 }, repeat, { users: USERS });

@@ -5,7 +5,7 @@
  *
  * | name (flags, docs, reports) | config.json `architecture` | files |
  * |---|---|---|
- * | transition  | bigram  | bigram.json |
+ * | transition  | bigram  | transition.bin (bigram.json before it) |
  * | transformer | decoder | model.onnx, tokenizer.json, … |
  * | fused       | fused   | both, and `params.fusion.weight` (the transition model's weight) |
  * | sasrec      | sasrec  | model.onnx (item scores; the ID-based baseline, item-scores.ts) |
@@ -13,7 +13,8 @@
 import path from 'node:path';
 import { FusedStepModel, type PrefixTrie, type StepModel, type TokenLayout } from '../../../decoding/index.js';
 import { InputError, ModelError, SemrecError } from '../../errors.js';
-import { TransitionStepModel, checkTransitionData } from './transition.js';
+import { TransitionStepModel } from './transition.js';
+import { LEGACY_TRANSITION_FILE, TRANSITION_FILE, checkLegacyTransition, decodeTransition } from './transition-file.js';
 import type { ModelConfig } from './model-dir.js';
 import type { Artifact } from '../../../quantizer/core/index.js';
 import type { ItemIndex } from '../../../quantizer/index.js';
@@ -115,15 +116,16 @@ export async function openNeural(graph: Uint8Array, config: ModelConfig, at: { t
 }
 
 async function loadTransition(ctx: LoadContext): Promise<StepModel<unknown>> {
-  const file = path.join(ctx.dir, 'bigram.json');
-  let raw: unknown;
+  // transition.bin; a directory written before it holds bigram.json
+  const name = ctx.art.has(TRANSITION_FILE) || !ctx.art.has(LEGACY_TRANSITION_FILE) ? TRANSITION_FILE : LEGACY_TRANSITION_FILE;
+  const file = path.join(ctx.dir, name);
+  let data;
   try {
-    raw = JSON.parse(await ctx.art.text('bigram.json'));
+    data = name === TRANSITION_FILE ? decodeTransition(await ctx.art.read(name), file) : checkLegacyTransition(JSON.parse(await ctx.art.text(name)), file);
   } catch (err) {
     if (err instanceof SemrecError) throw err;
     throw new ModelError(`${file}: cannot read the transition model (${(err as Error).message})`);
   }
-  const data = checkTransitionData(raw, file);
   return new TransitionStepModel(data, ctx.trie, ctx.layout, { rows: ctx.rows, rowOfCodes: ctx.rowOfCodes }) as StepModel<unknown>;
 }
 

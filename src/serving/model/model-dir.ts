@@ -1,7 +1,7 @@
 /**
  * Model directories (format `semrec-model`, version 1). `config.json` holds the architecture, the
  * token layout and the content hash of the index the model was trained on; the architecture's
- * own files sit beside it (`bigram.json` for the transition model; `model.onnx` +
+ * own files sit beside it (`transition.bin` for the transition model — `bigram.json` in directories written before it; `model.onnx` +
  * `tokenizer.json` for the transformer). Written atomically; loading checks the hash against the
  * index it is served with and refuses a mismatch.
  */

@@ -1,6 +1,6 @@
 /**
- * The transition StepModel (on disk: config.json `architecture: "bigram"` and bigram.json, the
- * names kept since format version 1): the next item's distribution is a mixture of smoothed
+ * The transition StepModel (on disk: config.json `architecture: "bigram"`, the name kept since
+ * format version 1, and transition.bin — see transition-file.ts): the next item's distribution is a mixture of smoothed
  * transition distributions from the last `history` items of the prompt,
  *
  *     p(i | h) = Σ_j α_j · (c(h_j→i) + β·π(i)) / (C(h_j) + β),   π(i) = (count(i) + 1) / (N + n),
@@ -16,60 +16,11 @@
  * `decay` are chosen on the validation split by `semrec train` (see transition-select.ts).
  */
 import type { PrefixTrie, StepModel, StepOutput, TokenLayout } from '../../../decoding/index.js';
-import { z } from 'zod';
-import { zodIssues } from '../../../quantizer/core/index.js';
 import { ModelError } from '../../errors.js';
 import { advanceNodes, pickRows, promptItemRows } from './prompt-items.js';
+import type { TransitionData } from './transition-file.js';
 
-/** Serialised form (bigram.json). */
-export interface TransitionData {
-  /** Number of items (rows of the index). */
-  items: number;
-  /** Pseudo-count β of the popularity prior. */
-  beta: number;
-  /** Transitions counted up to this many positions ahead, weighted 1/distance (default 1). */
-  window?: number;
-  /** History items the next item is conditioned on (default 1: the last one). */
-  history?: number;
-  /** Weight ratio between consecutive history items, in (0, 1] (default 1; unused when history is 1). */
-  decay?: number;
-  /** Per item: training occurrences. */
-  counts: number[];
-  /** CSR over source rows: transitions[srcPtr[s] .. srcPtr[s+1]) = (dst, count). */
-  srcPtr: number[];
-  dst: number[];
-  /** Transition counts (weighted by 1/distance when window > 1). */
-  dstCount: number[];
-}
-
-const nat = z.number().int().min(0);
-const TransitionSchema = z
-  .object({
-    items: nat.max(2 ** 31),
-    beta: z.number().positive().finite(),
-    window: z.number().int().min(1).max(1000).optional(),
-    history: z.number().int().min(1).max(1000).optional(),
-    decay: z.number().positive().max(1).optional(),
-    counts: z.array(nat),
-    srcPtr: z.array(nat),
-    dst: z.array(nat),
-    dstCount: z.array(z.number().positive().finite()),
-  })
-  .strict();
-
-/** Validate bigram.json: schema, then the CSR structure against the item count. Throws E_MODEL. */
-export function checkTransitionData(raw: unknown, file: string): TransitionData {
-  const p = TransitionSchema.safeParse(raw);
-  if (!p.success) throw new ModelError(`${file}: invalid transition model: ${zodIssues(p.error)}`);
-  const d = p.data;
-  const bad = (why: string) => new ModelError(`${file}: invalid transition model: ${why}`);
-  if (d.counts.length !== d.items) throw bad(`${d.counts.length} counts for ${d.items} items`);
-  if (d.srcPtr.length !== d.items + 1 || d.srcPtr[0] !== 0 || d.srcPtr[d.items] !== d.dst.length) throw bad('srcPtr does not delimit dst');
-  for (let i = 0; i < d.items; i++) if (d.srcPtr[i + 1] < d.srcPtr[i]) throw bad('srcPtr decreases');
-  if (d.dstCount.length !== d.dst.length) throw bad('dst and dstCount differ in length');
-  for (const x of d.dst) if (x >= d.items) throw bad(`destination row ${x} ≥ ${d.items} items`);
-  return d;
-}
+export type { TransitionData } from './transition-file.js';
 
 /** How a transition model is fitted and conditioned (defaults: the first-order model). */
 export interface TransitionShape {
@@ -82,7 +33,10 @@ export interface TransitionShape {
 }
 
 /**
- * Count transitions in training sequences given as item-row arrays.
+ * Count transitions in training sequences given as item-row arrays: a CSR over source rows whose
+ * counts are summed in sequence order (each (source, destination) pair adds its 1/distance weights
+ * in the order the sequences hold them), in typed arrays — memory grows with the transitions, not
+ * with a map entry per pair.
  * @param beta pseudo-count of the popularity prior
  * @param shape window (fitting) and history/decay (recorded for decoding)
  */
@@ -90,31 +44,71 @@ export function fitTransition(sequences: ReadonlyArray<ArrayLike<number>>, items
   const window = shape.window ?? 1;
   const history = shape.history ?? 1;
   const decay = shape.decay ?? 1;
-  if (!Number.isInteger(window) || window < 1) throw new ModelError(`transition window must be an integer ≥ 1, got ${window}`);
+  if (!Number.isInteger(window) || window < 1 || window > 1000) throw new ModelError(`transition window must be an integer in 1..1000, got ${window}`);
   if (!Number.isInteger(history) || history < 1) throw new ModelError(`transition history must be an integer ≥ 1, got ${history}`);
   if (!(decay > 0 && decay <= 1)) throw new ModelError(`transition decay must be in (0, 1], got ${decay}`);
-  const counts = new Array<number>(items).fill(0);
-  const trans = new Map<number, Map<number, number>>();
+  const counts = new Uint32Array(items);
+  // pass 1: occurrences (source, destination, distance) per source, in sequence order
+  const occPtr = new Float64Array(items + 1);
   for (const s of sequences) {
     for (let i = 0; i < s.length; i++) {
-      counts[s[i]]++;
+      const src = s[i];
+      if (!(Number.isInteger(src) && src >= 0 && src < items)) throw new ModelError(`transition fit: item row ${src} is outside 0..${items - 1}`);
+      counts[src]++;
+      occPtr[src + 1] += Math.min(window, s.length - 1 - i);
+    }
+  }
+  for (let r = 0; r < items; r++) occPtr[r + 1] += occPtr[r];
+  const occurrences = occPtr[items];
+  if (occurrences >= 2 ** 32) throw new ModelError(`transition fit: ${occurrences} transitions exceed what one table holds (2^32)`);
+  const occDst = new Uint32Array(occurrences);
+  const occDist = new Uint16Array(occurrences);
+  const cursor = Float64Array.from(occPtr.subarray(0, items));
+  for (const s of sequences) {
+    for (let i = 0; i < s.length; i++) {
       for (let d = 1; d <= window && i + d < s.length; d++) {
-        let m = trans.get(s[i]);
-        if (!m) trans.set(s[i], (m = new Map()));
-        m.set(s[i + d], (m.get(s[i + d]) ?? 0) + 1 / d);
+        const at = cursor[s[i]]++;
+        occDst[at] = s[i + d];
+        occDist[at] = d;
       }
     }
   }
-  const srcPtr = [0];
-  const dst: number[] = [];
-  const dstCount: number[] = [];
-  for (let s = 0; s < items; s++) {
-    const m = trans.get(s);
-    if (m) for (const [d, c] of [...m.entries()].sort((a, b) => a[0] - b[0])) {
-      dst.push(d);
-      dstCount.push(c);
+  // pass 2: per source, the distinct destinations (sorted) and their weights summed in order
+  const slot = new Int32Array(items).fill(-1);
+  const srcPtr = new Uint32Array(items + 1);
+  for (let r = 0; r < items; r++) {
+    let distinct = 0;
+    for (let p = occPtr[r]; p < occPtr[r + 1]; p++) {
+      if (slot[occDst[p]] === r) continue;
+      slot[occDst[p]] = r;
+      distinct++;
     }
-    srcPtr.push(dst.length);
+    srcPtr[r + 1] = srcPtr[r] + distinct;
+  }
+  slot.fill(-1);
+  const dst = new Uint32Array(srcPtr[items]);
+  const dstCount = new Float64Array(srcPtr[items]);
+  for (let r = 0; r < items; r++) {
+    const base = srcPtr[r];
+    const n = srcPtr[r + 1] - base;
+    if (n === 0) continue;
+    const seen = dst.subarray(base, base + n);
+    const sums = new Float64Array(n);
+    let k = 0;
+    for (let p = occPtr[r]; p < occPtr[r + 1]; p++) {
+      const d = occDst[p];
+      if (slot[d] < 0) {
+        slot[d] = k;
+        seen[k++] = d;
+      }
+      sums[slot[d]] += 1 / occDist[p];
+    }
+    const order = Array.from(seen).sort((a, b) => a - b);
+    for (let j = 0; j < n; j++) dstCount[base + j] = sums[slot[order[j]]];
+    for (let j = 0; j < n; j++) {
+      seen[j] = order[j];
+      slot[order[j]] = -1;
+    }
   }
   const shaped = window === 1 && history === 1 && decay === 1 ? {} : { window, history, decay };
   return { items, beta, ...shaped, counts, srcPtr, dst, dstCount };

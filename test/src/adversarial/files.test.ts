@@ -16,6 +16,7 @@ import { loadIndex } from '../../../quantizer/index.js';
 import { resolveArtifact } from '../../../quantizer/core/index.js';
 import { transitionPipeline } from '../pipeline.js';
 import { classify, cli, mkfifo, Tally, unblockFifo } from './tally.js';
+import { TRANSITION_FILE, decodeTransition, encodeTransition } from '../../../src/serving/model/transition-file.js';
 
 let root: string;
 let data: string;
@@ -95,15 +96,15 @@ async function race(t: Tally, label: string, target: string, alt: Buffer, probe:
 describe('adversarial: files', () => {
   it('a file replaced during a load: the verified bytes are the bytes used (never unchecked content)', async () => {
     const t = tally('replaced during load');
-    // transition model: bigram.json swapped with a valid table of other counts
+    // transition model: transition.bin swapped with a valid table of other counts
     const tm = path.join(root, 'race-transition');
     cpSync(transition, tm, { recursive: true });
     const want = await recommendations(tm);
-    const bigram = path.join(await resolveArtifact(tm), 'bigram.json');
-    const table = JSON.parse(readFileSync(bigram, 'utf8')) as { counts: number[] };
-    const alt = Buffer.from(JSON.stringify({ ...table, counts: [...table.counts].reverse() }));
-    expect(alt.equals(readFileSync(bigram))).toBe(false);
-    await race(t, 'bigram.json', bigram, alt, () => recommendations(tm), want);
+    const table = path.join(await resolveArtifact(tm), TRANSITION_FILE);
+    const counts = decodeTransition(readFileSync(table), TRANSITION_FILE);
+    const alt = Buffer.from(encodeTransition({ ...counts, counts: counts.counts.slice().reverse() }));
+    expect(alt.equals(readFileSync(table))).toBe(false);
+    await race(t, TRANSITION_FILE, table, alt, () => recommendations(tm), want);
     // transformer: model.onnx swapped with another trained model of the same shape
     const xm = path.join(root, 'race-transformer');
     cpSync(transformer, xm, { recursive: true });
@@ -155,7 +156,7 @@ describe('adversarial: files', () => {
     };
     const cases: [string, () => Promise<unknown>][] = [];
     for (const [kind, make] of Object.entries(kinds)) {
-      for (const file of ['MANIFEST.json', 'bigram.json', 'config.json', 'CURRENT']) {
+      for (const file of ['MANIFEST.json', TRANSITION_FILE, 'config.json', 'CURRENT']) {
         cases.push([`model ${file} as ${kind}`, async () => {
           const d = fresh(transition);
           make(path.join(d, file));

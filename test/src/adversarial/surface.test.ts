@@ -20,6 +20,7 @@ import { resealArtifact, resolveArtifact } from '../../../quantizer/core/index.j
 import { run } from '../cli-helpers.js';
 import { transitionPipeline } from '../pipeline.js';
 import { classify, cli, Tally } from './tally.js';
+import { TRANSITION_FILE, decodeTransition, encodeTransition } from '../../../src/serving/model/transition-file.js';
 
 const TOKEN = 'adversarial-token-0123456789';
 let root: string;
@@ -102,7 +103,7 @@ describe('adversarial: HTTP admin surface', () => {
     // a damaged model under the roots: refused, still serving, and no path in the answer
     const damaged = path.join(root, 'damaged-model');
     cpSync(model, damaged, { recursive: true });
-    writeFileSync(path.join(damaged, 'bigram.json'), '{}');
+    writeFileSync(path.join(damaged, TRANSITION_FILE), '{}');
     const dr = await reload(url, { model: damaged }, auth);
     check('a damaged model under the roots', dr.status === 422 && dr.code === 'E_MODEL' && !dr.message.includes(root) && !dr.message.includes('/') && server.slot.current.id === 2, JSON.stringify(dr));
     // loopback-open mode: served to loopback connections, warned in the log
@@ -168,9 +169,8 @@ describe('adversarial: nothing silent', () => {
         const d = path.join(root, `big-${n++}`);
         cpSync(model, d, { recursive: true });
         const dir = await resolveArtifact(d);
-        const b = JSON.parse(readFileSync(path.join(dir, 'bigram.json'), 'utf8')) as { dstCount: number[] };
-        b.dstCount = b.dstCount.map(() => 1e308);
-        writeFileSync(path.join(dir, 'bigram.json'), JSON.stringify(b));
+        const b = decodeTransition(readFileSync(path.join(dir, TRANSITION_FILE)), TRANSITION_FILE);
+        writeFileSync(path.join(dir, TRANSITION_FILE), encodeTransition({ ...b, dstCount: b.dstCount.map(() => 1e308) }));
         await resealArtifact(dir);
         return load(d);
       }, 'E_MODEL'],
