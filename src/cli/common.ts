@@ -5,6 +5,7 @@ import type { DatasetMeta } from '../data/store.js';
 import type { DecoderTrainOptions } from '../training/train-decoder.js';
 import type { FineTuneTask } from '../training/finetune.js';
 import { checkSasrecOptions, type SasrecOptions } from '../training/sasrec.js';
+import { checkNodes } from '../training/python.js';
 
 /** Parse an integer option, with a typed error naming the flag. */
 export function intOpt(flag: string, v: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
@@ -76,6 +77,13 @@ export function decoderOptions(flags: Record<string, string | undefined>): Omit<
     threads: intOpt('--threads', flags.threads, 1),
   };
   const ftFlags = ['lora', 'loraAlpha', 'prompt', 'itemPrompt', 'promptSeparator', 'titleWords', 'maxPromptTokens', 'tasks'];
+  const nodeFlags = ['nodeRank', 'masterAddr', 'masterPort'];
+  if (flags.nnodes !== undefined) {
+    o.nodes = checkNodes({ count: intOpt('--nnodes', flags.nnodes, 2)!, rank: intOpt('--node-rank', flags.nodeRank ?? '0', 0)!, addr: flags.masterAddr ?? '127.0.0.1', port: intOpt('--master-port', flags.masterPort ?? '29500', 1)! });
+  } else {
+    const stray = nodeFlags.find((f) => flags[f] !== undefined);
+    if (stray) throw new InputError(`--${stray.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} is for multi-node training (--nnodes N)`);
+  }
   if (flags.base === undefined) {
     const stray = ftFlags.find((f) => flags[f] !== undefined);
     if (stray) throw new InputError(`--${stray.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} is for fine-tuning a checkpoint (--base DIR)`);

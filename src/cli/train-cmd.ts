@@ -1,7 +1,7 @@
 /** `semrec train` (all model kinds) and `semrec export-hf`. */
 import type { Command } from 'commander';
 import { InputError } from '../errors.js';
-import { trainModel } from '../training/train.js';
+import { trainModel, trainNodeRanks } from '../training/train.js';
 import { parseTransitionShape } from '../training/transition-select.js';
 import { exportHfModel } from '../training/hf-export.js';
 import { startProgress } from '../util/progress.js';
@@ -57,6 +57,10 @@ export function registerTrain(program: Command): void {
     .option('--device <name>', 'cpu | cuda | cuda:N (default cpu)')
     .option('--nproc <n>', 'train with N processes (DDP; gloo on CPU; default: one per core on CPU, 1 on CUDA)')
     .option('--threads <n>', 'PyTorch threads per process (default: cores ÷ processes)')
+    .option('--nnodes <n>', 'train the transformer across N machines (DDP; each runs this command with its own --node-rank and --nproc processes; node 0 writes the model)')
+    .option('--node-rank <i>', 'with --nnodes: this machine\'s rank, 0..N−1 (default 0)')
+    .option('--master-addr <host>', 'with --nnodes: node 0\'s address, reachable from every node (default 127.0.0.1)')
+    .option('--master-port <port>', 'with --nnodes: a free TCP port on node 0 (default 29500)')
     .option('--max-history <n>', 'history items kept in prompts (default: the dataset split setting)')
     .action(async (flags: Record<string, string | undefined>) => {
       const t0 = Date.now();
@@ -87,7 +91,7 @@ export function registerTrain(program: Command): void {
             },
           }
         : undefined;
-      const cfg = await trainModel({
+      const trainOpts: Parameters<typeof trainModel>[0] = {
         data: flags.data!,
         index: flags.index!,
         out: flags.out!,
@@ -139,7 +143,15 @@ export function registerTrain(program: Command): void {
             }
           },
         },
-      });
+      };
+      if (trainOpts.decoder?.nodes && trainOpts.decoder.nodes.rank > 0) {
+        // another node of a multi-node run: its ranks only; node 0 writes the model
+        const done = await trainNodeRanks(trainOpts);
+        bar?.stop();
+        console.log(JSON.stringify({ ...done, out: null, note: 'node 0 writes the model' }));
+        return;
+      }
+      const cfg = await trainModel(trainOpts);
       bar?.stop();
       fbar?.stop();
       const shape = (cfg.params.transition ?? cfg.params) as { selection?: { window: number; history: number; decay: number; users: number; grid: { window: number; history: number; decay: number; recall10: number; ndcg10: number }[] } };

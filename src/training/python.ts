@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SemrecError } from '../errors.js';
+import { InputError, SemrecError } from '../errors.js';
 
 /** The trainer failed (non-zero exit); `stderr` holds its last lines. */
 export class TrainerError extends SemrecError {
@@ -45,21 +45,55 @@ async function freePort(): Promise<number> {
 }
 
 /**
+ * Several machines training one model (DDP across nodes, as torchrun's `--nnodes`): every node
+ * runs the same command with its own `rank`; node 0 hosts the rendezvous at `addr:port`, and its
+ * first process is global rank 0 (the one that writes the checkpoint).
+ */
+export interface TrainerNodes {
+  /** Number of nodes (≥ 2). */
+  count: number;
+  /** This node's rank, 0..count−1. */
+  rank: number;
+  /** Address of node 0, reachable from every node (torchrun's --master_addr). */
+  addr: string;
+  /** A free TCP port on node 0 (torchrun's --master_port). */
+  port: number;
+}
+
+/** Check a node spec; throws InputError naming the bad field. */
+export function checkNodes(nodes: TrainerNodes): TrainerNodes {
+  const bad = (why: string) => new InputError(`multi-node training: ${why}`, { param: 'nodes' });
+  if (!Number.isInteger(nodes.count) || nodes.count < 2) throw bad(`--nnodes must be an integer ≥ 2, got ${nodes.count}`);
+  if (!Number.isInteger(nodes.rank) || nodes.rank < 0 || nodes.rank >= nodes.count) throw bad(`--node-rank must be an integer in 0..${nodes.count - 1}, got ${nodes.rank}`);
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(nodes.addr)) throw bad(`--master-addr must be a host name or address, got ${JSON.stringify(nodes.addr)}`);
+  if (!Number.isInteger(nodes.port) || nodes.port < 1 || nodes.port > 65535) throw bad(`--master-port must be a TCP port (1..65535), got ${nodes.port}`);
+  return nodes;
+}
+
+/**
  * Run `python3 -m trainer args...`; every JSON line on stdout goes to `onEvent`.
  * With `nproc > 1` it starts that many processes with the environment torchrun gives its workers
  * (MASTER_ADDR/PORT, WORLD_SIZE, RANK, LOCAL_RANK): the trainer is torchrun-compatible, and
  * launching it ourselves also works where Debian's torchrun (torch 1.13 on Python 3.11) is broken.
+ * With `nodes`, this node's `nproc` processes are global ranks `nodes.rank · nproc + local` of a
+ * world of `nodes.count · nproc`, meeting at `nodes.addr:nodes.port`; events come from global rank
+ * 0 only (none on the other nodes).
  */
-export async function runTrainer(args: string[], onEvent: (e: Record<string, unknown>) => void, opts: { nproc?: number; threads?: number } = {}): Promise<Record<string, unknown>[]> {
+export async function runTrainer(args: string[], onEvent: (e: Record<string, unknown>) => void, opts: { nproc?: number; threads?: number; nodes?: TrainerNodes } = {}): Promise<Record<string, unknown>[]> {
   const py = pythonPath();
   if (!existsSync(py)) throw new TrainerError(`Python not found at ${py}: run \`npm run setup\` (installs python3-torch) or set SEMREC_PYTHON`);
   const nproc = opts.nproc ?? 1;
+  const nodes = opts.nodes ? checkNodes(opts.nodes) : undefined;
   const base = { ...process.env, PYTHONPATH: trainerRoot(), PYTHONUNBUFFERED: '1', SEMREC_CHILD: '1' } as Record<string, string>;
   if (opts.threads) base.OMP_NUM_THREADS = String(opts.threads);
-  const port = nproc > 1 ? await freePort() : 0;
+  const world = nproc * (nodes?.count ?? 1);
+  const addr = nodes?.addr ?? '127.0.0.1';
+  const port = nodes ? nodes.port : nproc > 1 ? await freePort() : 0;
+  const first = (nodes?.rank ?? 0) * nproc;
   const events: Record<string, unknown>[] = [];
-  const runs = Array.from({ length: nproc }, (_, rank) => {
-    const env = nproc > 1 ? { ...base, MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), WORLD_SIZE: String(nproc), RANK: String(rank), LOCAL_RANK: String(rank), LOCAL_WORLD_SIZE: String(nproc) } : base;
+  const runs = Array.from({ length: nproc }, (_, local) => {
+    const rank = first + local;
+    const env = world > 1 ? { ...base, MASTER_ADDR: addr, MASTER_PORT: String(port), WORLD_SIZE: String(world), RANK: String(rank), LOCAL_RANK: String(local), LOCAL_WORLD_SIZE: String(nproc), GROUP_RANK: String(nodes?.rank ?? 0) } : base;
     return runOne(py, args, env, rank === 0 ? (e) => {
       events.push(e);
       onEvent(e);

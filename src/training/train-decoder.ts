@@ -12,7 +12,7 @@ import type { ItemIndex } from '../../quantizer/index.js';
 import type { Dataset } from '../data/store.js';
 import { InputError } from '../errors.js';
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelConfig } from '../serving/model/model-dir.js';
-import { runTrainer } from './python.js';
+import { checkNodes, runTrainer, type TrainerNodes } from './python.js';
 import { tokenizerFiles } from '../serving/model/tokenizer.js';
 import { makeScratch } from '../util/scratch.js';
 import { planFineTune, type FineTuneOptions, type FineTunePlan } from './finetune.js';
@@ -65,8 +65,14 @@ export interface DecoderTrainOptions {
   maxSteps?: number;
   seed?: number;
   device?: string;
-  /** Processes for DDP (torchrun); 1 = plain. */
+  /** Processes for DDP (torchrun) on this machine; 1 = plain. */
   nproc?: number;
+  /**
+   * Train across machines (DDP over `nodes.count` nodes, `nproc` processes each): every node runs
+   * the same training with its own `nodes.rank`. Node 0 runs {@link trainDecoderFiles} (it writes
+   * the model); the others run {@link trainDecoderRanks} (their ranks only).
+   */
+  nodes?: TrainerNodes;
   threads?: number;
   /** Progress events from the trainer (progress, epoch, done). */
   onEvent?: (e: Record<string, unknown>) => void;
@@ -158,8 +164,11 @@ export interface TrainedDecoder {
   files: Record<string, string | Uint8Array>;
 }
 
-/** Train the transformer on `ds` under `index`; returns the model directory's config and files. */
-export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { indexDir: string; maxHistory: number }, opts: DecoderTrainOptions = {}): Promise<TrainedDecoder> {
+/**
+ * Write the trainer's inputs and config into `work` and run this machine's trainer processes (all
+ * of them, or this node's ranks of a multi-node run).
+ */
+async function runDecoderTrainer(ds: Dataset, index: ItemIndex, where: { indexDir: string; maxHistory: number }, opts: DecoderTrainOptions, work: string) {
   const { maxHistory } = where;
   const layout = new TokenLayout(index.codebookSizes);
   const ft: FineTunePlan | undefined = opts.finetune ? await planFineTune(ds, index, layout, maxHistory, opts.finetune) : undefined;
@@ -169,42 +178,50 @@ export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { 
   const model = ft ? ft.model : own!.model;
   const vocabSize = ft ? ft.vocabSize : layout.vocabSize;
   const par = defaultParallelism(opts.device, opts.nproc, opts.threads);
+  await writeRagged(path.join(work, 'train'), train, ft?.train.targets);
+  await writeRagged(path.join(work, 'valid'), valid, ft?.valid.targets);
+  const lora = (opts.finetune?.lora ?? 0) > 0;
+  const cfg = {
+    vocab_size: vocabSize,
+    levels: layout.levels,
+    ...(ft ? { data_format: 'examples' } : {}),
+    max_history: maxHistory,
+    seed: opts.seed ?? 0,
+    device: opts.device ?? 'cpu',
+    threads: par.threads,
+    data_dir: work,
+    out_dir: work,
+    model,
+    train: {
+      epochs: opts.epochs ?? (ft ? 10 : 200),
+      batch_size: opts.batchSize ?? (ft ? 32 : 256),
+      lr: opts.lr ?? (ft ? (lora ? 1e-3 : 1e-4) : 3e-3),
+      weight_decay: opts.weightDecay ?? 0.01,
+      schedule: opts.schedule ?? 'wsd',
+      warmup: opts.warmup ?? ((opts.schedule ?? 'wsd') === 'wsd' ? 1 : 0.05),
+      decay_frac: opts.decayFrac ?? 0.2,
+      time_budget_s: opts.timeBudget ?? 0,
+      valid_sample: opts.validSample ?? 5000,
+      clip: 1.0,
+      patience: opts.patience ?? 3,
+      max_steps: opts.maxSteps ?? 0,
+      ...(ft ? { bf16: true } : {}),
+    },
+  };
+  const cfgFile = path.join(work, 'trainer.json');
+  await fs.writeFile(cfgFile, JSON.stringify(cfg, null, 2));
+  const t0 = Date.now();
+  const events = await runTrainer(['train', '--config', cfgFile], (e) => opts.onEvent?.(e), { ...par, nodes: opts.nodes });
+  return { layout, ft, own, train, valid, par, cfg, cfgFile, events, t0 };
+}
+
+/** Train the transformer on `ds` under `index`; returns the model directory's config and files. */
+export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { indexDir: string; maxHistory: number }, opts: DecoderTrainOptions = {}): Promise<TrainedDecoder> {
+  const { maxHistory } = where;
+  if (opts.nodes && checkNodes(opts.nodes).rank > 0) throw new InputError(`node ${opts.nodes.rank} of a multi-node run trains its ranks only (trainDecoderRanks); node 0 writes the model`, { param: 'nodes' });
   const work = await makeScratch('semrec-train');
   try {
-    await writeRagged(path.join(work, 'train'), train, ft?.train.targets);
-    await writeRagged(path.join(work, 'valid'), valid, ft?.valid.targets);
-    const lora = (opts.finetune?.lora ?? 0) > 0;
-    const cfg = {
-      vocab_size: vocabSize,
-      levels: layout.levels,
-      ...(ft ? { data_format: 'examples' } : {}),
-      max_history: maxHistory,
-      seed: opts.seed ?? 0,
-      device: opts.device ?? 'cpu',
-      threads: par.threads,
-      data_dir: work,
-      out_dir: work,
-      model,
-      train: {
-        epochs: opts.epochs ?? (ft ? 10 : 200),
-        batch_size: opts.batchSize ?? (ft ? 32 : 256),
-        lr: opts.lr ?? (ft ? (lora ? 1e-3 : 1e-4) : 3e-3),
-        weight_decay: opts.weightDecay ?? 0.01,
-        schedule: opts.schedule ?? 'wsd',
-        warmup: opts.warmup ?? ((opts.schedule ?? 'wsd') === 'wsd' ? 1 : 0.05),
-        decay_frac: opts.decayFrac ?? 0.2,
-        time_budget_s: opts.timeBudget ?? 0,
-        valid_sample: opts.validSample ?? 5000,
-        clip: 1.0,
-        patience: opts.patience ?? 3,
-        max_steps: opts.maxSteps ?? 0,
-        ...(ft ? { bf16: true } : {}),
-      },
-    };
-    const cfgFile = path.join(work, 'trainer.json');
-    await fs.writeFile(cfgFile, JSON.stringify(cfg, null, 2));
-    const t0 = Date.now();
-    const events = await runTrainer(['train', '--config', cfgFile], (e) => opts.onEvent?.(e), par);
+    const { layout, ft, own, train, valid, par, cfg, cfgFile, events, t0 } = await runDecoderTrainer(ds, index, where, opts, work);
     const done = events.find((e) => e.event === 'done') ?? {};
     const epochs = events.filter((e) => e.event === 'epoch');
     const onnx = path.join(work, 'model.onnx');
@@ -225,6 +242,7 @@ export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { 
         device: cfg.device,
         nproc: par.nproc,
         threads: par.threads,
+        ...(opts.nodes ? { nodes: opts.nodes.count } : {}),
         bestEpoch: done.best_epoch,
         validLoss: done.valid_loss,
         epochsRun: epochs.length,
@@ -244,6 +262,33 @@ export async function trainDecoderFiles(ds: Dataset, index: ItemIndex, where: { 
       ...(ft ? ft.files : tokenizerFiles(layout)),
     };
     return { config, files };
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+/** What a node other than node 0 did in a multi-node run. */
+export interface NodeRanks {
+  /** This node's rank and the number of nodes. */
+  node: number;
+  nodes: number;
+  /** The global ranks this node ran. */
+  ranks: number[];
+  seconds: number;
+}
+
+/**
+ * A node other than node 0 of a multi-node run (`opts.nodes.rank > 0`): prepares the same training
+ * data as node 0 and runs its `nproc` ranks of the run; node 0 writes the model.
+ */
+export async function trainDecoderRanks(ds: Dataset, index: ItemIndex, where: { indexDir: string; maxHistory: number }, opts: DecoderTrainOptions & { nodes: TrainerNodes }): Promise<NodeRanks> {
+  const nodes = checkNodes(opts.nodes);
+  if (nodes.rank === 0) throw new InputError('node 0 of a multi-node run writes the model: train it with trainDecoderFiles / trainModel', { param: 'nodes' });
+  const work = await makeScratch('semrec-train');
+  try {
+    const t0 = Date.now();
+    const { par } = await runDecoderTrainer(ds, index, where, opts, work);
+    return { node: nodes.rank, nodes: nodes.count, ranks: Array.from({ length: par.nproc }, (_, i) => nodes.rank * par.nproc + i), seconds: (Date.now() - t0) / 1000 };
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }

@@ -30,7 +30,7 @@ import os from 'node:os';
 import { promises as fs } from 'node:fs';
 import { runTrainer } from './python.js';
 import type { ModelFiles } from '../serving/model/text-model.js';
-import { trainDecoderFiles, type DecoderTrainOptions } from './train-decoder.js';
+import { trainDecoderFiles, trainDecoderRanks, type DecoderTrainOptions, type NodeRanks } from './train-decoder.js';
 import { trainSasrecFiles, type SasrecOptions } from './sasrec.js';
 
 /** Model kinds `semrec train` produces, by user-facing name (`decoder` / `bigram` are accepted aliases). */
@@ -232,10 +232,18 @@ function filesOf(files: Record<string, string | Uint8Array>): ModelFiles {
   };
 }
 
+/** Multi-node settings are for a transformer trained here (kinds transformer and fused). */
+function checkNodeKind(kind: string, opts: TrainOptions): void {
+  if (!opts.decoder?.nodes) return;
+  if ((kind !== 'transformer' && kind !== 'fused') || opts.transformerFrom !== undefined) throw new InputError(`multi-node training (--nnodes) trains a transformer: kind transformer, llm or fused without --transformer-from, not ${opts.transformerFrom !== undefined ? 'a reused transformer' : kind}`, { param: 'nodes' });
+}
+
 /** Train a model on a dataset's train split under an index; returns its config. */
 export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   const kind = trainKind(opts.arch);
   if (opts.transformerFrom !== undefined && kind !== 'fused') throw new InputError(`transformerFrom is for fused models, not ${kind}`, { param: 'transformerFrom' });
+  checkNodeKind(kind, opts);
+  if ((opts.decoder?.nodes?.rank ?? 0) > 0) throw new InputError(`node ${opts.decoder!.nodes!.rank} of a multi-node run trains its ranks only (trainNodeRanks); node 0 writes the model`, { param: 'nodes' });
   opts = { ...opts, inputs: [...(opts.inputs ?? []), opts.data, opts.index] };
   await checkWritable(opts.out, { kind: MODEL_FORMAT, force: opts.force, inputs: opts.inputs }); // refuse before training, not after
   const [ds, index] = await Promise.all([loadDataset(opts.data), loadIndex(opts.index)]);
@@ -314,4 +322,19 @@ export async function trainModel(opts: TrainOptions): Promise<ModelConfig> {
   const config: ModelConfig = { ...dec.config, dataDir: base.dataDir, indexDir: base.indexDir, architecture: 'fused', params: { ...dec.config.params, ...(sasrecPart ? { neural: 'sasrec' } : {}), transition: stored.params, fusion, seen } };
   await writeModelDir(opts.out, config, { ...dec.files, [TRANSITION_FILE]: encodeTransition(stored.data) }, opts);
   return config;
+}
+
+/**
+ * A node other than node 0 of a multi-node transformer training (`decoder.nodes.rank > 0`): the
+ * same data, index and settings as node 0's {@link trainModel}; runs this node's ranks and writes
+ * nothing (node 0 writes the model, its transition part and fusion included).
+ */
+export async function trainNodeRanks(opts: TrainOptions): Promise<NodeRanks> {
+  const kind = trainKind(opts.arch);
+  checkNodeKind(kind, opts);
+  const nodes = opts.decoder?.nodes;
+  if (!nodes) throw new InputError('trainNodeRanks is for a node of a multi-node run (decoder.nodes)', { param: 'nodes' });
+  const [ds, index] = await Promise.all([loadDataset(opts.data), loadIndex(opts.index)]);
+  const maxHistory = opts.maxHistory ?? ds.meta.split.maxHistory;
+  return trainDecoderRanks(ds, index, { indexDir: opts.index, maxHistory }, { ...opts.decoder, nodes });
 }

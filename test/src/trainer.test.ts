@@ -5,10 +5,11 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { Dataset } from '../../src/data/store.js';
 import { addItemsJob, buildIndexJob } from '../../src/indexing/jobs.js';
-import { trainModel } from '../../src/training/train.js';
+import { trainModel, trainNodeRanks } from '../../src/training/train.js';
 import { Recommender } from '../../src/serving/recommender.js';
 import { DEFAULT_SESSION_CONFIG, OnnxStepModel } from '../../src/serving/model/onnx-runner.js';
 import { loadTokenizer, vocabulary } from '../../src/serving/model/tokenizer.js';
@@ -280,7 +281,25 @@ describe('generator: trainer, ONNX export, runner', () => {
     const two = JSON.parse(readFileSync(path.join(ddpDir, 'config.json'), 'utf8')).params;
     expect(two.nproc).toBe(2);
     expect(Math.abs(two.validLoss - one.validLoss) / one.validLoss).toBeLessThan(0.05);
-  }, 180_000);
+    // the same world as two machines of one process each (node 1 runs its rank and writes nothing;
+    // node 0 writes the model): the same run as the 2-process one
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const nodesDir = path.join(root, 'model-nodes');
+    const node = (rank: number) => ({ data: dataDir, index: indexDir, out: nodesDir, arch: 'decoder', decoder: { ...tiny, nproc: 1, nodes: { count: 2, rank, addr: '127.0.0.1', port } } });
+    const [cfg0, ranks1] = await Promise.all([trainModel(node(0)), trainNodeRanks(node(1))]);
+    expect(ranks1).toMatchObject({ node: 1, nodes: 2, ranks: [1] });
+    expect(cfg0.params).toMatchObject({ nproc: 1, nodes: 2, validLoss: two.validLoss, bestEpoch: two.bestEpoch });
+    expect(readFileSync(path.join(nodesDir, 'model.onnx')).equals(readFileSync(path.join(ddpDir, 'model.onnx')))).toBe(true);
+    // refused: a rank outside the nodes, node 1 asked to write the model, a kind without a transformer
+    await expect(trainNodeRanks({ ...node(1), decoder: { ...tiny, nodes: { count: 2, rank: 2, addr: '127.0.0.1', port } } })).rejects.toThrow(/--node-rank must be an integer in 0..1, got 2/);
+    await expect(trainModel(node(1))).rejects.toThrow(/node 1 of a multi-node run trains its ranks only/);
+    await expect(trainModel({ ...node(0), arch: 'transition' })).rejects.toThrow(/multi-node training \(--nnodes\) trains a transformer/);
+  }, 240_000);
 
   it('warmup-stable-decay: the decay starts when the time budget is nearly spent, the rate ends at zero, the best epoch is kept', async () => {
     const events: Record<string, unknown>[] = [];
