@@ -14,12 +14,12 @@ import { loadOptions, SEEN_HELP } from './recommend-cmd.js';
 export function registerBatch(program: Command): void {
   program
     .command('recommend-batch')
-    .description('recommendations for every user of a dataset (their whole sequence) or of a JSONL file of histories, written as JSONL; sharded like eval, resumable, renamed into place when complete')
+    .description('recommendations for every user of a dataset (their whole sequence) or of a JSONL file of histories, written as JSONL or Parquet; sharded like eval, resumable, renamed into place when complete')
     .requiredOption('--model <dir>', 'model directory')
     .option('--index <dir>', 'index directory (default: the one the model was trained on)')
     .option('--data <dir>', 'every user of this dataset, history = their whole sequence (the most recent --max-history items)')
     .option('--histories <file>', 'JSONL: {"user": "...", "history": ["item", ...]} per line (gzip allowed)')
-    .requiredOption('--out <file>', 'output JSONL (OUT.partial while running; a rerun resumes it)')
+    .requiredOption('--out <file>', 'output JSONL, or Parquet when it ends in .parquet (one row per user: user, items, scores, skipped, error); OUT.partial (JSONL) while running, a rerun resumes it')
     .option('-k <n>', 'items per user', '10')
     .option('--beam <n>', 'beam width (default max(k, 20))')
     .option('--seen <policy>', SEEN_HELP)

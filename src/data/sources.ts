@@ -9,7 +9,7 @@ import { loadAmazon2014, loadGeneric, loadMovieLens, loadP5, loadRecbole } from 
 import type { RawDataset } from './types.js';
 
 /** Supported input formats. */
-export const FORMATS = ['amazon2014', 'p5', 'recbole', 'movielens', 'jsonl'] as const;
+export const FORMATS = ['amazon2014', 'p5', 'recbole', 'movielens', 'jsonl', 'parquet'] as const;
 /** A supported input format. */
 export type SourceFormat = (typeof FORMATS)[number];
 
@@ -33,7 +33,7 @@ export interface SourceFiles {
   ratings?: string;
   /** movielens: `movies.dat` */
   movies?: string;
-  /** jsonl: interactions file (JSONL or CSV/TSV with a header) */
+  /** jsonl / parquet: interactions file (JSONL, CSV/TSV with a header, or Parquet) */
   interactions?: string;
 }
 
@@ -63,7 +63,7 @@ async function firstExisting(...cands: string[]): Promise<string | undefined> {
  * - `p5`: sequences (+ datamaps, + items = RecBole .item joined through datamaps)
  * - `recbole`: inter (+ items), or sequences + datamaps + items (P5 sequences with RecBole item text)
  * - `movielens`: dir, or ratings (+ movies)
- * - `jsonl`: interactions (+ items)
+ * - `jsonl` (alias `parquet`): interactions (+ items), each JSONL, CSV/TSV or Parquet
  */
 export async function loadSource(format: string, files: SourceFiles): Promise<RawDataset> {
   switch (format) {
@@ -92,6 +92,7 @@ export async function loadSource(format: string, files: SourceFiles): Promise<Ra
       return loadMovieLens({ ratings: ratings!, movies });
     }
     case 'jsonl':
+    case 'parquet': // the same loader: it tells JSONL, CSV/TSV and Parquet apart by content
       need(format, files, 'interactions');
       return loadGeneric({ interactions: files.interactions!, items: files.items });
     default:

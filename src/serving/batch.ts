@@ -5,7 +5,8 @@
  * evaluation (`shard`: every N-th user), resumable and never half-visible: lines are appended to
  * `OUT.partial` (fsynced per chunk, with `OUT.partial.json` recording what the job is), a rerun
  * of the same job continues after the last complete line, and the finished file is renamed to
- * `OUT` in one step.
+ * `OUT` in one step. An `OUT` ending in `.parquet` gets the same rows as Parquet
+ * (batch-parquet.ts), converted from the finished JSONL.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +17,10 @@ import { FormatError, InputError } from '../errors.js';
 import { shardOf, type ShardSpec } from '../eval/shard-spec.js';
 import { readLines } from '../util/io.js';
 import type { Recommender } from './recommender.js';
+import { batchJsonlToParquet } from './batch-parquet.js';
+
+/** Whether a batch output path asks for Parquet (its extension). */
+export const isParquetPath = (file: string): boolean => /\.parquet$/i.test(file);
 
 /** One user's request. */
 export interface BatchRequest {
@@ -26,7 +31,11 @@ export interface BatchRequest {
 
 /** Options of {@link recommendBatch}. */
 export interface BatchOptions {
-  /** The JSONL file written (atomically renamed from `OUT.partial` when complete). */
+  /**
+   * The file written: JSONL, or Parquet when it ends in `.parquet` (batch-parquet.ts: one row per
+   * user). Either way the job appends JSONL to `OUT.partial` (resumable) and the finished file is
+   * renamed into place.
+   */
   out: string;
   k?: number;
   beamWidth?: number;
@@ -168,7 +177,15 @@ export async function recommendBatch(rec: Recommender, requests: readonly BatchR
   } finally {
     await fh.close();
   }
-  await fs.rename(partial, out);
+  if (isParquetPath(out)) {
+    // the resumable JSONL becomes the Parquet file, renamed into place once complete
+    const tmp = partial + '.parquet';
+    await batchJsonlToParquet(partial, tmp);
+    await fs.rename(tmp, out);
+    await fs.rm(partial, { force: true });
+  } else {
+    await fs.rename(partial, out);
+  }
   await fs.rm(metaFile, { force: true });
   const dir = await fs.open(path.dirname(out), 'r');
   await dir.sync().finally(() => dir.close());

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { loadDataset } from '../../src/data/store.js';
 import { Recommender } from '../../src/serving/recommender.js';
 import { datasetRequests, recommendBatch } from '../../src/serving/batch.js';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { tmp } from '../helpers.js';
 import { run } from './cli-helpers.js';
 import { transitionPipeline } from './pipeline.js';
@@ -70,6 +71,17 @@ describe('semrec recommend-batch', () => {
     expect(refused.err).toMatch(/belongs to another job/);
     expect((await run(['recommend-batch', '--model', model, '--data', data, '--out', other, '-k', '5', '--force'])).code).toBe(0);
     expect(readFileSync(other, 'utf8')).toBe(readFileSync(out, 'utf8'));
+    // Parquet: the same rows, one per user (items and scores as lists), renamed into place when complete
+    const pq = path.join(dir, 'all.parquet');
+    const p = await run(['recommend-batch', '--model', model, '--data', data, '--out', pq, '-k', '5']);
+    expect(p.code, p.err).toBe(0);
+    expect([existsSync(pq + '.partial'), existsSync(pq + '.partial.parquet'), existsSync(pq + '.partial.json')]).toEqual([false, false, false]);
+    const buf = readFileSync(pq);
+    const rows = (await parquetReadObjects({ file: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) })) as { user: string; items: string[]; scores: number[]; skipped: string[]; error: string | null }[];
+    const jsonlRows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { user: string; items: { itemId: string; score: number }[]; skipped: string[]; error?: string });
+    expect(rows).toEqual(jsonlRows.map((l) => ({ user: l.user, items: l.items.map((x) => x.itemId), scores: l.items.map((x) => x.score), skipped: l.skipped, error: l.error ?? null })));
+    const schema = parquetMetadata(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)).schema.map((e) => [e.name, e.type ?? e.converted_type]);
+    expect(schema).toEqual([['root', undefined], ['user', 'BYTE_ARRAY'], ['items', 'LIST'], ['list', undefined], ['element', 'BYTE_ARRAY'], ['scores', 'LIST'], ['list', undefined], ['element', 'DOUBLE'], ['skipped', 'LIST'], ['list', undefined], ['element', 'BYTE_ARRAY'], ['error', 'BYTE_ARRAY']]);
     // histories from JSONL; bad lines are named
     const hist = path.join(dir, 'h.jsonl');
     writeFileSync(hist, requests.slice(0, 4).map((q) => JSON.stringify(q)).join('\n') + '\n');

@@ -1,13 +1,15 @@
 /**
- * Generic input: interactions as JSONL (`{"user","item","timestamp"}`) or CSV/TSV with a header
- * naming user, item and (optionally) timestamp columns; items as JSONL (`{"id","title",...}`) or
- * CSV/TSV with `id` and `title` columns (plus optional text, brand, categories, description, price).
+ * Generic input: interactions as JSONL (`{"user","item","timestamp"}`), CSV/TSV with a header
+ * naming user, item and (optionally) timestamp columns, or Parquet with such columns (told apart by
+ * content: Parquet's `PAR1` magic, a `{`, or a header line); items the same way (`id`, `title`, plus
+ * optional text, brand, categories — a list or `|`-separated —, description, price).
  * Column aliases: user_id/userId, item_id/itemId/asin, time/ts/timestamp.
  */
 import { FormatError } from '../../errors.js';
 import { readLines } from '../../util/io.js';
 import { delimitedRecords, splitDelimited, sniffSeparator } from '../delimited.js';
 import type { RawDataset } from '../types.js';
+import { isParquetFile, parquetRecords } from '../parquet.js';
 import { RawBuilder, idOf, makeItem, timeOf, preview } from './common.js';
 
 const FORMAT = 'jsonl';
@@ -27,6 +29,10 @@ function pick(rec: Record<string, unknown>, key: string): unknown {
 
 /** Iterate records of a JSONL or delimited file as loose objects; malformed lines are reported. */
 async function* records(file: string, b: RawBuilder, what: string): AsyncGenerator<[number, Record<string, unknown>]> {
+  if (await isParquetFile(file)) {
+    yield* parquetRecords(file); // one row group at a time
+    return;
+  }
   let header: string[] | undefined;
   // Until a CSV header sets the separator (and always in JSON mode) records are whole lines.
   let sep = '\n';

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { parquetWriteFile } from 'hyparquet-writer';
 import { loadSource } from '../../../src/data/sources.js';
 import { FormatError, InputError, NotFoundError } from '../../../src/errors.js';
 import { fixture, tmp } from '../../helpers.js';
@@ -183,6 +186,51 @@ describe('generic jsonl/csv loader', () => {
     ]);
     expect(raw.malformed.count).toBe(1);
     expect(raw.items.get('a 1')).toMatchObject({ title: 'Apple, red', brand: 'Acme' });
+  });
+
+  it('reads Parquet interactions and items (several row groups, 64-bit and timestamp columns, codecs) as it reads the same rows in JSONL', async () => {
+    const d = tmp();
+    const users = ['u1', 'u1', 'u2', 'u2', 'u2', 'u3'];
+    const itemsOf = ['a', 'b', 'a', 'c', 'b', 'c'];
+    const times = [100, 50, 7, 8, 9, 1];
+    const inter = path.join(d, 'i.parquet');
+    parquetWriteFile({
+      filename: inter,
+      codec: 'GZIP', // read through hyparquet-compressors
+      compressors: { GZIP: (b: Uint8Array) => new Uint8Array(gzipSync(b)) },
+      rowGroupSize: 4,
+      columnData: [
+        { name: 'user_id', data: users, type: 'STRING' },
+        { name: 'item_id', data: itemsOf, type: 'STRING' },
+        { name: 'timestamp', data: BigInt64Array.from(times.map(BigInt)), type: 'INT64' },
+      ],
+    });
+    const itemsFile = path.join(d, 'items.parquet');
+    parquetWriteFile({
+      filename: itemsFile,
+      columnData: [
+        { name: 'id', data: ['a', 'b', 'c'], type: 'STRING' },
+        { name: 'title', data: ['Apple', 'Banana', null], type: 'STRING' },
+        { name: 'categories', data: [['Fruit', 'Red'], [], ['Nut']] },
+        { name: 'price', data: [1.5, 2, 3], type: 'DOUBLE' },
+      ],
+    });
+    const jsonl = fixture(d, 'i.jsonl', users.map((u, i) => JSON.stringify({ user: u, item: itemsOf[i], timestamp: times[i] })).join('\n') + '\n');
+    const itemsJsonl = fixture(d, 'items.jsonl', ['{"id":"a","title":"Apple","categories":["Fruit","Red"],"price":1.5}', '{"id":"b","title":"Banana","categories":[],"price":2}', '{"id":"c","categories":["Nut"],"price":3}'].join('\n') + '\n');
+    const fromParquet = await loadSource('parquet', { interactions: inter, items: itemsFile });
+    const fromJsonl = await loadSource('jsonl', { interactions: jsonl, items: itemsJsonl });
+    expect(fromParquet.interactions).toEqual(fromJsonl.interactions);
+    expect(fromParquet.interactions).toHaveLength(6);
+    expect([...fromParquet.items.values()]).toEqual([...fromJsonl.items.values()]);
+    // a TIMESTAMP column (a date) gives epoch seconds, as an ISO date in JSONL does
+    const ts = path.join(d, 'ts.parquet');
+    parquetWriteFile({ filename: ts, columnData: [{ name: 'user', data: ['u'], type: 'STRING' }, { name: 'item', data: ['a'], type: 'STRING' }, { name: 'time', data: [new Date('2024-01-01T00:00:00Z')], type: 'TIMESTAMP' }] });
+    expect((await loadSource('jsonl', { interactions: ts })).interactions).toEqual([{ user: 'u', item: 'a', timestamp: 1704067200 }]);
+    // a damaged file is named, typed
+    const broken = path.join(d, 'broken.parquet');
+    writeFileSync(broken, Buffer.concat([readFileSync(inter).subarray(0, 40), Buffer.from('PAR1')]));
+    await expect(loadSource('parquet', { interactions: broken })).rejects.toThrow(FormatError);
+    await expect(loadSource('parquet', { interactions: broken })).rejects.toThrow(/broken.parquet.*not a readable Parquet file/);
   });
 });
 
