@@ -5,30 +5,136 @@
  * normalised (D^-1/2 A D^-1/2) and embedded with a randomised truncated SVD (spectral embedding);
  * items with no co-occurrence get a random direction. Then k-means is applied recursively: K clusters, then K sub-clusters inside each, and so on.
  */
-import { csrFromRows, normalizeRows, randomizedSvd, Rng } from './core/index.js';
+import { normalizeRows, randomizedSvd, Rng, type Csr } from './core/index.js';
+import { QuantizerInputError } from './errors.js';
 import { kmeans } from './kmeans.js';
 
 /**
- * Symmetric item co-occurrence in `sequences` (item ids; unknown ids ignored): for every ordered
- * pair of positions a < b ≤ a + `window` holding different items i, j, c(i,j) and c(j,i) grow by
- * 1 / (b − a). One map per item row (column → weight).
+ * Symmetric item co-occurrence as a CSR over item rows, built in typed arrays (memory grows with
+ * the distinct pairs, not a map entry per pair: a million-item catalogue fits). For every ordered
+ * pair of positions a < b ≤ a + `window` holding different known items i, j, c(i,j) and c(j,i)
+ * grow by 1 / (b − a). Columns are sorted within a row; `values` are the exact f64 sums, added in
+ * the order the sequences hold the pairs; `rowSum[i]` = Σ_j c(i,j), added in the order row i's
+ * columns first appear — the same additions, in the same order, as a map per row would make.
  */
-export function cooccurrenceCounts(ids: readonly string[], sequences: ReadonlyArray<readonly string[]>, window: number): Map<number, number>[] {
-  const row = new Map(ids.map((id, i) => [id, i]));
-  const adj: Map<number, number>[] = ids.map(() => new Map());
-  for (const seq of sequences) {
-    const rows = seq.map((it) => row.get(it) ?? -1);
-    for (let a = 0; a < rows.length; a++) {
-      if (rows[a] < 0) continue;
-      for (let b = a + 1; b < Math.min(rows.length, a + 1 + window); b++) {
-        if (rows[b] < 0 || rows[b] === rows[a]) continue;
-        const w = 1 / (b - a);
-        adj[rows[a]].set(rows[b], (adj[rows[a]].get(rows[b]) ?? 0) + w);
-        adj[rows[b]].set(rows[a], (adj[rows[b]].get(rows[a]) ?? 0) + w);
+export interface Cooccurrence {
+  n: number;
+  indptr: Float64Array;
+  indices: Int32Array;
+  values: Float64Array;
+  rowSum: Float64Array;
+}
+
+/** {@link Cooccurrence} of item ids in `sequences` (unknown ids ignored). */
+export function cooccurrence(ids: readonly string[], sequences: ReadonlyArray<readonly string[]>, window: number): Cooccurrence {
+  const n = ids.length;
+  const rowOf = new Map(ids.map((id, i) => [id, i]));
+  const rowsOf = (seq: readonly string[]) => Int32Array.from(seq, (it) => rowOf.get(it) ?? -1);
+  // pass 1: occurrences per row (both directions of each pair)
+  const occPtr = new Float64Array(n + 1);
+  const each = (fn: (i: number, j: number, d: number) => void) => {
+    for (const seq of sequences) {
+      const rows = rowsOf(seq);
+      for (let a = 0; a < rows.length; a++) {
+        if (rows[a] < 0) continue;
+        for (let b = a + 1; b < Math.min(rows.length, a + 1 + window); b++) {
+          if (rows[b] < 0 || rows[b] === rows[a]) continue;
+          fn(rows[a], rows[b], b - a);
+        }
       }
     }
+  };
+  each((i, j) => {
+    occPtr[i + 1]++;
+    occPtr[j + 1]++;
+  });
+  for (let r = 0; r < n; r++) occPtr[r + 1] += occPtr[r];
+  const occ = occPtr[n];
+  if (occ >= 2 ** 32) throw new QuantizerInputError(`co-occurrence: ${occ} pair occurrences exceed what one table holds (2^32)`);
+  const occCol = new Int32Array(occ);
+  const occDist = new Uint16Array(occ);
+  const cursor = Float64Array.from(occPtr.subarray(0, n));
+  each((i, j, d) => {
+    // the map version adds c(i,j) then c(j,i) for each pair, in sequence order: so do these lists
+    const p = cursor[i]++;
+    occCol[p] = j;
+    occDist[p] = d;
+    const q = cursor[j]++;
+    occCol[q] = i;
+    occDist[q] = d;
+  });
+  // pass 2: distinct columns per row, sums in order, then sorted
+  const slot = new Int32Array(n).fill(-1);
+  const indptr = new Float64Array(n + 1);
+  for (let r = 0; r < n; r++) {
+    let distinct = 0;
+    for (let p = occPtr[r]; p < occPtr[r + 1]; p++) {
+      if (slot[occCol[p]] === r) continue;
+      slot[occCol[p]] = r;
+      distinct++;
+    }
+    indptr[r + 1] = indptr[r] + distinct;
   }
-  return adj;
+  slot.fill(-1);
+  const indices = new Int32Array(indptr[n]);
+  const values = new Float64Array(indptr[n]);
+  const rowSum = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    const base = indptr[r];
+    const m = indptr[r + 1] - base;
+    if (m === 0) continue;
+    const cols = indices.subarray(base, base + m);
+    const sums = new Float64Array(m);
+    let k = 0;
+    for (let p = occPtr[r]; p < occPtr[r + 1]; p++) {
+      const c = occCol[p];
+      if (slot[c] < 0) {
+        slot[c] = k;
+        cols[k++] = c;
+      }
+      sums[slot[c]] += 1 / occDist[p];
+    }
+    let total = 0;
+    for (let t = 0; t < m; t++) total += sums[t]; // first-appearance order
+    rowSum[r] = total;
+    const order = Array.from(cols).sort((x, y) => x - y);
+    for (let t = 0; t < m; t++) values[base + t] = sums[slot[order[t]]];
+    for (let t = 0; t < m; t++) {
+      cols[t] = order[t];
+      slot[order[t]] = -1;
+    }
+  }
+  return { n, indptr, indices, values, rowSum };
+}
+
+/**
+ * A float32 CSR (as {@link csrFromRows} makes) from a co-occurrence whose every value is mapped by
+ * `f(i, j, c)`; entries mapped to a value ≤ 0 are dropped when `positiveOnly`.
+ */
+export function mapCooccurrence(co: Cooccurrence, f: (i: number, j: number, c: number) => number, positiveOnly = false): Csr {
+  const { n } = co;
+  const indptr = new Int32Array(n + 1);
+  let keep = 0;
+  const out = new Float64Array(co.values.length);
+  for (let i = 0; i < n; i++) {
+    for (let p = co.indptr[i]; p < co.indptr[i + 1]; p++) {
+      const v = f(i, co.indices[p], co.values[p]);
+      out[p] = v;
+      if (!positiveOnly || v > 0) keep++;
+    }
+  }
+  const indices = new Int32Array(keep);
+  const values = new Float32Array(keep);
+  let q = 0;
+  for (let i = 0; i < n; i++) {
+    for (let p = co.indptr[i]; p < co.indptr[i + 1]; p++) {
+      if (positiveOnly && !(out[p] > 0)) continue;
+      indices[q] = co.indices[p];
+      values[q++] = out[p];
+    }
+    indptr[i + 1] = q;
+  }
+  return { rows: n, cols: n, indptr, indices, values };
 }
 
 /** Spectral embedding (n × dim, rows L2-normalised) of item co-occurrence in `sequences`. */
@@ -38,17 +144,11 @@ export function cooccurrenceEmbedding(
   opts: { dim?: number; window?: number; seed?: number } = {},
 ): { x: Float32Array; dim: number } {
   const n = ids.length;
-  const adj = cooccurrenceCounts(ids, sequences, opts.window ?? 3);
-  const deg = adj.map((m) => {
-    let s = 0;
-    for (const v of m.values()) s += v;
-    return s;
-  });
-  for (let i = 0; i < n; i++) {
-    for (const [j, v] of adj[i]) adj[i].set(j, v / Math.sqrt(deg[i] * deg[j]));
-  }
+  const co = cooccurrence(ids, sequences, opts.window ?? 3);
+  const deg = co.rowSum;
+  const normalised = mapCooccurrence(co, (i, j, v) => v / Math.sqrt(deg[i] * deg[j]));
   const dim = Math.max(1, Math.min(opts.dim ?? 64, n - 1));
-  const { U, S, rank } = randomizedSvd(csrFromRows(adj, n), dim, { seed: opts.seed });
+  const { U, S, rank } = randomizedSvd(normalised, dim, { seed: opts.seed });
   const x = new Float32Array(n * rank);
   for (let i = 0; i < n; i++) for (let j = 0; j < rank; j++) x[i * rank + j] = U[i * rank + j] * S[j];
   // Items that never co-occur with another have no collaborative signal: a random direction

@@ -19,7 +19,7 @@ export { kmeans, kmeansPlusPlus, balancedAssign } from './kmeans.js';
 export type { KMeansOptions, KMeansResult } from './kmeans.js';
 export { trainRQ, encodeRQ, decodeRQ, checkVectors } from './rq.js';
 export type { RQOptions, RQResult } from './rq.js';
-export { cooccurrenceCounts, cooccurrenceEmbedding, hierarchicalCodes } from './collab.js';
+export { cooccurrence, mapCooccurrence, cooccurrenceEmbedding, hierarchicalCodes, type Cooccurrence } from './collab.js';
 export { levelStats } from './stats.js';
 export type { LevelStats } from './stats.js';
 export { FlatIndex, nearest, loadFaiss, faissTakesTypedArrays } from './faiss.js';

@@ -20,8 +20,8 @@
  * Deterministic for a seed. Cost on Amazon Beauty (12,101 items, 149k training interactions):
  * about 2 s for cf on 2 cores, plus the text encoder.
  */
-import { cooccurrenceCounts } from '../../../quantizer/index.js';
-import { csrFromRows, normalizeRows, randomizedSvd, Rng } from '../../../quantizer/core/index.js';
+import { cooccurrence, mapCooccurrence } from '../../../quantizer/index.js';
+import { normalizeRows, randomizedSvd, Rng, type Csr } from '../../../quantizer/core/index.js';
 import { InputError } from '../../errors.js';
 
 /** Options of {@link cfEmbeddings}. */
@@ -44,46 +44,35 @@ export interface CfEmbeddings {
 }
 
 /**
- * Sparse PPMI matrix of item co-occurrence in `sequences`: c(i,j) = Σ 1/distance over ordered pairs
- * within `window` positions (both directions), PPMI(i,j) = max(0, log(c(i,j)·C / (c(i)·c(j)))) with
- * c(i) = Σ_j c(i,j) and C = Σ_i c(i). One map per item row (column → value), positive entries only.
+ * Sparse PPMI matrix of item co-occurrence in `sequences` (rows and columns: items, columns sorted,
+ * float32 values): c(i,j) = Σ 1/distance over ordered pairs within `window` positions (both
+ * directions), PPMI(i,j) = max(0, log(c(i,j)·C / (c(i)·c(j)))) with c(i) = Σ_j c(i,j) and
+ * C = Σ_i c(i); positive entries only. Built in typed arrays ({@link cooccurrence}).
  */
-export function ppmiRows(ids: readonly string[], sequences: ReadonlyArray<readonly string[]>, window = 3): Map<number, number>[] {
+export function ppmiMatrix(ids: readonly string[], sequences: ReadonlyArray<readonly string[]>, window = 3): Csr {
   if (!Number.isInteger(window) || window < 1) throw new InputError(`cf window must be a positive integer, got ${window}`);
-  const n = ids.length;
-  const co = cooccurrenceCounts(ids, sequences, window);
-  const marg = new Float64Array(n);
+  const co = cooccurrence(ids, sequences, window);
+  const marg = co.rowSum;
   let total = 0;
-  for (let i = 0; i < n; i++) {
-    for (const v of co[i].values()) marg[i] += v;
-    total += marg[i];
-  }
-  for (let i = 0; i < n; i++) {
-    const m = co[i];
-    for (const [j, v] of m) {
-      const pmi = Math.log((v * total) / (marg[i] * marg[j]));
-      if (pmi > 0) m.set(j, pmi);
-      else m.delete(j);
-    }
-  }
-  return co;
+  for (let i = 0; i < co.n; i++) total += marg[i];
+  return mapCooccurrence(co, (i, j, v) => Math.log((v * total) / (marg[i] * marg[j])), true);
 }
 
 /** PPMI + SVD embedding of item co-occurrence in `sequences` (item ids; unknown ids ignored). */
 export function cfEmbeddings(ids: readonly string[], sequences: ReadonlyArray<readonly string[]>, opts: CfOptions = {}): CfEmbeddings {
   const n = ids.length;
-  const co = ppmiRows(ids, sequences, opts.window ?? 3);
+  const co = ppmiMatrix(ids, sequences, opts.window ?? 3);
   const has = new Uint8Array(n);
   let covered = 0;
   for (let i = 0; i < n; i++) {
-    if (co[i].size > 0) {
+    if (co.indptr[i + 1] > co.indptr[i]) {
       has[i] = 1;
       covered++;
     }
   }
   if (covered < 2) throw new InputError(`collaborative embeddings need items that co-occur in the training sequences; ${covered} of ${n} items do`);
   const dim = Math.max(1, Math.min(opts.dim ?? 64, covered - 1));
-  const { U, S, rank } = randomizedSvd(csrFromRows(co, n), dim, { seed: opts.seed ?? 0 });
+  const { U, S, rank } = randomizedSvd(co, dim, { seed: opts.seed ?? 0 });
   const x = new Float32Array(n * rank);
   for (let i = 0; i < n; i++) {
     if (!has[i]) continue;

@@ -137,7 +137,7 @@ export { tfidfSvdEmbeddings, tokenize, TfidfModel } from './tfidf.js';
 export type { TfidfState } from './tfidf.js';
 export { encoderFiles, encoderFromFiles, embedWithEncoder } from './state.js';
 export type { EncoderRecord, TextRecord } from './state.js';
-export { cfEmbeddings, ppmiRows, fitRidge, predictCf, concatHalves } from './cf.js';
+export { cfEmbeddings, ppmiMatrix, fitRidge, predictCf, concatHalves } from './cf.js';
 export type { CfEmbeddings, CfOptions } from './cf.js';
 export { loadEmbeddings, encodeF32 } from './npy.js';
 export { OnnxEncoder } from './onnx-encoder.js';

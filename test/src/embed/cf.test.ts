@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { cfEmbeddings, fitRidge, ppmiRows, embedItems, embedWithEncoder, encoderFromFiles } from '../../../src/indexing/embed/index.js';
+import { cfEmbeddings, fitRidge, ppmiMatrix, embedItems, embedWithEncoder, encoderFromFiles } from '../../../src/indexing/embed/index.js';
 import { loadIndex, readIndexFile } from '../../../quantizer/index.js';
 import { Rng } from '../../../quantizer/core/index.js';
 import { addItemsJob, buildIndexJob } from '../../../src/indexing/jobs.js';
@@ -49,10 +49,18 @@ describe('collaborative embeddings', () => {
     for (const window of [1, 2, 3, 4]) {
       const seqs = Array.from({ length: 30 }, () => Array.from({ length: 2 + r.int(8) }, () => (r.int(20) === 0 ? 'unknown' : ids[r.int(12)])));
       const want = densePpmi(ids, seqs, window);
-      const got = ppmiRows(ids, seqs, window);
-      for (let i = 0; i < 12; i++) for (let j = 0; j < 12; j++) expect(got[i].get(j) ?? 0).toBeCloseTo(want[i][j], 10);
+      const got = ppmiMatrix(ids, seqs, window);
+      const dense = Array.from({ length: 12 }, () => new Array<number>(12).fill(0));
+      for (let i = 0; i < 12; i++) {
+        for (let p = got.indptr[i]; p < got.indptr[i + 1]; p++) {
+          expect(got.values[p]).toBeGreaterThan(0);
+          if (p > got.indptr[i]) expect(got.indices[p]).toBeGreaterThan(got.indices[p - 1]); // sorted columns
+          dense[i][got.indices[p]] = got.values[p];
+        }
+      }
+      for (let i = 0; i < 12; i++) for (let j = 0; j < 12; j++) expect(dense[i][j]).toBeCloseTo(want[i][j], 5); // float32 values
     }
-    expect(() => ppmiRows(ids, [], 0)).toThrow(InputError);
+    expect(() => ppmiMatrix(ids, [], 0)).toThrow(InputError);
   });
 
   it('items of the same co-occurrence cluster end up close, others far; unseen items are flagged', () => {
