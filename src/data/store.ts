@@ -69,16 +69,39 @@ export interface Dataset {
 export function datasetFingerprint(ds: Pick<Dataset, 'items' | 'train' | 'valid' | 'test'>): string {
   const h = createHash('sha256');
   for (const part of [ds.items, ds.train, ds.valid, ds.test]) {
-    h.update(jsonl(part));
+    for (const line of jsonlLines(part)) h.update(line);
     h.update('\u0000');
   }
   return h.digest('hex');
 }
 
-function jsonl(rows: readonly unknown[]): string {
-  let s = '';
-  for (const r of rows) s += JSON.stringify(r) + '\n';
-  return s;
+/** One JSON line per row. */
+function* jsonlLines(rows: Iterable<unknown>): Generator<string> {
+  for (const r of rows) yield JSON.stringify(r) + '\n';
+}
+
+/**
+ * Write text given line by line, about 1 MB per write: no string holds the whole file (a file of
+ * tens of millions of interactions would pass V8's 512 MB string limit).
+ */
+async function writeLines(file: string, lines: Iterable<string>): Promise<void> {
+  const fh = await fs.open(file, 'w');
+  try {
+    let buf: string[] = [];
+    let size = 0;
+    for (const line of lines) {
+      buf.push(line);
+      size += line.length;
+      if (size >= 1 << 20) {
+        await fh.write(buf.join(''));
+        buf = [];
+        size = 0;
+      }
+    }
+    if (buf.length) await fh.write(buf.join(''));
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Write a prepared dataset to `dir` atomically; returns its metadata. */
@@ -106,15 +129,17 @@ export async function writeDataset(
   await writeArtifact(
     dir,
     async (tmp) => {
-      await fs.writeFile(path.join(tmp, 'items.jsonl'), jsonl(ds.items));
-      const inter: string[] = ['user\titem\ttimestamp\n'];
-      for (const s of ds.sequences) {
-        for (let i = 0; i < s.items.length; i++) inter.push(`${s.user}\t${s.items[i]}\t${s.times ? s.times[i] : i}\n`);
-      }
-      await fs.writeFile(path.join(tmp, 'interactions.tsv'), inter.join(''));
-      await fs.writeFile(path.join(tmp, 'train.jsonl'), jsonl(ds.split.train.map((s) => ({ user: s.user, items: s.items }))));
-      await fs.writeFile(path.join(tmp, 'valid.jsonl'), jsonl(ds.split.valid));
-      await fs.writeFile(path.join(tmp, 'test.jsonl'), jsonl(ds.split.test));
+      // streamed line by line: the same bytes as whole-file strings, without holding them
+      await writeLines(path.join(tmp, 'items.jsonl'), jsonlLines(ds.items));
+      await writeLines(path.join(tmp, 'interactions.tsv'), (function* () {
+        yield 'user\titem\ttimestamp\n';
+        for (const s of ds.sequences) for (let i = 0; i < s.items.length; i++) yield `${s.user}\t${s.items[i]}\t${s.times ? s.times[i] : i}\n`;
+      })());
+      await writeLines(path.join(tmp, 'train.jsonl'), jsonlLines((function* () {
+        for (const s of ds.split.train) yield { user: s.user, items: s.items };
+      })()));
+      await writeLines(path.join(tmp, 'valid.jsonl'), jsonlLines(ds.split.valid));
+      await writeLines(path.join(tmp, 'test.jsonl'), jsonlLines(ds.split.test));
       await fs.writeFile(path.join(tmp, 'dataset.json'), JSON.stringify(meta, null, 2) + '\n');
     },
     async (tmp) => {
