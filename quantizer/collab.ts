@@ -5,7 +5,7 @@
  * normalised (D^-1/2 A D^-1/2) and embedded with a randomised truncated SVD (spectral embedding);
  * items with no co-occurrence get a random direction. Then k-means is applied recursively: K clusters, then K sub-clusters inside each, and so on.
  */
-import { normalizeRows, randomizedSvd, Rng, type Csr } from './core/index.js';
+import { allocateOccurrences, normalizeRows, randomizedSvd, Rng, sumOccurrences, type Csr } from './core/index.js';
 import { QuantizerInputError } from './errors.js';
 import { kmeans } from './kmeans.js';
 
@@ -30,8 +30,7 @@ export function cooccurrence(ids: readonly string[], sequences: ReadonlyArray<re
   const n = ids.length;
   const rowOf = new Map(ids.map((id, i) => [id, i]));
   const rowsOf = (seq: readonly string[]) => Int32Array.from(seq, (it) => rowOf.get(it) ?? -1);
-  // pass 1: occurrences per row (both directions of each pair)
-  const occPtr = new Float64Array(n + 1);
+  // every pair of positions a < b ≤ a + window with different known items, in sequence order
   const each = (fn: (i: number, j: number, d: number) => void) => {
     for (const seq of sequences) {
       const rows = rowsOf(seq);
@@ -44,67 +43,28 @@ export function cooccurrence(ids: readonly string[], sequences: ReadonlyArray<re
       }
     }
   };
+  const perRow = new Float64Array(n);
   each((i, j) => {
-    occPtr[i + 1]++;
-    occPtr[j + 1]++;
+    perRow[i]++;
+    perRow[j]++;
   });
-  for (let r = 0; r < n; r++) occPtr[r + 1] += occPtr[r];
-  const occ = occPtr[n];
-  if (occ >= 2 ** 32) throw new QuantizerInputError(`co-occurrence: ${occ} pair occurrences exceed what one table holds (2^32)`);
-  const occCol = new Int32Array(occ);
-  const occDist = new Uint16Array(occ);
-  const cursor = Float64Array.from(occPtr.subarray(0, n));
+  let occ;
+  try {
+    occ = allocateOccurrences(perRow);
+  } catch (err) {
+    throw new QuantizerInputError(`co-occurrence: ${(err as Error).message}`);
+  }
+  const { cursor } = occ;
   each((i, j, d) => {
     // the map version adds c(i,j) then c(j,i) for each pair, in sequence order: so do these lists
     const p = cursor[i]++;
-    occCol[p] = j;
-    occDist[p] = d;
+    occ.col[p] = j;
+    occ.dist[p] = d;
     const q = cursor[j]++;
-    occCol[q] = i;
-    occDist[q] = d;
+    occ.col[q] = i;
+    occ.dist[q] = d;
   });
-  // pass 2: distinct columns per row, sums in order, then sorted
-  const slot = new Int32Array(n).fill(-1);
-  const indptr = new Float64Array(n + 1);
-  for (let r = 0; r < n; r++) {
-    let distinct = 0;
-    for (let p = occPtr[r]; p < occPtr[r + 1]; p++) {
-      if (slot[occCol[p]] === r) continue;
-      slot[occCol[p]] = r;
-      distinct++;
-    }
-    indptr[r + 1] = indptr[r] + distinct;
-  }
-  slot.fill(-1);
-  const indices = new Int32Array(indptr[n]);
-  const values = new Float64Array(indptr[n]);
-  const rowSum = new Float64Array(n);
-  for (let r = 0; r < n; r++) {
-    const base = indptr[r];
-    const m = indptr[r + 1] - base;
-    if (m === 0) continue;
-    const cols = indices.subarray(base, base + m);
-    const sums = new Float64Array(m);
-    let k = 0;
-    for (let p = occPtr[r]; p < occPtr[r + 1]; p++) {
-      const c = occCol[p];
-      if (slot[c] < 0) {
-        slot[c] = k;
-        cols[k++] = c;
-      }
-      sums[slot[c]] += 1 / occDist[p];
-    }
-    let total = 0;
-    for (let t = 0; t < m; t++) total += sums[t]; // first-appearance order
-    rowSum[r] = total;
-    const order = Array.from(cols).sort((x, y) => x - y);
-    for (let t = 0; t < m; t++) values[base + t] = sums[slot[order[t]]];
-    for (let t = 0; t < m; t++) {
-      cols[t] = order[t];
-      slot[order[t]] = -1;
-    }
-  }
-  return { n, indptr, indices, values, rowSum };
+  return { n, ...sumOccurrences(occ) };
 }
 
 /**

@@ -18,4 +18,6 @@ export { openArtifact, openUnverified, openRequired, resealArtifact, writeManife
 export type { Artifact, FileSource } from './manifest.js';
 export { Rng } from './rng.js';
 export { randomizedSvd, symmetricEigen, csrFromRows, normalizeRows } from './linalg.js';
+export { allocateOccurrences, sumOccurrences } from './occurrences.js';
+export type { Occurrences, PairCounts } from './occurrences.js';
 export type { Csr, SvdResult } from './linalg.js';

@@ -16,6 +16,7 @@
  * `decay` are chosen on the validation split by `semrec train` (see transition-select.ts).
  */
 import type { PrefixTrie, StepModel, StepOutput, TokenLayout } from '../../../decoding/index.js';
+import { allocateOccurrences, sumOccurrences } from '../../../quantizer/core/index.js';
 import { ModelError } from '../../errors.js';
 import { advanceNodes, pickRows, promptItemRows } from './prompt-items.js';
 import type { TransitionData } from './transition-file.js';
@@ -48,68 +49,36 @@ export function fitTransition(sequences: ReadonlyArray<ArrayLike<number>>, items
   if (!Number.isInteger(history) || history < 1) throw new ModelError(`transition history must be an integer ≥ 1, got ${history}`);
   if (!(decay > 0 && decay <= 1)) throw new ModelError(`transition decay must be in (0, 1], got ${decay}`);
   const counts = new Uint32Array(items);
-  // pass 1: occurrences (source, destination, distance) per source, in sequence order
-  const occPtr = new Float64Array(items + 1);
+  // occurrences (destination, distance) per source, in sequence order
+  const perRow = new Float64Array(items);
   for (const s of sequences) {
     for (let i = 0; i < s.length; i++) {
       const src = s[i];
       if (!(Number.isInteger(src) && src >= 0 && src < items)) throw new ModelError(`transition fit: item row ${src} is outside 0..${items - 1}`);
       counts[src]++;
-      occPtr[src + 1] += Math.min(window, s.length - 1 - i);
+      perRow[src] += Math.min(window, s.length - 1 - i);
     }
   }
-  for (let r = 0; r < items; r++) occPtr[r + 1] += occPtr[r];
-  const occurrences = occPtr[items];
-  if (occurrences >= 2 ** 32) throw new ModelError(`transition fit: ${occurrences} transitions exceed what one table holds (2^32)`);
-  const occDst = new Uint32Array(occurrences);
-  const occDist = new Uint16Array(occurrences);
-  const cursor = Float64Array.from(occPtr.subarray(0, items));
+  let occ;
+  try {
+    occ = allocateOccurrences(perRow);
+  } catch (err) {
+    throw new ModelError(`transition fit: ${(err as Error).message}`);
+  }
   for (const s of sequences) {
     for (let i = 0; i < s.length; i++) {
       for (let d = 1; d <= window && i + d < s.length; d++) {
-        const at = cursor[s[i]]++;
-        occDst[at] = s[i + d];
-        occDist[at] = d;
+        const at = occ.cursor[s[i]]++;
+        occ.col[at] = s[i + d];
+        occ.dist[at] = d;
       }
     }
   }
-  // pass 2: per source, the distinct destinations (sorted) and their weights summed in order
-  const slot = new Int32Array(items).fill(-1);
-  const srcPtr = new Uint32Array(items + 1);
-  for (let r = 0; r < items; r++) {
-    let distinct = 0;
-    for (let p = occPtr[r]; p < occPtr[r + 1]; p++) {
-      if (slot[occDst[p]] === r) continue;
-      slot[occDst[p]] = r;
-      distinct++;
-    }
-    srcPtr[r + 1] = srcPtr[r] + distinct;
-  }
-  slot.fill(-1);
-  const dst = new Uint32Array(srcPtr[items]);
-  const dstCount = new Float64Array(srcPtr[items]);
-  for (let r = 0; r < items; r++) {
-    const base = srcPtr[r];
-    const n = srcPtr[r + 1] - base;
-    if (n === 0) continue;
-    const seen = dst.subarray(base, base + n);
-    const sums = new Float64Array(n);
-    let k = 0;
-    for (let p = occPtr[r]; p < occPtr[r + 1]; p++) {
-      const d = occDst[p];
-      if (slot[d] < 0) {
-        slot[d] = k;
-        seen[k++] = d;
-      }
-      sums[slot[d]] += 1 / occDist[p];
-    }
-    const order = Array.from(seen).sort((a, b) => a - b);
-    for (let j = 0; j < n; j++) dstCount[base + j] = sums[slot[order[j]]];
-    for (let j = 0; j < n; j++) {
-      seen[j] = order[j];
-      slot[order[j]] = -1;
-    }
-  }
+  // per source, the distinct destinations (sorted) and their weights summed in order
+  const sums = sumOccurrences(occ);
+  const srcPtr = Uint32Array.from(sums.indptr);
+  const dst = new Uint32Array(sums.indices.buffer, sums.indices.byteOffset, sums.indices.length); // rows ≥ 0: the same bits
+  const dstCount = sums.values;
   const shaped = window === 1 && history === 1 && decay === 1 ? {} : { window, history, decay };
   return { items, beta, ...shaped, counts, srcPtr, dst, dstCount };
 }
