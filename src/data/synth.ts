@@ -57,9 +57,15 @@ interface SynthItem {
   pop: number;
 }
 
-function brandName(rng: Rng, used: Set<string>): string {
-  for (;;) {
-    const n = 2 + rng.int(2);
+/**
+ * A new brand name of 2-3 syllables (24² + 24³ ≈ 14k of them), or of 4-5 once 12,000 names are
+ * used or 1,000 draws in a row were taken: a catalogue of more than ≈ 300k items (one brand per 25
+ * items) needs more brands than 2-3 syllables make — it used to loop for ever. Smaller catalogues
+ * never get there, so their names, and datasets, are unchanged.
+ */
+export function brandName(rng: Rng, used: Set<string>): string {
+  for (let failures = 0; ; failures++) {
+    const n = used.size < 12_000 && failures < 1000 ? 2 + rng.int(2) : 4 + rng.int(2);
     let s = '';
     for (let i = 0; i < n; i++) s += rng.pick(BRAND_SYLLABLES);
     s = s[0].toUpperCase() + s.slice(1);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { synthesize } from '../../../src/data/synth.js';
+import { brandName, synthesize } from '../../../src/data/synth.js';
+import { Rng } from '../../../quantizer/core/index.js';
 import { prepare } from '../../../src/data/split.js';
 import { loadDataset, writeDataset } from '../../../src/data/store.js';
 import { MarkovRanker, PopularityRanker } from '../../../src/eval/baselines.js';
@@ -63,6 +64,16 @@ describe('synthetic data', () => {
     const m2 = new MarkovRanker(ds2.train);
     for (const e of ds2.test) acc.add(m2.rank(e.history, 10), e.target);
     expect(acc.result().recall[10]).toBeLessThan(markov);
+  });
+
+  it('brand names stay unique past the 2-3 syllable names (a million-item catalogue needs 40,000 brands)', () => {
+    const used = new Set<string>();
+    const rng = new Rng(1);
+    const names = Array.from({ length: 40_000 }, () => brandName(rng, used));
+    expect(new Set(names).size).toBe(40_000);
+    // the first names are the 2-3 syllable ones smaller catalogues always got (same draws)
+    expect(names.slice(0, 4000).every((n) => n.length <= 3 * 3)).toBe(true);
+    expect(names.slice(-1000).some((n) => n.length > 3 * 3)).toBe(true);
   });
 
   it('rejects bad sizes', () => {
