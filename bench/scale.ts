@@ -13,7 +13,13 @@
  *    validation, which would decode thousands of users per size), history items excluded;
  * 4. serving (bench/scale-serve.ts): trie build, `Recommender.load`, model and serving RSS,
  *    decode p50 / p99 of single requests at beam 20 on a seeded sample of test users;
- * 5. `index add` of N/10 new items (copies of seeded random items' text under new ids).
+ * 5. `index add` of N/10 new items (copies of seeded random items' text under new ids);
+ * 6. `index remove` of N/100 seeded random items (from the grown index);
+ * 7. `eval` of the model on a seeded sample of 2,000 test users (beam 20).
+ *
+ * Every step runs with `--max-old-space-size` at 80 % of the machine's memory: at a million items
+ * the dataset alone passes node's default heap limit (≈ 4 GB). `--reuse-data` keeps an existing
+ * synthetic dataset of the size (with `--keep DIR`), so a long run can be resumed past synth.
  *
  * The transition model's size on disk (transition.bin) is reported with the model; train's peak RSS is
  * the node process's (the PyTorch trainer is a child process of its own). Goals (issue 28): decode p50
@@ -21,10 +27,10 @@
  * GB, index build ≤ 3 minutes at 1M items.
  *
  *   npm run bench:scale                         # 12k and 100k items
- *   npm run bench:scale -- --sizes 12000,100000,1000000 [--max-steps 20] [--requests 200] [--keep DIR]
+ *   npm run bench:scale -- --sizes 12000,100000,1000000 [--max-steps 20] [--requests 200] [--keep DIR [--reuse-data]]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,13 +41,15 @@ const sizes = arg('sizes', '12000,100000').split(',').map(Number);
 const maxSteps = arg('max-steps', '20');
 const requests = arg('requests', '200');
 const keep = arg('keep', '');
+const reuseData = process.argv.includes('--reuse-data');
+const heapMb = Math.floor((0.8 * os.totalmem()) / 2 ** 20);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
 
 /** Run one step in a fresh node process: its wall seconds, peak RSS (MB) and stdout. */
 function step(args: string[]): { seconds: number; peakRssMb: number; out: string } {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['-r', path.join(here, 'rss-on-exit.cjs'), '--import', 'tsx', ...args], { cwd: repo, encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync(process.execPath, [`--max-old-space-size=${heapMb}`, '-r', path.join(here, 'rss-on-exit.cjs'), '--import', 'tsx', ...args], { cwd: repo, encoding: 'utf8', maxBuffer: 1 << 28 });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`bench/scale: ${args.join(' ')} failed (${r.status}):\n${r.stderr.slice(-3000)}`);
   const m = /SEMREC_MAXRSS_KB (\d+)/.exec(r.stderr);
@@ -58,9 +66,10 @@ let smallestP50 = 0;
 try {
   for (const n of sizes) {
     const at = (x: string) => path.join(root, `${x}-${n}`);
-    rmSync(at('data'), { recursive: true, force: true });
-    const synth = cli('data', 'synth', '--out', at('data'), '--items', String(n), '--users', String(2 * n), '--seed', '1', '--json');
-    const counts = lastJson(synth.out);
+    const reuse = reuseData && existsSync(path.join(at('data'), 'dataset.json'));
+    if (!reuse) rmSync(at('data'), { recursive: true, force: true });
+    const synth = reuse ? { seconds: null, peakRssMb: null, out: '' } : cli('data', 'synth', '--out', at('data'), '--items', String(n), '--users', String(2 * n), '--seed', '1', '--json');
+    const counts = reuse ? (JSON.parse(readFileSync(path.join(at('data'), 'dataset.json'), 'utf8')) as { counts: Record<string, number> }).counts : lastJson(synth.out);
     const build = cli('index', 'build', '--items', at('data'), '--embed', 'text+cf', '--scheme', 'rqkmeans:3x256', '--out', at('index'), '--force');
     const built = lastJson(build.out);
     const train = cli('train', '--data', at('data'), '--index', at('index'), '--out', at('model'), '--force', '--epochs', '1', '--max-steps', maxSteps, '--transition-shape', '5:3:0.3', '--fusion-grid', '0.5', '--fusion-users', '50', '--seen', 'exclude');
@@ -74,6 +83,14 @@ try {
     const fresh = Array.from({ length: Math.round(n / 10) }, (_, i) => JSON.stringify({ ...JSON.parse(items[rng.int(items.length)]), id: `NEW${i + 1}` }));
     writeFileSync(at('new-items.jsonl'), fresh.join('\n') + '\n');
     const add = cli('index', 'add', '--index', at('index'), '--items', at('new-items.jsonl'), '--out', at('index-added'), '--force');
+    // index remove: N/100 seeded random items of the grown index
+    const ids = items.map((l) => (JSON.parse(l) as { id: string }).id);
+    const gone = new Set<string>();
+    while (gone.size < Math.round(n / 100)) gone.add(ids[rng.int(ids.length)]);
+    writeFileSync(at('remove-ids.txt'), [...gone].join('\n') + '\n');
+    const remove = cli('index', 'remove', '--index', at('index-added'), '--ids-file', at('remove-ids.txt'), '--out', at('index-removed'), '--force');
+    const evaluated = cli('eval', '--model', at('model'), '--data', at('data'), '--limit', '2000', '--json');
+    const ev = lastJson(evaluated.out) as { model: { recall: Record<string, number>; ndcg: Record<string, number> }; invalidRate: number; users: number };
     if (!smallestP50) smallestP50 = served.decodeP50Ms;
     console.log(
       JSON.stringify({
@@ -88,9 +105,11 @@ try {
         serve: { ...served, peakRssMb: serve.peakRssMb },
         decodeP50VsSmallest: +(served.decodeP50Ms / smallestP50).toFixed(3),
         indexAdd: { items: fresh.length, seconds: add.seconds, peakRssMb: add.peakRssMb },
+        indexRemove: { items: gone.size, seconds: remove.seconds, peakRssMb: remove.peakRssMb },
+        eval: { users: ev.users, recall10: ev.model.recall[10], ndcg10: ev.model.ndcg[10], invalidRate: ev.invalidRate, seconds: evaluated.seconds, peakRssMb: evaluated.peakRssMb },
       }),
     );
-    if (!keep) for (const x of ['data', 'index', 'model', 'index-added', 'new-items.jsonl']) rmSync(at(x), { recursive: true, force: true });
+    if (!keep) for (const x of ['data', 'index', 'model', 'index-added', 'index-removed', 'new-items.jsonl', 'remove-ids.txt']) rmSync(at(x), { recursive: true, force: true });
   }
 } finally {
   if (!keep) rmSync(root, { recursive: true, force: true });
