@@ -3,7 +3,7 @@
  * JSON lines out. The interpreter is `/usr/bin/python3` (the Debian one that sees python3-torch)
  * unless `SEMREC_PYTHON` names another.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,7 +79,7 @@ export function checkNodes(nodes: TrainerNodes): TrainerNodes {
  * world of `nodes.count · nproc`, meeting at `nodes.addr:nodes.port`; events come from global rank
  * 0 only (none on the other nodes).
  */
-export async function runTrainer(args: string[], onEvent: (e: Record<string, unknown>) => void, opts: { nproc?: number; threads?: number; nodes?: TrainerNodes } = {}): Promise<Record<string, unknown>[]> {
+export async function runTrainer(args: string[], onEvent: (e: Record<string, unknown>) => void, opts: { nproc?: number; threads?: number; nodes?: TrainerNodes; exitGraceMs?: number } = {}): Promise<Record<string, unknown>[]> {
   const py = pythonPath();
   if (!existsSync(py)) throw new TrainerError(`Python not found at ${py}: run \`npm run setup\` (installs python3-torch) or set SEMREC_PYTHON`);
   const nproc = opts.nproc ?? 1;
@@ -91,22 +91,49 @@ export async function runTrainer(args: string[], onEvent: (e: Record<string, unk
   const port = nodes ? nodes.port : nproc > 1 ? await freePort() : 0;
   const first = (nodes?.rank ?? 0) * nproc;
   const events: Record<string, unknown>[] = [];
+  const children: ChildProcess[] = [];
   const runs = Array.from({ length: nproc }, (_, local) => {
     const rank = first + local;
     const env = world > 1 ? { ...base, MASTER_ADDR: addr, MASTER_PORT: String(port), WORLD_SIZE: String(world), RANK: String(rank), LOCAL_RANK: String(local), LOCAL_WORLD_SIZE: String(nproc), GROUP_RANK: String(nodes?.rank ?? 0) } : base;
     return runOne(py, args, env, rank === 0 ? (e) => {
       events.push(e);
       onEvent(e);
-    } : () => {});
+    } : () => {}, (c) => (children[local] = c));
   });
+  // A rank that fails stops the others at once: they would wait in a collective for ever. Once
+  // global rank 0 has finished (the checkpoint written, every rank past the final barrier), the
+  // others get RANK_EXIT_GRACE_MS to leave: a DDP teardown can hang on a rendezvous rank 0 no
+  // longer serves (seen on CI: rank 1 spinning for minutes after rank 0 exited 0).
+  const stopped = new Set<number>();
+  const stop = (except: number) => children.forEach((c, i) => {
+    if (i !== except && c.exitCode === null && c.signalCode === null) {
+      stopped.add(i);
+      c.kill('SIGKILL');
+    }
+  });
+  let grace: NodeJS.Timeout | undefined;
+  runs.forEach((run, local) => run.then(
+    () => {
+      if (first + local === 0 && nproc > 1) grace = setTimeout(() => stop(local), opts.exitGraceMs ?? RANK_EXIT_GRACE_MS);
+    },
+    () => stop(local),
+  ));
   const results = await Promise.allSettled(runs);
-  const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
-  if (failed) throw failed.reason;
+  clearTimeout(grace);
+  const rank0Done = first === 0 && results[0].status === 'fulfilled';
+  const failed = results.find((r, i) => r.status === 'rejected' && !(stopped.has(i) && rank0Done)) as PromiseRejectedResult | undefined;
+  // the first failure that was not a stopped straggler: the cause, not a rank we killed because of it
+  const cause = results.find((r, i) => r.status === 'rejected' && !stopped.has(i)) as PromiseRejectedResult | undefined;
+  if (failed) throw (cause ?? failed).reason;
   return events;
 }
 
-async function runOne(py: string, args: string[], env: Record<string, string>, onEvent: (e: Record<string, unknown>) => void): Promise<void> {
+/** How long the other local ranks may take to exit once global rank 0 has finished (then they are stopped). */
+export const RANK_EXIT_GRACE_MS = 20_000;
+
+async function runOne(py: string, args: string[], env: Record<string, string>, onEvent: (e: Record<string, unknown>) => void, onSpawn: (c: ChildProcess) => void = () => {}): Promise<void> {
   const child = spawn(py, ['-m', 'trainer', ...args], { cwd: trainerRoot(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  onSpawn(child);
   let buf = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => {

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it, beforeAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import type { Dataset } from '../../src/data/store.js';
@@ -17,7 +18,7 @@ import { TokenLayout, beamSearch } from '../../decoding/index.js';
 import { loadIndex } from '../../quantizer/index.js';
 import { candidateTrie } from '../../src/indexing/jobs.js';
 import { ModelError } from '../../src/errors.js';
-import { pythonPath, trainerRoot } from '../../src/training/python.js';
+import { pythonPath, runTrainer, trainerRoot } from '../../src/training/python.js';
 import { tiny, trainTinyModel } from './tiny-model.js';
 
 let root: string;
@@ -321,3 +322,32 @@ describe('generator: trainer, ONNX export, runner', () => {
   }, 180_000);
 });
 
+
+describe('runTrainer with several ranks', () => {
+  /** A stand-in interpreter: each rank does what `script` says for its RANK. */
+  async function withFakePython<T>(script: string, fn: () => Promise<T>): Promise<T> {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'semrec-fakepy-'));
+    const py = path.join(dir, 'python3');
+    writeFileSync(py, `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+    const before = process.env.SEMREC_PYTHON;
+    process.env.SEMREC_PYTHON = py;
+    try {
+      return await fn();
+    } finally {
+      if (before === undefined) delete process.env.SEMREC_PYTHON;
+      else process.env.SEMREC_PYTHON = before;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('a rank left hanging after rank 0 finished is stopped after the grace period; a failing rank stops the others and is the error', async () => {
+    const t0 = Date.now();
+    const events = await withFakePython('if [ "$RANK" = "0" ]; then echo \'{"event":"done"}\'; exit 0; fi; exec sleep 600', () => runTrainer(['train'], () => {}, { nproc: 2, exitGraceMs: 300 }));
+    expect(events).toEqual([{ event: 'done' }]);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    const t1 = Date.now();
+    const failed = withFakePython('if [ "$RANK" = "1" ]; then echo "rank one broke" >&2; exit 3; fi; exec sleep 600', () => runTrainer(['train'], () => {}, { nproc: 2 }));
+    await expect(failed).rejects.toThrow(/trainer exited with status 3:\nrank one broke/);
+    expect(Date.now() - t1).toBeLessThan(20_000); // rank 0 was not waited for
+  }, 60_000);
+});
