@@ -36,10 +36,11 @@ function textRecord(model: TfidfModel): TextRecord {
   return { vocab: st.vocab, idf: st.idf, dim: st.dim, bigrams: st.bigrams };
 }
 
-/** cf / text+cf embeddings (see cf.ts). */
-function collaborative(items: readonly Item[], source: Extract<EmbeddingSource, { kind: 'cf' | 'text+cf' }>): ItemEmbeddings {
+/** cf / text+cf embeddings (see cf.ts); `onProgress` counts its three stages (text, collaborative, text → cf map). */
+function collaborative(items: readonly Item[], source: Extract<EmbeddingSource, { kind: 'cf' | 'text+cf' }>, onProgress?: (done: number, total: number) => void): ItemEmbeddings {
   const n = items.length;
   const seed = source.seed ?? 0;
+  onProgress?.(0, 3);
   let text: { model: TfidfModel; x: Float32Array } | undefined;
   try {
     const texts = items.map((i) => i.text);
@@ -50,11 +51,13 @@ function collaborative(items: readonly Item[], source: Extract<EmbeddingSource, 
     if (!(err instanceof InputError)) throw err;
     if (source.kind === 'text+cf') throw new InputError(`text+cf embeddings need item text: ${err.message} (use cf)`);
   }
+  onProgress?.(1, 3);
   const cf = cfEmbeddings(
     items.map((i) => i.id),
     source.sequences,
     { dim: source.dim, window: source.window, seed },
   );
+  onProgress?.(2, 3);
   const dc = cf.dim;
   let cfMap: Float32Array | undefined;
   if (cf.covered < n) {
@@ -66,6 +69,7 @@ function collaborative(items: readonly Item[], source: Extract<EmbeddingSource, 
   } else if (text) {
     cfMap = fitRidge(text.x, text.model.state.dim, cf.x, dc, cf.has);
   }
+  onProgress?.(3, 3);
   const cfName = `cf-ppmi-svd:${dc}`;
   if (source.kind === 'cf') {
     return {
@@ -99,12 +103,14 @@ export async function embedItems(
   switch (source.kind) {
     case 'cf':
     case 'text+cf':
-      return collaborative(items, source);
+      return collaborative(items, source, onProgress);
     case 'tfidf': {
+      onProgress?.(0, 1);
       const { model, x } = TfidfModel.fit(
         items.map((i) => i.text),
         { dim: source.dim, seed: source.seed },
       );
+      onProgress?.(1, 1);
       const st = model.state;
       return {
         x,
