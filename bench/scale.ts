@@ -19,7 +19,8 @@
  *
  * Every step runs with `--max-old-space-size` at 80 % of the machine's memory: at a million items
  * the dataset alone passes node's default heap limit (≈ 4 GB). `--reuse-data` keeps an existing
- * synthetic dataset of the size (with `--keep DIR`), so a long run can be resumed past synth.
+ * synthetic dataset of the size (with `--keep DIR`), so a long run can be resumed past synth;
+ * `--reuse` also keeps its index and model (their steps then report null).
  *
  * The transition model's size on disk (transition.bin) is reported with the model; train's peak RSS is
  * the node process's (the PyTorch trainer is a child process of its own). Goals (issue 28): decode p50
@@ -35,13 +36,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../quantizer/core/index.js';
+import { readLines } from '../src/util/io.js';
 import { arg } from './fixture.js';
 
 const sizes = arg('sizes', '12000,100000').split(',').map(Number);
 const maxSteps = arg('max-steps', '20');
 const requests = arg('requests', '200');
 const keep = arg('keep', '');
-const reuseData = process.argv.includes('--reuse-data');
+const reuseAll = process.argv.includes('--reuse');
+const reuseData = reuseAll || process.argv.includes('--reuse-data');
 const heapMb = Math.floor((0.8 * os.totalmem()) / 2 ** 20);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
@@ -70,15 +73,19 @@ try {
     if (!reuse) rmSync(at('data'), { recursive: true, force: true });
     const synth = reuse ? { seconds: null, peakRssMb: null, out: '' } : cli('data', 'synth', '--out', at('data'), '--items', String(n), '--users', String(2 * n), '--seed', '1', '--json');
     const counts = reuse ? (JSON.parse(readFileSync(path.join(at('data'), 'dataset.json'), 'utf8')) as { counts: Record<string, number> }).counts : lastJson(synth.out);
-    const build = cli('index', 'build', '--items', at('data'), '--embed', 'text+cf', '--scheme', 'rqkmeans:3x256', '--out', at('index'), '--force');
-    const built = lastJson(build.out);
-    const train = cli('train', '--data', at('data'), '--index', at('index'), '--out', at('model'), '--force', '--epochs', '1', '--max-steps', maxSteps, '--transition-shape', '5:3:0.3', '--fusion-grid', '0.5', '--fusion-users', '50', '--seen', 'exclude');
+    // --reuse: an index and model kept from an earlier run are used as they are (their steps report null)
+    const kept = (dir: string) => reuseAll && existsSync(path.join(dir, 'MANIFEST.json'));
+    const build = kept(at('index')) ? { seconds: null, peakRssMb: null, out: cli('index', 'stats', at('index')).out } : cli('index', 'build', '--items', at('data'), '--embed', 'text+cf', '--scheme', 'rqkmeans:3x256', '--out', at('index'), '--force');
+    const built = build.seconds === null ? JSON.parse(build.out) : lastJson(build.out);
+    const train = kept(at('model')) ? { seconds: null, peakRssMb: null, out: '' } : cli('train', '--data', at('data'), '--index', at('index'), '--out', at('model'), '--force', '--epochs', '1', '--max-steps', maxSteps, '--transition-shape', '5:3:0.3', '--fusion-grid', '0.5', '--fusion-users', '50', '--seen', 'exclude');
     const modelFiles = readdirSync(at('model'), { recursive: true }) as string[];
     const transitionFile = modelFiles.find((f) => path.basename(f) === 'transition.bin'); // the transition model's counts
     const serve = step(['bench/scale-serve.ts', '--model', at('model'), '--index', at('index'), '--data', at('data'), '--requests', requests]);
     const served = lastJson(serve.out);
     // index add: N/10 new items, the text of seeded random items under new ids
-    const items = readFileSync(path.join(at('data'), 'items.jsonl'), 'utf8').trim().split('\n');
+    // read line by line: a million items' file is past V8's 512 MB string limit
+    const items: string[] = [];
+    for await (const [, line] of readLines(path.join(at('data'), 'items.jsonl'))) if (line) items.push(line);
     const rng = new Rng(17);
     const fresh = Array.from({ length: Math.round(n / 10) }, (_, i) => JSON.stringify({ ...JSON.parse(items[rng.int(items.length)]), id: `NEW${i + 1}` }));
     writeFileSync(at('new-items.jsonl'), fresh.join('\n') + '\n');
