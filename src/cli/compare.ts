@@ -1,7 +1,8 @@
 /** `semrec compare`: the research comparison harness (see src/compare/harness.ts). */
 import type { Command } from 'commander';
 import path from 'node:path';
-import { runCompare } from '../compare/harness.js';
+import { runCompare, runCompareShard } from '../compare/harness.js';
+import { parseShard } from '../eval/shard.js';
 import { InputError } from '../errors.js';
 import { stagedProgress } from '../util/progress.js';
 import { intOpt, parseSasrecArgs, parseTrainArgs } from './common.js';
@@ -23,11 +24,13 @@ export function registerCompare(program: Command): void {
     .option('--beam <n>', 'beam width for evaluation', '20')
     .option('--split <name>', 'test | valid', 'test')
     .option('--limit <n>', 'evaluate a seeded random sample of N users (seed 0)')
-    .action(async (flags: { data: string; schemes: string; seeds: string; out: string; arch: string; embed?: string; trainArgs?: string; sasrec?: boolean; sasrecArgs?: string; beam: string; split: string; limit?: string }) => {
+    .option('--shard <I/N>', 'only every N-th run from the I-th (1-based), left in OUT/runs, no report: gather every shard\'s runs/ into one OUT and run compare there without --shard to write the report')
+    .action(async (flags: { data: string; schemes: string; seeds: string; out: string; arch: string; embed?: string; trainArgs?: string; sasrec?: boolean; sasrecArgs?: string; beam: string; split: string; limit?: string; shard?: string }) => {
       if (flags.split !== 'test' && flags.split !== 'valid') throw new InputError(`--split must be test or valid, got ${JSON.stringify(flags.split)}`);
       const schemes = flags.schemes.split(',').map((s) => s.trim()).filter(Boolean);
       let progress: ReturnType<typeof stagedProgress> | undefined;
-      const results = await runCompare({
+      const shard = parseShard(flags.shard);
+      const opts: Parameters<typeof runCompare>[0] = {
         data: flags.data,
         schemes,
         seeds: intOpt('--seeds', flags.seeds, 1),
@@ -63,7 +66,13 @@ export function registerCompare(program: Command): void {
             process.stderr.write(`  R@10 ${m.recall[10].toFixed(4)}  N@10 ${m.ndcg[10].toFixed(4)}  (index ${e.result.index.seconds.toFixed(1)} s, train ${e.result.train.seconds.toFixed(1)} s)\n`);
           }
         },
-      });
+      };
+      if (shard) {
+        const done = await runCompareShard({ ...opts, shard });
+        console.log(JSON.stringify({ out: path.resolve(flags.out), shard: `${shard.index + 1}/${shard.count}`, runs: done.runs, seconds: done.seconds, files: [] }));
+        return;
+      }
+      const results = await runCompare(opts);
       console.log(JSON.stringify({ out: path.resolve(flags.out), runs: results.runs.length, seconds: results.seconds, files: ['results.json', 'results.md', 'report.html'] }));
     });
 }

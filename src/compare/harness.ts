@@ -18,6 +18,7 @@ import { readRegularText, writeFileAtomic } from '../../quantizer/core/index.js'
 import { parseFactory } from '../../quantizer/index.js';
 import { datasetFingerprint, loadDataset, type Dataset } from '../data/store.js';
 import { evaluateRankers, evaluateRecommender } from '../eval/evaluate.js';
+import { shardOf, type ShardSpec } from '../eval/shard-spec.js';
 import { MarkovRanker, PopularityRanker } from '../eval/baselines.js';
 import { InputError, SemrecError } from '../errors.js';
 import { Recommender } from '../serving/recommender.js';
@@ -238,9 +239,11 @@ async function oneRun(ds: Dataset, settings: RunSettings, label: string, dir: st
   };
 }
 
-/** Run (or resume) a comparison and write its reports. */
-export async function runCompare(opts: CompareOptions): Promise<CompareResults> {
-  const t0 = Date.now();
+/**
+ * Every run of a comparison (or of one shard of it: the runs at positions index, index + count, …
+ * of the run order), reused when finished earlier; the material of the report.
+ */
+async function runRuns(opts: CompareOptions, shard?: ShardSpec) {
   if (!opts.schemes.length) throw new InputError('schemes is empty', { param: 'schemes' });
   const seeds = opts.seeds ?? 3;
   if (!Number.isInteger(seeds) || seeds < 1) throw new InputError(`seeds must be a positive integer, got ${seeds}`, { param: 'seeds' });
@@ -261,9 +264,14 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
   if (opts.sasrec) checkSasrecOptions(opts.sasrec);
   const total = (schemes.length + (opts.sasrec ? 1 : 0)) * seeds;
   let i = 0;
+  const mine = (position: number) => !shard || position % shard.count === shard.index;
   // seed by seed: an interrupted comparison has every scheme at its first seeds, not a few schemes at all seeds
   for (let seed = 0; seed < seeds; seed++) {
     for (const entry of entries) {
+      if (!mine(i)) {
+        i++;
+        continue;
+      }
       const dir = path.join(opts.out, 'runs', runName(entry.label, seed));
       const file = path.join(dir, 'result.json');
       const settings: RunSettings = { ...common, scheme: entry.factory, seed, ...(entry.embed !== 'text' ? { embed: entry.embed } : {}) };
@@ -281,7 +289,8 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       opts.onEvent?.({ kind: 'run-done', run: result.run, result });
       runs.push(result);
     }
-    if (opts.sasrec) {
+    if (opts.sasrec && !mine(i)) i++;
+    else if (opts.sasrec) {
       const dir = path.join(opts.out, 'runs', `sasrec-seed${seed}`);
       const file = path.join(dir, 'result.json');
       const first = entries[0];
@@ -301,6 +310,13 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
       baselineRuns.push(result);
     }
   }
+  return { ds, schemes, seeds, embed, common, runs, baselineRuns, unverified, total, blind, dataHash };
+}
+
+/** Run (or resume) a comparison and write its reports. */
+export async function runCompare(opts: CompareOptions): Promise<CompareResults> {
+  const t0 = Date.now();
+  const { ds, schemes, seeds, embed, common, runs, baselineRuns, unverified, total, blind } = await runRuns(opts);
   const allOld = unverified.length === total;
   const unverifiedNote = unverified.length
     ? `${allOld ? `all ${total} runs were` : `${unverified.length} run(s) were`} made before data fingerprints were recorded${allOld ? '' : ` (${unverified.join(', ')})`}: reused because their settings (data path, counts, training) are equal; that they were made from this very data is not checked`
@@ -330,4 +346,26 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResults> 
   };
   await writeReports(opts.out, results);
   return results;
+}
+
+/** What one shard of a comparison did (`runCompareShard`). */
+export interface CompareShardReport {
+  shard: ShardSpec;
+  /** Runs of this shard, in run order (done now or reused). */
+  runs: string[];
+  seconds: number;
+}
+
+/**
+ * One shard of a comparison: the runs at positions `shard.index`, `shard.index + shard.count`, …
+ * of the run order (seed by seed, the schemes then SASRec), each left in `runs/` exactly as an
+ * unsharded comparison leaves it; no report. Gather every shard's `runs/` into one directory and
+ * run the comparison there without a shard: it reuses them all and writes the report — the same
+ * figures as an unsharded run (each run depends only on its own settings and seed).
+ */
+export async function runCompareShard(opts: CompareOptions & { shard: ShardSpec }): Promise<CompareShardReport> {
+  const t0 = Date.now();
+  shardOf([], opts.shard); // checks the spec
+  const r = await runRuns(opts, opts.shard);
+  return { shard: opts.shard, runs: [...r.runs.map((x) => x.run), ...r.baselineRuns.map((x) => x.run)], seconds: (Date.now() - t0) / 1000 };
 }

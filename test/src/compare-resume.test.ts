@@ -117,4 +117,24 @@ describe('semrec compare resumes', () => {
     expect(elsewhere.code, elsewhere.err).toBe(0);
     expect(elsewhere.err.match(/finished earlier, reused/g)).toHaveLength(4);
   }, 300_000);
+
+  it('--shard I/N: the shards together are every run, and the comparison over their runs/ reuses them all — the unsharded figures exactly', async () => {
+    const out = path.join(root, 'sharded');
+    const whole = path.join(root, 'unsharded');
+    const cmd = (dir: string, extra: string[] = []) => ['compare', '--data', data, '--schemes', 'rqkmeans:2x16,random:3x16', '--seeds', '2', '--arch', 'transition', '--limit', '100', '--out', dir, ...extra];
+    const s1 = await run(cmd(out, ['--shard', '1/3']));
+    const s2 = await run(cmd(out, ['--shard', '2/3']));
+    expect(s1.code, s1.err).toBe(0);
+    expect(JSON.parse(s1.out).runs).toEqual(['rqkmeans_2x16-seed0', 'random_3x16-seed1']); // positions 0 and 3 of the run order (seed by seed)
+    expect(JSON.parse(s2.out).runs).toEqual(['random_3x16-seed0']); // position 1
+    expect(existsSync(path.join(out, 'results.json'))).toBe(false); // a shard writes no report
+    expect((await run(cmd(out, ['--shard', '3/3']))).code).toBe(0);
+    const merged = await run(cmd(out));
+    expect(merged.code, merged.err).toBe(0);
+    expect(merged.err.match(/finished earlier, reused/g)).toHaveLength(4);
+    expect((await run(cmd(whole))).code).toBe(0);
+    const figures = (dir: string) => (JSON.parse(readFileSync(path.join(dir, 'results.json'), 'utf8')) as CompareResults).runs.map((x) => [x.run, x.index.hash, x.eval.model, x.eval.ranks]);
+    expect(figures(out)).toEqual(figures(whole));
+    expect((await run(cmd(out, ['--shard', '4/3']))).err).toMatch(/--shard must be I\/N with 1 ≤ I ≤ N/);
+  }, 300_000);
 });
