@@ -48,7 +48,9 @@ export type { IndexInfo, IndexStats, CollisionMode, FactorySpec, SchemeName, Bui
 export { resolveArtifact, resealArtifact, MANIFEST_FILE, POINTER_FILE, LOCK_WAIT_MS } from '../quantizer/core/index.js';
 
 // ── training and models ──────────────────────────────────────────────────────────────────────
-export { trainModel, trainKind } from './training/train.js';
+export { trainModel, trainKind, trainNodeRanks } from './training/train.js';
+export type { TrainerNodes } from './training/python.js';
+export type { NodeRanks } from './training/train-decoder.js';
 export type { TrainOptions, TrainKind } from './training/train.js';
 export type { DecoderTrainOptions } from './training/train-decoder.js';
 export type { SasrecOptions } from './training/sasrec.js';
@@ -84,5 +86,6 @@ export type { RankingMetrics } from './eval/metrics.js';
 export { seededSample } from './eval/sample.js';
 export { mergeEvalShards, parseShard, readEvalShard, shardOf } from './eval/shard.js';
 export type { EvalShardFile, MergedEval, RankerShard, ShardSpec } from './eval/shard.js';
-export { runCompare } from './compare/harness.js';
+export { runCompare, runCompareShard } from './compare/harness.js';
+export type { CompareShardReport } from './compare/harness.js';
 export type { CompareOptions, CompareResults, BaselineRun, BaselineSettings } from './compare/harness.js';
