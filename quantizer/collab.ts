@@ -29,11 +29,10 @@ export interface Cooccurrence {
 export function cooccurrence(ids: readonly string[], sequences: ReadonlyArray<readonly string[]>, window: number): Cooccurrence {
   const n = ids.length;
   const rowOf = new Map(ids.map((id, i) => [id, i]));
-  const rowsOf = (seq: readonly string[]) => Int32Array.from(seq, (it) => rowOf.get(it) ?? -1);
+  const rowSeqs = sequences.map((seq) => Int32Array.from(seq, (it) => rowOf.get(it) ?? -1)); // looked up once, walked twice
   // every pair of positions a < b ≤ a + window with different known items, in sequence order
   const each = (fn: (i: number, j: number, d: number) => void) => {
-    for (const seq of sequences) {
-      const rows = rowsOf(seq);
+    for (const rows of rowSeqs) {
       for (let a = 0; a < rows.length; a++) {
         if (rows[a] < 0) continue;
         for (let b = a + 1; b < Math.min(rows.length, a + 1 + window); b++) {

@@ -10,21 +10,18 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { synthesize } from '../../src/data/synth.js';
-import { prepare } from '../../src/data/split.js';
-import { writeDataset } from '../../src/data/store.js';
 import type { CompareResults } from '../../src/compare/harness.js';
 import { run } from './cli-helpers.js';
+import { COMPARE_TRAIN_ARGS, compareData } from './pipeline.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'semrec-compare-resume-'));
 const data = path.join(root, 'data');
-const trainArgs = '--epochs 2 --layers 1 --d-model 32 --heads 2 --threads 1';
+const trainArgs = COMPARE_TRAIN_ARGS;
 // one seed: the process is killed while the second of two runs trains
 const args = (out: string) => ['compare', '--data', data, '--schemes', 'rqkmeans:2x16,random:3x16', '--seeds', '1', '--out', out, '--train-args', trainArgs];
 
 beforeAll(async () => {
-  const raw = synthesize({ items: 300, users: 800, seed: 3 });
-  await writeDataset(data, prepare(raw), { malformed: raw.malformed });
+  await compareData(root);
 });
 
 describe('semrec compare resumes', () => {

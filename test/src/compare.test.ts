@@ -8,24 +8,21 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { synthesize } from '../../src/data/synth.js';
-import { prepare } from '../../src/data/split.js';
-import { writeDataset } from '../../src/data/store.js';
 import { markdownReport, meanStd, pairedBootstrap, summarize, unfusedSummary } from '../../src/compare/report.js';
 import { barChart } from '../../src/compare/charts.js';
 import { Rng } from '../../quantizer/core/index.js';
 import type { CompareResults } from '../../src/compare/harness.js';
 import { run } from './cli-helpers.js';
+import { COMPARE_TRAIN_ARGS, compareData } from './pipeline.js';
 import { readPng } from './png.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'semrec-compare-'));
 const data = path.join(root, 'data');
-const trainArgs = '--epochs 2 --layers 1 --d-model 32 --heads 2 --threads 1';
+const trainArgs = COMPARE_TRAIN_ARGS;
 const args = (out: string) => ['compare', '--data', data, '--schemes', 'rqkmeans:2x16,random:3x16', '--seeds', '2', '--out', out, '--train-args', trainArgs];
 
 beforeAll(async () => {
-  const raw = synthesize({ items: 300, users: 800, seed: 3 });
-  await writeDataset(data, prepare(raw), { malformed: raw.malformed });
+  await compareData(root);
 });
 
 const CHROMIUM = '/usr/bin/chromium';

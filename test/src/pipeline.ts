@@ -26,3 +26,12 @@ export async function transitionPipeline(root: string, opts: { items: number; us
   await trainModel({ data, index, out: model, arch: 'transition' });
   return { data, ds, index, model };
 }
+
+/** The comparison tests' data (300 items, 800 users, seed 3) in `root/data`, and their tiny transformer flags. */
+export const COMPARE_TRAIN_ARGS = '--epochs 2 --layers 1 --d-model 32 --heads 2 --threads 1';
+export async function compareData(root: string): Promise<string> {
+  const data = path.join(root, 'data');
+  const raw = synthesize({ items: 300, users: 800, seed: 3 });
+  await writeDataset(data, prepare(raw), { malformed: raw.malformed });
+  return data;
+}
