@@ -79,7 +79,7 @@ export function registerDemo(program: Command): void {
     .option('--arch <kind>', 'fused (transformer + transition model) | transition (the transition model only, seconds)', 'fused')
     .action(async (flags: { out: string; items?: string; users?: string; seed?: string; scheme: string; epochs?: string; arch: string; embed: string }) => {
       const kind = trainKind(flags.arch);
-      if (kind === 'transformer') throw new InputError('--arch for the demo is fused or transition (the fused model also reports the transformer alone)');
+      if (kind !== 'fused' && kind !== 'transition') throw new InputError('--arch for the demo is fused or transition (the fused model also reports the transformer alone)');
       flags.arch = kind;
       if (!['text', 'cf', 'text+cf'].includes(flags.embed)) throw new InputError(`--embed must be text, cf or text+cf, got ${JSON.stringify(flags.embed)}`);
       const t0 = Date.now();

@@ -96,8 +96,7 @@ export function registerTrain(program: Command): void {
         index: flags.index!,
         out: flags.out!,
         force: !!flags.force,
-        // `--arch llm`: the transformer alone, with the llm block (same as --arch transformer --block llm)
-        arch: flags.arch === 'llm' ? 'transformer' : flags.arch,
+        arch: flags.arch,
         transitionFit: flags.transitionFit as 'train' | 'train+valid' | undefined,
         transitionShape: parseTransitionShape(flags.transitionShape),
         transitionSelect: { users: intOpt('--transition-users', flags.transitionUsers, 1) },
@@ -122,7 +121,7 @@ export function registerTrain(program: Command): void {
         },
         sasrec,
         decoder: isSasrec ? undefined : {
-          ...decoderOptions(flags.arch === 'llm' ? { ...flags, block: flags.block ?? 'llm' } : flags),
+          ...decoderOptions(flags),
           onEvent: (e) => {
             if (e.event === 'progress') {
               if (e.epoch !== epoch) {

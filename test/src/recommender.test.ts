@@ -242,6 +242,6 @@ describe('CLI: train / recommend / eval', () => {
     expect(JSON.parse(e.out)).toMatchObject({ split: 'test', users: 50, invalidRate: 0 });
     const t = await run(['train', '--data', p.data, '--index', p.index, '--out', path.join(root, 'm2'), '--arch', 'gpt']);
     expect(t.code).toBe(2);
-    expect(t.err).toMatch(/model kind must be fused, transformer, transition or sasrec \(aliases decoder, bigram\), got "gpt"/);
+    expect(t.err).toMatch(/model kind must be fused, transformer, llm, transition or sasrec \(aliases decoder, bigram\), got "gpt"/);
   });
 });

@@ -7,6 +7,7 @@
  * |---|---|---|
  * | transition  | bigram  | transition.bin (bigram.json before it) |
  * | transformer | decoder | model.onnx, tokenizer.json, … |
+ * | llm (trained as its own kind, training/kinds.ts) | decoder, `params.block: 'llm'` | as transformer; a `--base` fine-tune adds its text tokenizer and titles |
  * | fused       | fused   | both, and `params.fusion.weight` (the transition model's weight) |
  * | sasrec      | sasrec  | model.onnx (item scores; the ID-based baseline, item-scores.ts) |
  */
