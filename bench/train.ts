@@ -11,8 +11,8 @@
  * Prints one JSON line with both and their ratio (the goal: ≥ 0.8). Default data: the embedded
  * synthetic catalogue; `--data DIR --index DIR` measures a real dataset (e.g. Beauty).
  *
- * `--block llm` measures the Llama-family block (trainer/llm.py) instead of the GPT-2 one, at the
- * same sizes.
+ * `--block gpt2` measures the GPT-2 block instead of the Llama-family one (trainer/llm.py, the
+ * default), at the same sizes.
  *
  *   npx tsx bench/train.ts [--epochs 3] [--block gpt2|llm] [--data DIR --index DIR]
  */
@@ -28,7 +28,7 @@ import { arg, withSyntheticFixture } from './fixture.js';
 const epochs = Number(arg('epochs', '3'));
 const dataArg = arg('data', '');
 const indexArg = arg('index', '');
-const block = arg('block', 'gpt2') as 'gpt2' | 'llm';
+const block = arg('block', 'llm') as 'gpt2' | 'llm';
 
 async function measure(root: string, dataDir: string, indexDir: string, ds: Dataset) {
   const index = await loadIndex(indexDir);

@@ -1,7 +1,8 @@
 /**
  * Behaviour-identity check for refactors: runs the CLI end to end on seeded synthetic data — data
  * synth, index build for every scheme (text, text+cf, random, sequential, collab, hybrid, rqvae),
- * index add / remove, train (transition and a tiny fused model), eval --json, recommend --json —
+ * index add / remove, train (transition and a tiny fused model), eval --json (the fused model's
+ * transformer part too), recommend --json —
  * and compares a sha256 of each output (timings removed) with scripts/identity.expected.json.
  *
  *   npx tsx scripts/identity.ts            # check: exit 1 and the differing steps if any
@@ -86,6 +87,8 @@ try {
     semrec('train', '--data', data, '--index', index, '--out', model, ...args);
     step(`eval ${name}`, semrec('eval', '--model', model, '--data', data, '--limit', '300', '--json'));
     step(`recommend ${name}`, semrec('recommend', '--model', model, '--history', history, '-k', '5', '--json'));
+    // the fused figures can be the transition model's alone (weight 1 on a 2-epoch transformer): the transformer's own
+    if (name === 'fused') step('eval fused --part transformer', semrec('eval', '--model', model, '--data', data, '--limit', '300', '--part', 'transformer', '--json'));
   }
   if (process.argv.includes('--write')) {
     writeFileSync(expectedFile, JSON.stringify(got, null, 2) + '\n');

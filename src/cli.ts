@@ -44,7 +44,7 @@ function flagOf(cmd: Command | undefined, param: string | undefined): string | u
 }
 
 /** Build the CLI program (exported for tests). */
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command();
   program.hook('preAction', (_root, cmd) => {
     active = cmd;

@@ -14,13 +14,13 @@ export { QuantizerError, IndexFormatError, CollisionError, FaissUnavailableError
 export { DecodingError } from '../decoding/index.js';
 
 // ── serving ──────────────────────────────────────────────────────────────────────────────────
-export { Recommender, MAX_K, MAX_BEAM, WARMUP_MAX_FACTOR, SERVE_PROCESS_WARMUP, WARMUP_MAX_MS } from './serving/recommender.js';
+export { Recommender, MAX_K, MAX_BEAM } from './serving/recommender.js';
 export type { RecommendOptions, Recommendation, RecommendResult, LoadOptions } from './serving/recommender.js';
 export { RecommenderSlot, SlotClosedError } from './serving/slot.js';
 export { recommendBatch, datasetRequests, readBatchRequests } from './serving/batch.js';
 export type { BatchRequest, BatchOptions, BatchReport } from './serving/batch.js';
 export type { Generation, RecommenderLoader } from './serving/slot.js';
-export { semiSpaceMb, youngGenerationAdvice, SEMI_SPACE_FLAG, SERVING_SEMI_SPACE_MB } from './util/runtime.js';
+export { semiSpaceMb, youngGenerationAdvice } from './util/runtime.js';
 export type { ModelKindName, ModelPart } from './serving/model/kinds.js';
 
 // ── data ─────────────────────────────────────────────────────────────────────────────────────
@@ -45,7 +45,7 @@ export { ItemIndex, buildIndex, buildIndexTrained, loadIndex, saveIndex, parseFa
 export type { IndexInfo, IndexStats, CollisionMode, FactorySpec, SchemeName, BuildInput, BuildOptions, NewItems, IndexingScheme, BuildContext, BuiltCodes, AssignContext, CodebookTrainer, TrainRequest, TrainedCodebooks } from '../quantizer/index.js';
 
 // ── artifacts (index, model and dataset directories) ─────────────────────────────────────────
-export { resolveArtifact, resealArtifact, MANIFEST_FILE, POINTER_FILE, LOCK_WAIT_MS } from '../quantizer/core/index.js';
+export { resolveArtifact, resealArtifact, MANIFEST_FILE, POINTER_FILE } from '../quantizer/core/index.js';
 
 // ── training and models ──────────────────────────────────────────────────────────────────────
 export { trainModel, trainKind, trainNodeRanks } from './training/train.js';

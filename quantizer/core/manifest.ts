@@ -190,7 +190,7 @@ async function readListed(file: string, meta: { bytes: number; sha256: string })
 export type FileSource = Pick<Artifact, 'dir' | 'names' | 'has' | 'pathOf' | 'read' | 'text'>;
 
 /** Largest file {@link openUnverified} reads (bytes). */
-export const MAX_UNVERIFIED_BYTES = 2 ** 34;
+const MAX_UNVERIFIED_BYTES = 2 ** 34;
 
 /**
  * The files of a directory without a manifest (a Hugging Face-layout model exported elsewhere),

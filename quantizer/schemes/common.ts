@@ -30,7 +30,7 @@ export function lastLevelUsage(all: Uint16Array, L: number, rows: number): Map<s
  * For rows [start, start+count): set the extra (last) level to the smallest code not used by any
  * earlier row with the same prefix. Throws (or returns false with `strict = false`) when full.
  */
-export function fillExtraLevel(all: Uint16Array, start: number, count: number, L: number, extraSize: number, strict = true): boolean {
+function fillExtraLevel(all: Uint16Array, start: number, count: number, L: number, extraSize: number, strict = true): boolean {
   const usedBy = lastLevelUsage(all, L, start);
   for (let r = start; r < start + count; r++) {
     const k = tupleKey(all, L, r, L - 1);

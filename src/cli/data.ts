@@ -22,7 +22,7 @@ interface SynthFlags {
 }
 
 /** Generate the synthetic dataset and write it in normalised, split form. */
-export async function runSynth(flags: SynthFlags): Promise<void> {
+async function runSynth(flags: SynthFlags): Promise<void> {
   const params = {
     items: intOpt('--items', flags.items, 10, MAX_SYNTH_ITEMS) ?? 2000,
     users: intOpt('--users', flags.users, 1, MAX_SYNTH_USERS) ?? 5000,

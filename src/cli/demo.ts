@@ -26,10 +26,10 @@ import { InputError } from '../errors.js';
 import { stagedProgress, startProgress } from '../util/progress.js';
 
 /** Transformer settings of the demo: small enough to train in about a minute on 2 cores (two single-threaded DDP ranks train faster than one process with two threads; see docs/generator.md). */
-export const DEMO_TRANSFORMER = { layers: 2, dModel: 64, heads: 2, batchSize: 32, lr: 3e-3, ...(os.cpus().length >= 2 ? { nproc: 2, threads: 1 } : {}) };
+const DEMO_TRANSFORMER = { layers: 2, dModel: 64, heads: 2, batchSize: 32, lr: 3e-3, ...(os.cpus().length >= 2 ? { nproc: 2, threads: 1 } : {}) };
 
 /** Fusion-weight selection of the demo: the default grid on 1,000 validation users. */
-export const DEMO_FUSION = { users: 1000 };
+const DEMO_FUSION = { users: 1000 };
 
 /** One line on the transition model's shape and the validation evidence for it. */
 function describeShape(p: unknown): string {

@@ -43,7 +43,7 @@ async function titles(rec: Recommender, itemsPath?: string): Promise<Map<string,
 }
 
 /** Human-readable metrics table of an evaluation report. */
-export function formatReport(r: EvalReport, label = 'model'): string {
+function formatReport(r: EvalReport, label = 'model'): string {
   const f = (x: number) => x.toFixed(4).padEnd(8);
   const w = Math.max(12, label.length + 1);
   const row = (name: string, m: EvalReport['model']) => `  ${name.padEnd(w)} ${f(m.recall[5])}${f(m.ndcg[5])}${f(m.recall[10])}${f(m.ndcg[10])}${f(m.coverage)}`;

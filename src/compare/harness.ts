@@ -109,14 +109,14 @@ function provenance(): { semrec: string; commit?: string } {
 }
 
 /** Why a comparison under this model kind is not a comparison of schemes (or undefined). */
-export function schemeBlindness(arch: string): string | undefined {
+function schemeBlindness(arch: string): string | undefined {
   return arch === 'transition'
     ? 'the transition model alone scores item-to-item transitions and gives every tuple of an item the same probability mass whatever its codes: it cannot tell indexing schemes apart (differences are noise). Compare with --arch fused or transformer.'
     : undefined;
 }
 
 /** Directory-safe name of a scheme × seed run. */
-export function runName(scheme: string, seed: number): string {
+function runName(scheme: string, seed: number): string {
   return `${scheme.replace(/[^A-Za-z0-9._+-]+/g, '_')}-seed${seed}`;
 }
 

@@ -16,7 +16,7 @@ export function meanStd(xs: readonly number[]): { mean: number; std: number } {
 }
 
 /** Metric columns of the tables and charts. */
-export const METRICS: { key: string; label: string; get: (r: Pick<RunResult, 'eval'>) => number }[] = [
+const METRICS: { key: string; label: string; get: (r: Pick<RunResult, 'eval'>) => number }[] = [
   { key: 'recall5', label: 'Recall@5', get: (r) => r.eval.model.recall[5] },
   { key: 'ndcg5', label: 'NDCG@5', get: (r) => r.eval.model.ndcg[5] },
   { key: 'recall10', label: 'Recall@10', get: (r) => r.eval.model.recall[10] },
@@ -243,7 +243,7 @@ export function markdownReport(results: CompareResults): string {
 }
 
 /** The self-contained HTML report. */
-export function htmlReport(results: CompareResults): string {
+function htmlReport(results: CompareResults): string {
   const head = header(results);
   const sum = summarize(results);
   const unfused = unfusedSummary(results);

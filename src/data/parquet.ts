@@ -12,7 +12,7 @@ import { openRegular } from '../../quantizer/core/index.js';
 import { FormatError } from '../errors.js';
 
 /** Whether the first bytes are Parquet's magic (`PAR1`). */
-export function isParquetMagic(head: Uint8Array): boolean {
+function isParquetMagic(head: Uint8Array): boolean {
   return head.length >= 4 && head[0] === 0x50 && head[1] === 0x41 && head[2] === 0x52 && head[3] === 0x31;
 }
 

@@ -26,7 +26,8 @@ export const DATASET_VERSION = 1;
 /** Contents of dataset.json. */
 export interface DatasetMeta {
   format: typeof DATASET_FORMAT;
-  version: number;
+  /** The format version, named as in index.json and config.json (datasets written before 2026-12-08 say `version`: read alike). */
+  formatVersion: number;
   source: string;
   counts: DatasetCounts;
   split: { scheme: 'leave-one-out'; maxHistory: number; trainUsers: number; validExamples: number; testExamples: number };
@@ -40,7 +41,7 @@ const nat = z.number().int().min(0);
 const MetaSchema = z
   .object({
     format: z.literal(DATASET_FORMAT),
-    version: z.literal(DATASET_VERSION),
+    formatVersion: z.literal(DATASET_VERSION),
     source: z.string(),
     counts: z.object({ users: nat, items: nat, interactions: nat, avgHistory: z.number().min(0).finite(), itemsWithoutTitle: nat }).passthrough(),
     split: z.object({ scheme: z.literal('leave-one-out'), maxHistory: z.number().int().min(1), trainUsers: nat, validExamples: nat, testExamples: nat }).passthrough(),
@@ -112,7 +113,7 @@ export async function writeDataset(
 ): Promise<DatasetMeta> {
   const meta: DatasetMeta = {
     format: DATASET_FORMAT,
-    version: DATASET_VERSION,
+    formatVersion: DATASET_VERSION,
     source: ds.source,
     counts: ds.counts,
     split: {
@@ -208,8 +209,15 @@ async function loadDatasetAt(dir: string, logical: string): Promise<Dataset> {
     throw new FormatError(metaFile, `not valid JSON: ${(err as Error).message}`);
   }
   if (!isObj(meta) || meta.format !== DATASET_FORMAT) throw new FormatError(metaFile, `not a ${DATASET_FORMAT} directory`);
-  if (meta.version !== DATASET_VERSION) {
-    throw new FormatError(metaFile, `dataset format version ${String(meta.version)} is not supported (expected ${DATASET_VERSION})`);
+  // `version`: the field's name in datasets written before 2026-12-08 (now `formatVersion`, as in index and model configs)
+  const legacy = meta as DatasetMeta & { version?: unknown };
+  if (legacy.version !== undefined) {
+    if (legacy.formatVersion !== undefined) throw new FormatError(metaFile, 'both formatVersion and version (its older name) are set');
+    const { version, ...rest } = legacy;
+    meta = { ...rest, formatVersion: version as number };
+  }
+  if (meta.formatVersion !== DATASET_VERSION) {
+    throw new FormatError(metaFile, `dataset format version ${String(meta.formatVersion)} is not supported (expected ${DATASET_VERSION})`);
   }
   const parsed = MetaSchema.safeParse(meta);
   if (!parsed.success) throw new FormatError(metaFile, `invalid dataset.json: ${zodIssues(parsed.error)}`);

@@ -25,7 +25,7 @@ const list = (name: string, element: Record<string, unknown>) => [
 ];
 
 /** The Parquet schema of a batch file (see the module comment). */
-export const BATCH_PARQUET_SCHEMA = [
+const BATCH_PARQUET_SCHEMA = [
   { name: 'root', num_children: 5 },
   { name: 'user', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
   ...list('items', { type: 'BYTE_ARRAY', converted_type: 'UTF8' }),

@@ -20,7 +20,7 @@ import type { Recommender } from './recommender.js';
 import { batchJsonlToParquet } from './batch-parquet.js';
 
 /** Whether a batch output path asks for Parquet (its extension). */
-export const isParquetPath = (file: string): boolean => /\.parquet$/i.test(file);
+const isParquetPath = (file: string): boolean => /\.parquet$/i.test(file);
 
 /** One user's request. */
 export interface BatchRequest {

@@ -56,13 +56,13 @@ export interface LoadOptions {
 }
 
 /** A load's warm-up runs at most this many times its `warmup` searches while page faults have not settled. */
-export const WARMUP_MAX_FACTOR = 8;
+const WARMUP_MAX_FACTOR = 8;
 
 /** Searches a serving process runs before its first load returns (measured: 512 leaves 0 page faults per request at the Beauty shape, ≈ 2.3 s there). */
 export const SERVE_PROCESS_WARMUP = 512;
 
 /** Longest a load's extra warm-up rounds may take, ms. */
-export const WARMUP_MAX_MS = 5000;
+const WARMUP_MAX_MS = 5000;
 
 /**
  * The bounds of a load's warm-up (see {@link LoadOptions.warmup}, {@link LoadOptions.processWarmup}):

@@ -19,7 +19,7 @@ import { layoutFromTokenizer } from '../serving/model/hf-model.js';
 import { idToken, tupleTokens } from '../serving/model/tokenizer.js';
 
 /** The model families `--base` reads (Hugging Face `model_type`). */
-export const BASE_FAMILIES = ['llama', 'qwen2', 'qwen3'] as const;
+const BASE_FAMILIES = ['llama', 'qwen2', 'qwen3'] as const;
 
 /** A checkpoint directory, read and checked. */
 export interface BaseCheckpoint {

@@ -39,11 +39,11 @@ export interface FineTuneOptions {
 /** Training tasks of a fine-tune. */
 export type FineTuneTask = 'seqrec' | 'title2id' | 'id2title';
 /** The tasks `--tasks` accepts. */
-export const FINETUNE_TASKS: readonly FineTuneTask[] = ['seqrec', 'title2id', 'id2title'];
+const FINETUNE_TASKS: readonly FineTuneTask[] = ['seqrec', 'title2id', 'id2title'];
 /** Prompt of the title → ID task (`{title}`: the item's title as prompts write it). */
-export const TITLE2ID_PROMPT = 'Item: {title}. ID:';
+const TITLE2ID_PROMPT = 'Item: {title}. ID:';
 /** Prompt of the ID → title task (`{ids}`: the item's ID tokens); the target is ` ` + the title. */
-export const ID2TITLE_PROMPT = 'Item {ids} is titled:';
+const ID2TITLE_PROMPT = 'Item {ids} is titled:';
 
 /** What the trainer gets for a fine-tune, and what the model directory records. */
 export interface FineTunePlan {

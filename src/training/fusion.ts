@@ -12,7 +12,7 @@ import { bestByRecall, sampleUsers, scoreSample, type DecodeContext } from '../e
 import { fusedAt } from '../serving/model/kinds.js';
 
 /** Default grid of transition weights. */
-export const DEFAULT_FUSION_GRID = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
+const DEFAULT_FUSION_GRID = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
 /** Default number of validation users the weight is chosen on. */
 export const DEFAULT_FUSION_USERS = 2000;
 

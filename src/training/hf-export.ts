@@ -30,10 +30,10 @@ export interface HfExportOptions {
 }
 
 /** Text-vocabulary specials standing for the native PAD, BOS, EOS and SEP tokens. */
-export const HF_SPECIALS = ['<|pad|>', '<|endoftext|>', '<|eos|>', '<|sep|>'];
+const HF_SPECIALS = ['<|pad|>', '<|endoftext|>', '<|eos|>', '<|sep|>'];
 
 /** Vocabulary of the exported model: text tokens first, then the ID tokens. */
-export function hfVocabulary(layout: TokenLayout, opts: HfExportOptions): { vocab: string[]; nativeToHf: number[] } {
+function hfVocabulary(layout: TokenLayout, opts: HfExportOptions): { vocab: string[]; nativeToHf: number[] } {
   const template = opts.promptTemplate ?? '<|endoftext|>{history}';
   const words = [...HF_SPECIALS];
   const seen = new Set(words);

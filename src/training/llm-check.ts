@@ -24,7 +24,7 @@ import { addIdTokens, readBaseCheckpoint } from './base-model.js';
 import { runTrainer } from './python.js';
 
 /** Perplexity above which the verdict is `suspicious` (a real model on titles: tens to low hundreds). */
-export const PLAUSIBLE_PERPLEXITY = 1000;
+const PLAUSIBLE_PERPLEXITY = 1000;
 
 /** Options of {@link llmCheck}. */
 export interface LlmCheckOptions {

@@ -129,7 +129,7 @@ export async function runTrainer(args: string[], onEvent: (e: Record<string, unk
 }
 
 /** How long the other local ranks may take to exit once global rank 0 has finished (then they are stopped). */
-export const RANK_EXIT_GRACE_MS = 20_000;
+const RANK_EXIT_GRACE_MS = 20_000;
 
 async function runOne(py: string, args: string[], env: Record<string, string>, onEvent: (e: Record<string, unknown>) => void, onSpawn: (c: ChildProcess) => void = () => {}): Promise<void> {
   const child = spawn(py, ['-m', 'trainer', ...args], { cwd: trainerRoot(), env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -26,9 +26,10 @@ import { planFineTune, type FineTuneOptions, type FineTunePlan } from './finetun
  */
 export interface DecoderTrainOptions {
   /**
-   * The transformer block: `gpt2` (default; LayerNorm, GELU, learned positions) or `llm` — the
-   * Llama-family decoder of trainer/llm.py (RMSNorm, rotary positions, SwiGLU, grouped-query
-   * attention, Qwen3's q/k norms), trained from scratch with Hugging Face config and tensor names.
+   * The transformer block: `llm` (default) — the Llama-family decoder of trainer/llm.py (RMSNorm,
+   * rotary positions, SwiGLU, grouped-query attention, Qwen3's q/k norms), trained from scratch
+   * with Hugging Face config and tensor names — or `gpt2` (LayerNorm, GELU, learned positions; the
+   * default before 2026-12-08). The llm block is the better one on Beauty (docs/generator.md).
    */
   block?: 'gpt2' | 'llm';
   /** Key/value heads of the `llm` block (grouped-query attention; default: heads). */
@@ -98,7 +99,7 @@ export async function writeRagged(prefix: string, seqs: number[][], targets?: nu
 }
 
 /** Default processes and threads per process: on CPU one single-threaded DDP rank per core (up to 8). */
-export function defaultParallelism(device: string | undefined, nproc?: number, threads?: number): { nproc: number; threads: number | undefined } {
+function defaultParallelism(device: string | undefined, nproc?: number, threads?: number): { nproc: number; threads: number | undefined } {
   const cores = Math.max(1, os.availableParallelism());
   if ((device ?? 'cpu') !== 'cpu') return { nproc: nproc ?? 1, threads };
   const n = nproc ?? Math.min(cores, 8);
@@ -122,7 +123,7 @@ function ownExamples(ds: Dataset, index: ItemIndex, layout: TokenLayout, maxHist
   const heads = opts.heads ?? 4;
   const dModel = opts.dModel ?? 128;
   if (dModel % heads !== 0) throw new InputError(`dModel ${dModel} must be divisible by heads ${heads}`, { param: 'dModel' });
-  const block = opts.block ?? 'gpt2';
+  const block = opts.block ?? 'llm';
   if (block !== 'gpt2' && block !== 'llm') throw new InputError(`block must be gpt2 or llm, got ${JSON.stringify(block)}`, { param: 'block' });
   const kvHeads = opts.kvHeads ?? heads;
   if (!Number.isInteger(kvHeads) || kvHeads < 1 || heads % kvHeads !== 0) throw new InputError(`kvHeads must divide heads ${heads}, got ${kvHeads}`, { param: 'kvHeads' });

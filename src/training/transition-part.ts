@@ -15,7 +15,7 @@ import type { TrainOptions } from './options.js';
  * validation target: the counts a test-time model can legitimately use, since the validation
  * interaction is known then), and how many items were not in the index.
  */
-export function trainRows(ds: Dataset, index: ItemIndex, withValid = false): { seqs: number[][]; unknown: number } {
+function trainRows(ds: Dataset, index: ItemIndex, withValid = false): { seqs: number[][]; unknown: number } {
   let unknown = 0;
   const validOf = new Map<string, string>();
   if (withValid) for (const e of ds.valid) if (e.user) validOf.set(e.user, e.target);

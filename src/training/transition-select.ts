@@ -15,9 +15,9 @@ import { TransitionStepModel, fitTransition, type TransitionData, type Transitio
 import { TABLE_MAX_BATCH } from '../serving/model/kinds.js';
 
 /** Default counting windows tried. */
-export const DEFAULT_TRANSITION_WINDOWS = [1, 2, 3, 5];
+const DEFAULT_TRANSITION_WINDOWS = [1, 2, 3, 5];
 /** Default (history items, decay) pairs tried. */
-export const DEFAULT_TRANSITION_HISTORIES: ReadonlyArray<{ history: number; decay: number }> = [
+const DEFAULT_TRANSITION_HISTORIES: ReadonlyArray<{ history: number; decay: number }> = [
   { history: 1, decay: 1 },
   { history: 2, decay: 0.5 },
   { history: 3, decay: 0.5 },
@@ -25,7 +25,7 @@ export const DEFAULT_TRANSITION_HISTORIES: ReadonlyArray<{ history: number; deca
   { history: 5, decay: 0.5 },
 ];
 /** Default number of validation users the shape is chosen on. */
-export const DEFAULT_TRANSITION_USERS = 5000;
+const DEFAULT_TRANSITION_USERS = 5000;
 
 /** One grid point's validation figures. */
 export interface TransitionGridPoint {

@@ -14,7 +14,7 @@ import { FormatError, NotFoundError } from '../errors.js';
 export const MAX_LIST_FILE_BYTES = 64 << 20;
 
 /** Longest line {@link readLines} accepts by default (characters). */
-export const MAX_LINE_CHARS = 64 << 20;
+const MAX_LINE_CHARS = 64 << 20;
 
 /**
  * Process-wide hook for progress output: called every 50,000 lines and at the end of each file
@@ -91,7 +91,7 @@ export async function* readLines(file: string, opts: ReadLinesOptions = {}): Asy
 }
 
 /** Read a whole (optionally gzipped) text file. */
-export async function readText(file: string, encoding: BufferEncoding = 'utf8'): Promise<string> {
+async function readText(file: string, encoding: BufferEncoding = 'utf8'): Promise<string> {
   const parts: string[] = [];
   for await (const [, line] of readLines(file, { encoding })) parts.push(line);
   return parts.join('\n');
@@ -108,7 +108,7 @@ export async function readJson(file: string): Promise<unknown> {
 }
 
 /** Largest JSON file {@link readJsonObject} reads (a tokenizer.json of a 150k vocabulary is ~11 MB). */
-export const MAX_JSON_BYTES = 256 << 20;
+const MAX_JSON_BYTES = 256 << 20;
 
 /**
  * Read a plain JSON file that must exist: {@link NotFoundError} naming `what` when it is missing,

@@ -208,7 +208,7 @@ const modelMutations = (transformerDir: boolean): Record<string, Mutate> => ({
 
 const datasetMutations: Record<string, Mutate> = {
   ...generic,
-  meta: resealed('dataset.json', (m, r) => (m[oneOf(r, ['format', 'version', 'counts', 'split', 'core', 'malformed'])] = oneOf(r, junk))),
+  meta: resealed('dataset.json', (m, r) => (m[oneOf(r, ['format', 'formatVersion', 'counts', 'split', 'core', 'malformed'])] = oneOf(r, junk))),
   counts: resealed('dataset.json', (m, r) => {
     const k = oneOf(r, Object.keys(m.counts));
     m.counts[k] = oneOf(r, [...junk, m.counts[k] + 1]);

@@ -8,8 +8,11 @@ import { loadDataset, writeDataset, type Dataset } from '../../src/data/store.js
 import { buildIndexJob } from '../../src/indexing/jobs.js';
 import { trainModel } from '../../src/training/train.js';
 
-/** Model sizes and training settings small enough for the test suite. */
-export const tiny = { layers: 2, dModel: 32, heads: 2, epochs: 3, batchSize: 32, lr: 3e-3, seed: 1, threads: 1, nproc: 1 };
+/**
+ * Model sizes and training settings small enough for the test suite; the GPT-2 block (no longer
+ * the default: these suites keep it tested — the llm block has llm.test.ts and finetune.test.ts).
+ */
+export const tiny = { block: 'gpt2' as const, layers: 2, dModel: 32, heads: 2, epochs: 3, batchSize: 32, lr: 3e-3, seed: 1, threads: 1, nproc: 1 };
 
 /** Paths of the fixture. */
 export interface TinyModel {

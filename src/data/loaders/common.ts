@@ -5,14 +5,14 @@ import { itemText } from '../types.js';
 import { MalformedCollector } from '../malformed.js';
 
 /** Longest user or item id accepted (characters; the server's request limit is the same). */
-export const MAX_ID_CHARS = 256;
+const MAX_ID_CHARS = 256;
 
 /**
  * A usable id: 1 to {@link MAX_ID_CHARS} characters, no control character (NUL, tab, newline: they
  * would break interactions.tsv and logs) and no comma (lists of ids are comma-separated on the
  * command line): an id no interface can name is refused where it enters, reported with its line.
  */
-export function validId(v: unknown): v is string {
+function validId(v: unknown): v is string {
   if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ID_CHARS) return false;
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);

@@ -83,16 +83,16 @@ export const ONNX_MAX_BATCH = 1;
  * 3-D attention mask, see onnx-tree.ts): no cache is copied per beam, so several requests in one
  * model call raise throughput (bench/decode-compare: docs/decoding.md).
  */
-export const TREE_MAX_BATCH = 16;
+const TREE_MAX_BATCH = 16;
 
 /** Requests per beam search for an onnxruntime transformer (by whether it decodes with tree attention). */
-export function onnxMaxBatch(model: { tree: boolean }): number {
+function onnxMaxBatch(model: { tree: boolean }): number {
   return model.tree ? TREE_MAX_BATCH : ONNX_MAX_BATCH;
 }
 /** Requests per beam search for the transition model. */
 export const TABLE_MAX_BATCH = 64;
 /** Requests per beam search for SASRec (one graph call scores them all; each keeps a best-score array per trie node). */
-export const SASREC_MAX_BATCH = 32;
+const SASREC_MAX_BATCH = 32;
 
 /** A loaded neural part (transformer or SASRec): its step model, requests per beam search, and how to release it. */
 export interface NeuralPart {
@@ -154,7 +154,7 @@ export interface TransformerPart {
  * step model of the canonical layout, prompted with semrec's ID prompt. `files`: the other files
  * of its model directory (a fine-tuned model's tokenizer and titles).
  */
-export async function openTransformer(graph: Uint8Array, config: ModelConfig, layout: TokenLayout, index: ItemIndex | undefined, files: ModelFiles, opts: { threads?: number; label?: string } = {}): Promise<TransformerPart> {
+async function openTransformer(graph: Uint8Array, config: ModelConfig, layout: TokenLayout, index: ItemIndex | undefined, files: ModelFiles, opts: { threads?: number; label?: string } = {}): Promise<TransformerPart> {
   const onnx = await OnnxStepModel.load(graph, transformerDims(config.params, layout.vocabSize), opts);
   if (!isTextModel(config.params)) return { onnx, model: onnx as StepModel<unknown> };
   try {
@@ -186,7 +186,7 @@ export function fusedAt(transformer: StepModel<unknown> | undefined, transition:
 }
 
 /** The model kinds, by config.json `architecture`. */
-export const MODEL_KINDS: Record<string, { name: ModelKindName; load(ctx: LoadContext): Promise<LoadedModel> }> = {
+const MODEL_KINDS: Record<string, { name: ModelKindName; load(ctx: LoadContext): Promise<LoadedModel> }> = {
   bigram: {
     name: 'transition',
     async load(ctx) {

@@ -127,7 +127,7 @@ const TextModelParams = z
 const FusedParams = z.object({ fusion: z.object({ weight: z.number().min(0).max(1) }).passthrough() }).passthrough();
 
 /** Check a parsed config.json (schema, ranges, and values against each other). */
-export function checkModelConfig(raw: unknown, file: string): ModelConfig {
+function checkModelConfig(raw: unknown, file: string): ModelConfig {
   const r = raw as Partial<ModelConfig> | null;
   if (!r || typeof r !== 'object' || r.format !== MODEL_FORMAT) throw new ModelError(`${file}: not a ${MODEL_FORMAT} directory`);
   if (r.formatVersion !== MODEL_FORMAT_VERSION) throw new ModelError(`${file}: model format version ${String(r.formatVersion)} is not supported`);

@@ -62,7 +62,7 @@ export function cleanTitle(title: string, words: number): string {
 }
 
 /** One item rendered by the spec's item template (a missing title renders as empty text, whitespace trimmed). */
-export function renderItem(spec: PromptSpec, item: { title?: string; codes: ArrayLike<number> }): string {
+function renderItem(spec: PromptSpec, item: { title?: string; codes: ArrayLike<number> }): string {
   const title = cleanTitle(item.title ?? '', spec.titleWords);
   return spec.item
     .split('{title}')

@@ -11,7 +11,7 @@ import type { ItemScorer } from './item-scores.js';
 import { DEFAULT_SESSION_CONFIG } from './onnx-runner.js';
 
 /** Histories per onnxruntime call (bounds the [batch × items] output). */
-export const SASREC_CHUNK = 128;
+const SASREC_CHUNK = 128;
 
 const ParamsSchema = z.object({ items: z.number().int().positive(), sasrec: z.object({ max_len: z.number().int().positive().max(100_000) }).passthrough() }).passthrough();
 

@@ -9,7 +9,7 @@ import type { TokenLayout } from '../../../decoding/index.js';
 import { ModelError } from '../../errors.js';
 
 /** Special token strings, in id order. */
-export const SPECIAL_STRINGS = ['<pad>', '<bos>', '<eos>', '<sep>'];
+const SPECIAL_STRINGS = ['<pad>', '<bos>', '<eos>', '<sep>'];
 
 /** String form of a code at a level: `<a_12>`. */
 export function idToken(level: number, code: number): string {

@@ -53,10 +53,22 @@ describe('dataset directory', () => {
     await make(d);
     const metaFile = path.join(d, 'dataset.json');
     const meta = JSON.parse(readFileSync(metaFile, 'utf8'));
-    writeFileSync(metaFile, JSON.stringify({ ...meta, version: 99 }));
+    writeFileSync(metaFile, JSON.stringify({ ...meta, formatVersion: 99 }));
     await expect(loadDataset(d)).rejects.toThrow(/MANIFEST|truncated or damaged|checksum mismatch/); // edited: refused by the manifest
     await resealArtifact(d); // re-checksummed: refused by the dataset reader
     await expect(loadDataset(d)).rejects.toThrow(/version 99 is not supported/);
+    // datasets written before the field was renamed say `version`: read alike, checked alike
+    const { formatVersion, ...older } = meta;
+    expect(formatVersion).toBe(1);
+    writeFileSync(metaFile, JSON.stringify({ ...older, version: 1 }));
+    await resealArtifact(d);
+    expect((await loadDataset(d)).meta.formatVersion).toBe(1);
+    writeFileSync(metaFile, JSON.stringify({ ...older, version: 99 }));
+    await resealArtifact(d);
+    await expect(loadDataset(d)).rejects.toThrow(/version 99 is not supported/);
+    writeFileSync(metaFile, JSON.stringify({ ...meta, version: 1 }));
+    await resealArtifact(d);
+    await expect(loadDataset(d)).rejects.toThrow(/both formatVersion and version/);
     writeFileSync(metaFile, JSON.stringify({ ...meta, format: 'other' }));
     await resealArtifact(d);
     await expect(loadDataset(d)).rejects.toThrow(FormatError);
