@@ -23,6 +23,7 @@ import { MarkovRanker, PopularityRanker } from '../eval/baselines.js';
 import { InputError, SemrecError } from '../errors.js';
 import { Recommender } from '../serving/recommender.js';
 import { trainKind, trainModel } from '../training/train.js';
+import { DEFAULT_BLOCK } from '../training/train-decoder.js';
 import type { DecoderTrainOptions } from '../training/train-decoder.js';
 import { writeReports } from './report.js';
 import type { BaselineRun, BaselineSettings, CompareResults, RunResult, RunSettings } from './types.js';
@@ -257,7 +258,10 @@ async function runRuns(opts: CompareOptions, shard?: ShardSpec) {
   if (blind) opts.onEvent?.({ kind: 'warning', message: blind });
   const dataHash = datasetFingerprint(ds);
   const unverified: string[] = [];
-  const common: Omit<RunSettings, 'scheme' | 'seed'> = { arch: trainKind(opts.arch), train: opts.train ?? {}, beamWidth: opts.beamWidth ?? 20, limit: opts.limit ?? null, split: opts.split ?? 'test', data: path.resolve(ds.dir), counts: ds.meta.counts };
+  const arch = trainKind(opts.arch);
+  // the transformer's block is recorded as trained, so a run made under another default (gpt2 before 2026-12-08) is redone, never reused
+  const train = arch === 'transition' || arch === 'sasrec' ? opts.train ?? {} : { ...opts.train, block: opts.train?.block ?? (arch === 'llm' ? 'llm' : DEFAULT_BLOCK) };
+  const common: Omit<RunSettings, 'scheme' | 'seed'> = { arch, train, beamWidth: opts.beamWidth ?? 20, limit: opts.limit ?? null, split: opts.split ?? 'test', data: path.resolve(ds.dir), counts: ds.meta.counts };
   await fs.mkdir(path.join(opts.out, 'runs'), { recursive: true });
   const runs: RunResult[] = [];
   const baselineRuns: BaselineRun[] = [];

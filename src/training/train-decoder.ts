@@ -17,6 +17,9 @@ import { tokenizerFiles } from '../serving/model/tokenizer.js';
 import { makeScratch } from '../util/scratch.js';
 import { planFineTune, type FineTuneOptions, type FineTunePlan } from './finetune.js';
 
+/** The transformer block trained when none is named (`gpt2` before 2026-12-08). */
+export const DEFAULT_BLOCK = 'llm';
+
 /**
  * Transformer sizes and training settings (CLI flags of `semrec train`). The defaults are the
  * converged recipe (docs/generator.md): 4 layers, d_model 128, dropout 0.2, batch 256, peak lr
@@ -123,7 +126,7 @@ function ownExamples(ds: Dataset, index: ItemIndex, layout: TokenLayout, maxHist
   const heads = opts.heads ?? 4;
   const dModel = opts.dModel ?? 128;
   if (dModel % heads !== 0) throw new InputError(`dModel ${dModel} must be divisible by heads ${heads}`, { param: 'dModel' });
-  const block = opts.block ?? 'llm';
+  const block = opts.block ?? DEFAULT_BLOCK;
   if (block !== 'gpt2' && block !== 'llm') throw new InputError(`block must be gpt2 or llm, got ${JSON.stringify(block)}`, { param: 'block' });
   const kvHeads = opts.kvHeads ?? heads;
   if (!Number.isInteger(kvHeads) || kvHeads < 1 || heads % kvHeads !== 0) throw new InputError(`kvHeads must divide heads ${heads}, got ${kvHeads}`, { param: 'kvHeads' });

@@ -62,6 +62,9 @@ describe('semrec compare', () => {
       expect(x.eval.invalidRate).toBe(0);
       expect(x.eval.users).toBe(800);
       expect(x.train.params.layers).toBe(1);
+      // the block is recorded as trained (the default, llm), so a run made under another default is not reused
+      expect(x.settings.train.block).toBe('llm');
+      expect(x.train.params.block).toBe('llm');
       expect(x.eval.model.recall[10]).toBeGreaterThanOrEqual(x.eval.model.recall[5]);
       // fused runs also score their transformer part alone, on the same users
       const tf = x.parts!.transformer!;
