@@ -5,6 +5,7 @@
  */
 import { DataError } from '../errors.js';
 import type { Interaction, Item, RawDataset } from './types.js';
+import { InteractionLog } from './interactions.js';
 
 /** A user's chronological item sequence. */
 export interface UserSequence {
@@ -124,6 +125,66 @@ export function leaveOneOut(sequences: readonly UserSequence[], maxHistory = 20)
 }
 
 /**
+ * {@link toSequences} then {@link kCore} then "at least `minLen` items", on the log's numbers:
+ * users grouped by a counting sort (first-appearance order), each user's interactions sorted by
+ * time (ties: input order), the k-core computed on typed arrays; objects are made only for the
+ * sequences that remain. Equal to the object version (tested against it on random logs).
+ */
+export function coreSequences(log: InteractionLog, core: number, minLen: number): UserSequence[] {
+  const n = log.length;
+  const users = log.userCount;
+  const start = new Int32Array(users + 1);
+  for (let k = 0; k < n; k++) start[log.userAt(k) + 1]++;
+  for (let u = 0; u < users; u++) start[u + 1] += start[u];
+  const order = new Int32Array(n);
+  const fill = start.slice(0, users);
+  for (let k = 0; k < n; k++) order[fill[log.userAt(k)]++] = k;
+  for (let u = 0; u < users; u++) {
+    const slice = order.subarray(start[u], start[u + 1]);
+    let sorted = true;
+    for (let p = 1; p < slice.length && sorted; p++) sorted = log.timeAt(slice[p - 1]) <= log.timeAt(slice[p]);
+    if (!sorted) slice.sort((a, b) => log.timeAt(a) - log.timeAt(b) || a - b);
+  }
+  // alive[p]: position p of `order` is kept; len[u]: items kept for user u (0: user dropped)
+  const alive = new Uint8Array(n).fill(1);
+  const len = new Int32Array(users);
+  for (let u = 0; u < users; u++) len[u] = start[u + 1] - start[u];
+  if (core > 1) {
+    const count = new Int32Array(log.itemCount);
+    for (;;) {
+      count.fill(0);
+      for (let p = 0; p < n; p++) if (alive[p]) count[log.itemAt(order[p])]++;
+      let changed = false;
+      for (let u = 0; u < users; u++) {
+        if (len[u] === 0) continue;
+        let kept = 0;
+        for (let p = start[u]; p < start[u + 1]; p++) if (alive[p] && count[log.itemAt(order[p])] >= core) kept++;
+        if (kept !== len[u]) changed = true;
+        const keepUser = kept >= core;
+        for (let p = start[u]; p < start[u + 1]; p++) if (alive[p] && (!keepUser || count[log.itemAt(order[p])] < core)) alive[p] = 0;
+        len[u] = keepUser ? kept : 0;
+        if (!keepUser) changed = true;
+      }
+      if (!changed) break;
+    }
+  }
+  const out: UserSequence[] = [];
+  for (let u = 0; u < users; u++) {
+    if (len[u] === 0 || len[u] < minLen) continue;
+    const items: string[] = new Array(len[u]);
+    const times: number[] = new Array(len[u]);
+    let j = 0;
+    for (let p = start[u]; p < start[u + 1]; p++) {
+      if (!alive[p]) continue;
+      items[j] = log.itemName(log.itemAt(order[p]));
+      times[j++] = log.timeAt(order[p]);
+    }
+    out.push({ user: log.userName(u), items, times });
+  }
+  return out;
+}
+
+/**
  * Full preparation: sequences → k-core → split. Items referenced by interactions but missing from
  * the metadata get a placeholder (title '', text = id) and are counted in `itemsWithoutTitle`.
  */
@@ -133,7 +194,8 @@ export function prepare(raw: RawDataset, opts: PrepareOptions = {}): PreparedDat
   if (!Number.isInteger(core) || core < 0) throw new DataError(`core must be a non-negative integer, got ${core}`);
   if (raw.interactions.length === 0) throw new DataError(`${raw.source}: no valid interactions in the input`);
   const minLen = Math.max(core, 3);
-  const sequences = kCore(toSequences(raw.interactions), core).filter((s) => s.items.length >= minLen);
+  const log = raw.interactions instanceof InteractionLog ? raw.interactions : InteractionLog.from(raw.interactions);
+  const sequences = coreSequences(log, core, minLen);
   if (sequences.length === 0) {
     throw new DataError(`${raw.source}: nothing left after ${core}-core filtering (${raw.interactions.length} interactions in)`);
   }

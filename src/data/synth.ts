@@ -14,9 +14,10 @@
 import { Rng } from '../../quantizer/core/index.js';
 import { InputError } from '../errors.js';
 import { BRAND_SYLLABLES, DEPARTMENTS, TIERS } from './synth-vocab.js';
-import type { Interaction, Item, RawDataset } from './types.js';
+import type { Item, RawDataset } from './types.js';
 import { makeItem } from './loaders/common.js';
 import { LeafSampler } from './leaf-sampler.js';
+import { InteractionLog } from './interactions.js';
 
 /** Options for {@link synthesize}. */
 export interface SynthOptions {
@@ -167,7 +168,7 @@ export function synthesize(opts: SynthOptions = {}): RawDataset {
     TIERS.length,
   );
   const subsOfDept: number[][] = DEPARTMENTS.map((_, di) => subs.flatMap((s, si) => (s.dept === di ? [si] : [])));
-  const interactions: Interaction[] = [];
+  const interactions = new InteractionLog();
   const T0 = 1_400_000_000; // 2014-05-13, seconds
   for (let u = 0; u < nUsers; u++) {
     const user = `U${String(u + 1).padStart(6, '0')}`;

@@ -2,6 +2,9 @@
  * The normalised dataset form every loader produces: items with text, and timestamped
  * interactions, plus a record of malformed input lines.
  */
+import type { Interaction, InteractionLog } from './interactions.js';
+
+export type { Interaction } from './interactions.js';
 
 /** One catalogue item. `text` is what content encoders embed. */
 export interface Item {
@@ -18,12 +21,6 @@ export interface Item {
   price?: number;
 }
 
-/** One user-item interaction. `timestamp` orders a user's history (ties keep input order). */
-export interface Interaction {
-  user: string;
-  item: string;
-  timestamp: number;
-}
 
 /** A malformed input line. */
 export interface MalformedLine {
@@ -45,8 +42,11 @@ export interface RawDataset {
   source: string;
   /** Item metadata keyed by id. Interactions may reference items absent here. */
   items: Map<string, Item>;
-  /** Interactions in input order. */
-  interactions: Interaction[];
+  /**
+   * Interactions in input order: the loaders' typed-array log (interactions.ts), or an array of
+   * objects (a dataset built by hand).
+   */
+  interactions: InteractionLog | readonly Interaction[];
   malformed: MalformedReport;
 }
 

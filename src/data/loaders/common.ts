@@ -3,6 +3,7 @@ import { decodeHTML } from 'entities';
 import type { Interaction, Item, RawDataset } from '../types.js';
 import { itemText } from '../types.js';
 import { MalformedCollector } from '../malformed.js';
+import { InteractionLog } from '../interactions.js';
 
 /** Longest user or item id accepted (characters; the server's request limit is the same). */
 const MAX_ID_CHARS = 256;
@@ -66,10 +67,9 @@ export function makeItem(id: string, f: { title?: string; brand?: string; catego
 /** Mutable state a loader fills. */
 export class RawBuilder {
   readonly items = new Map<string, Item>();
-  readonly interactions: Interaction[] = [];
+  readonly interactions = new InteractionLog();
   readonly malformed = new MalformedCollector();
   private readonly itemLine = new Map<string, string>();
-  private readonly seenInteractions = new Set<string>();
   constructor(readonly source: string) {}
 
   /** Add an item; a second record with the same id is reported (with both lines) and the first kept. */
@@ -87,13 +87,7 @@ export class RawBuilder {
 
   /** Add an interaction; an exact repeat (same user, item and time) is reported and dropped. */
   addInteraction(file: string, line: number, x: Interaction): void {
-    const key = `${x.user}\u0000${x.item}\u0000${x.timestamp}`;
-    if (this.seenInteractions.has(key)) {
-      this.malformed.note(file, line, 'duplicate interaction (same user, item and time as an earlier line): dropped');
-      return;
-    }
-    this.seenInteractions.add(key);
-    this.interactions.push(x);
+    if (!this.interactions.pushUnique(x)) this.malformed.note(file, line, 'duplicate interaction (same user, item and time as an earlier line): dropped');
   }
 
   /** Finish into a {@link RawDataset}. */

@@ -32,7 +32,7 @@ describe('amazon2014 loader', () => {
       ].join('\n'),
     );
     const raw = await loadSource('amazon2014', { reviews, meta });
-    expect(raw.interactions).toEqual([
+    expect([...raw.interactions]).toEqual([
       { user: 'U1', item: 'A1', timestamp: 300 },
       { user: 'U1', item: 'A2', timestamp: 100 },
       { user: 'U2', item: 'A2', timestamp: 5 },
@@ -87,7 +87,7 @@ describe('p5 loader', () => {
       ].join('\n'),
     );
     const raw = await loadSource('p5', { sequences, datamaps, items });
-    expect(raw.interactions).toEqual([
+    expect([...raw.interactions]).toEqual([
       { user: 'RU1', item: 'ASIN1', timestamp: 0 },
       { user: 'RU1', item: 'ASIN2', timestamp: 1 },
       { user: 'RU1', item: 'ASIN3', timestamp: 2 },
@@ -133,7 +133,7 @@ describe('recbole loader', () => {
     );
     const item = fixture(d, 'ml.item', 'item_id:token\tmovie_title:token_seq\tgenre:token_seq\n10\tToy Story\tAnimation\n11\tJumanji\tAdventure\n');
     const raw = await loadSource('recbole', { inter, items: item });
-    expect(raw.interactions).toEqual([
+    expect([...raw.interactions]).toEqual([
       { user: '1', item: '10', timestamp: 978300760 },
       { user: '1', item: '11', timestamp: 978300000 },
       { user: '2', item: '10', timestamp: 978301000 },
@@ -166,7 +166,7 @@ describe('generic jsonl/csv loader', () => {
     const interactions = fixture(d, 'i.jsonl', '{"user":"u","item":"a","timestamp":2}\n{"user":"u","item":"b","timestamp":"2024-01-01T00:00:00Z"}\n[1,2]\n{"user":"u"}\n');
     const items = fixture(d, 'items.jsonl', '{"id":"a","title":"Apple","text":"custom text"}\n{"id":"b","title":"Banana","categories":["Fruit"]}\n');
     const raw = await loadSource('jsonl', { interactions, items });
-    expect(raw.interactions).toEqual([
+    expect([...raw.interactions]).toEqual([
       { user: 'u', item: 'a', timestamp: 2 },
       { user: 'u', item: 'b', timestamp: 1704067200 },
     ]);
@@ -180,7 +180,7 @@ describe('generic jsonl/csv loader', () => {
     const interactions = fixture(d, 'i.csv', 'user_id,item_id,time\nu1,"a 1",5\nu1,b,6\nu2,b\n');
     const items = fixture(d, 'items.csv', 'id,title,brand\n"a 1","Apple, red",Acme\n');
     const raw = await loadSource('jsonl', { interactions, items });
-    expect(raw.interactions).toEqual([
+    expect([...raw.interactions]).toEqual([
       { user: 'u1', item: 'a 1', timestamp: 5 },
       { user: 'u1', item: 'b', timestamp: 6 },
     ]);
@@ -219,13 +219,13 @@ describe('generic jsonl/csv loader', () => {
     const itemsJsonl = fixture(d, 'items.jsonl', ['{"id":"a","title":"Apple","categories":["Fruit","Red"],"price":1.5}', '{"id":"b","title":"Banana","categories":[],"price":2}', '{"id":"c","categories":["Nut"],"price":3}'].join('\n') + '\n');
     const fromParquet = await loadSource('parquet', { interactions: inter, items: itemsFile });
     const fromJsonl = await loadSource('jsonl', { interactions: jsonl, items: itemsJsonl });
-    expect(fromParquet.interactions).toEqual(fromJsonl.interactions);
+    expect([...fromParquet.interactions]).toEqual([...fromJsonl.interactions]);
     expect(fromParquet.interactions).toHaveLength(6);
     expect([...fromParquet.items.values()]).toEqual([...fromJsonl.items.values()]);
     // a TIMESTAMP column (a date) gives epoch seconds, as an ISO date in JSONL does
     const ts = path.join(d, 'ts.parquet');
     parquetWriteFile({ filename: ts, columnData: [{ name: 'user', data: ['u'], type: 'STRING' }, { name: 'item', data: ['a'], type: 'STRING' }, { name: 'time', data: [new Date('2024-01-01T00:00:00Z')], type: 'TIMESTAMP' }] });
-    expect((await loadSource('jsonl', { interactions: ts })).interactions).toEqual([{ user: 'u', item: 'a', timestamp: 1704067200 }]);
+    expect([...(await loadSource('jsonl', { interactions: ts })).interactions]).toEqual([{ user: 'u', item: 'a', timestamp: 1704067200 }]);
     // a damaged file is named, typed
     const broken = path.join(d, 'broken.parquet');
     writeFileSync(broken, Buffer.concat([readFileSync(inter).subarray(0, 40), Buffer.from('PAR1')]));
