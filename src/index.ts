@@ -49,6 +49,8 @@ export { resolveArtifact, resealArtifact, MANIFEST_FILE, POINTER_FILE } from '..
 
 // ── training and models ──────────────────────────────────────────────────────────────────────
 export { trainModel, trainKind, trainNodeRanks } from './training/train.js';
+export { TRAIN_KINDS } from './training/kinds.js';
+export type { TrainerKind, TrainJob } from './training/kinds.js';
 export type { TrainerNodes } from './training/python.js';
 export type { NodeRanks } from './training/train-decoder.js';
 export type { TrainOptions, TrainKind } from './training/train.js';

@@ -174,7 +174,7 @@ export function registerTrain(program: Command): void {
 
   program
     .command('export-hf')
-    .description('export a transformer model in the Hugging Face / Optimum layout (GPT-2 names, ID tokens as added tokens, prompt template)')
+    .description('export a transformer model in the Hugging Face / Optimum layout (Qwen3 names for the llm block, GPT-2 names for the gpt2 block; ID tokens as added tokens, prompt template)')
     .requiredOption('--model <dir>', 'semrec transformer model directory')
     .requiredOption('--out <dir>', 'output directory')
     .option('--force', 'replace whatever --out holds (default: refuse an existing directory that is not an exported model)')
