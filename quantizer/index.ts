@@ -19,6 +19,8 @@ export { kmeans, kmeansPlusPlus, balancedAssign } from './kmeans.js';
 export type { KMeansOptions, KMeansResult } from './kmeans.js';
 export { trainRQ, encodeRQ, decodeRQ, checkVectors } from './rq.js';
 export type { RQOptions, RQResult } from './rq.js';
+export { memoryRows, sampleRows, trainRQSampled } from './rows.js';
+export type { VectorRows, SampledRQOptions, SampledRQResult } from './rows.js';
 export { cooccurrence, mapCooccurrence, cooccurrenceEmbedding, hierarchicalCodes, type Cooccurrence } from './collab.js';
 export { levelStats } from './stats.js';
 export type { LevelStats } from './stats.js';

@@ -39,6 +39,9 @@ export function buildIndex(input: BuildInput, opts: BuildOptions): ItemIndex {
   if (mode !== 'extra-level' && mode !== 'reassign') throw new QuantizerInputError(`unknown collision mode ${JSON.stringify(mode)}`);
   const n = input.ids.length;
   if (n === 0) throw new QuantizerInputError('no items to index');
+  if ((input.rows || opts.trainSample !== undefined || opts.chunkRows !== undefined) && scheme.name !== 'rqkmeans') {
+    throw new QuantizerInputError(`a training sample and rows read in chunks are for scheme rqkmeans (its codebooks are trained on the sample), not ${scheme.name}`, { param: 'trainSample' });
+  }
   const sizes = spec.sizes;
   const ctx: BuildContext = {
     sizes,

@@ -7,6 +7,7 @@
  */
 import type { CollisionMode, CollisionReport } from '../collisions.js';
 import type { IndexInfo } from '../info.js';
+import type { VectorRows } from '../rows.js';
 
 /** What a scheme may need: ids always; content embeddings and/or training sequences by scheme. */
 export interface BuildInput {
@@ -14,6 +15,11 @@ export interface BuildInput {
   /** n × dim content embeddings (rqkmeans, hybrid). */
   embeddings?: Float32Array;
   dim?: number;
+  /**
+   * The content embeddings read on demand instead of `embeddings` (rqkmeans): a matrix that need
+   * not fit in memory — codebooks trained on `trainSample` rows, every row assigned in chunks.
+   */
+  rows?: VectorRows;
   /** Training sequences of item ids (sequential, collab, hybrid). */
   sequences?: ReadonlyArray<readonly string[]>;
   /**
@@ -31,6 +37,13 @@ export interface SchemeOptions {
   iterations?: number;
   /** Dimension of the collaborative (spectral) embedding (default 64). */
   collabDim?: number;
+  /**
+   * rqkmeans: train the codebooks on a seeded random sample of this many rows and assign every row
+   * in chunks (quantizer/rows.ts); the default trains on all rows in memory.
+   */
+  trainSample?: number;
+  /** rqkmeans with a training sample: rows assigned per chunk (default 65,536). */
+  chunkRows?: number;
   /** Progress: (stage, done, total). */
   onProgress?: (stage: string, done: number, total: number) => void;
 }

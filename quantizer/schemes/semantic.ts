@@ -11,6 +11,7 @@ import { resolveReassign, tupleKey } from '../collisions.js';
 import { CollisionError, QuantizerInputError } from '../errors.js';
 import { normalizeRows } from '../core/index.js';
 import { checkVectors, encodeRQ, trainRQ } from '../rq.js';
+import { memoryRows, trainRQSampled, type VectorRows } from '../rows.js';
 import { lastLevelUsage } from './common.js';
 import type { AssignContext, BuildContext, BuildInput, BuiltCodes, IndexingScheme } from './scheme.js';
 
@@ -52,10 +53,52 @@ export function resolveResidual(ctx: BuildContext, codes: Uint16Array, x: Float3
   return ctx.resolve(codes, { cost, rank: (row) => rankCodes(res, row * d, last, d) });
 }
 
+/**
+ * rqkmeans with its codebooks trained on a seeded sample and every row assigned in chunks
+ * (quantizer/rows.ts): for matrices read from a file in pieces (`input.rows`), or in memory with
+ * `trainSample`. Collision hints (`reassign`) re-read the few rows that collide.
+ */
+function buildSampled(rows: VectorRows, input: BuildInput, ctx: BuildContext): BuiltCodes {
+  const n = input.ids.length;
+  const { sizes, seed, opts } = ctx;
+  if (rows.n !== n) throw new QuantizerInputError(`the embeddings have ${rows.n} rows for ${n} items`, { param: 'embeddings' });
+  const d = rows.d;
+  const rq = trainRQSampled(rows, {
+    sizes,
+    seed,
+    iterations: opts.iterations,
+    balanced: opts.balanced,
+    sample: opts.trainSample ?? n,
+    chunkRows: opts.chunkRows,
+    onProgress: (l, it, tot) => opts.onProgress?.(`level ${l + 1}/${sizes.length} k-means`, it, tot),
+    onAssign: (done, total) => opts.onProgress?.('assigning rows', done, total),
+  });
+  const L = sizes.length;
+  const last = rq.codebooks[L - 1];
+  const rank = (row: number) => {
+    const res = rows.read(row, 1);
+    for (let l = 0; l < L - 1; l++) {
+      const cb = rq.codebooks[l];
+      const co = rq.codes[row * L + l] * d;
+      for (let j = 0; j < d; j++) res[j] -= cb[co + j];
+    }
+    return rankCodes(res, 0, last, d);
+  };
+  const r = ctx.resolve(rq.codes, { cost: rq.lastCost, rank });
+  const params: Record<string, unknown> = { balanced: !!opts.balanced, iterations: opts.iterations ?? 20, trainSample: rq.sample, mseOn: 'the training sample' };
+  return { codes: r.codes, sizes: r.sizes, collisions: ctx.mode, dim: d, params, report: r.report, mse: rq.mse, codebooks: rq.codebooks };
+}
+
 function buildSemantic(hybrid: boolean, input: BuildInput, ctx: BuildContext): BuiltCodes {
   const name = hybrid ? 'hybrid' : 'rqkmeans';
   const n = input.ids.length;
   const { sizes, seed, opts } = ctx;
+  if (input.rows || opts.trainSample !== undefined || opts.chunkRows !== undefined) {
+    if (input.rows) return buildSampled(input.rows, input, ctx);
+    if (!input.embeddings || !input.dim) throw new QuantizerInputError(`scheme ${name} needs item embeddings`);
+    checkVectors(input.embeddings, n, input.dim);
+    return buildSampled(memoryRows(input.embeddings, n, input.dim), input, ctx);
+  }
   if (!input.embeddings || !input.dim) throw new QuantizerInputError(`scheme ${name} needs item embeddings`);
   checkVectors(input.embeddings, n, input.dim);
   let x = input.embeddings;

@@ -59,6 +59,8 @@ export function registerIndex(program: Command): void {
     .option('--iterations <n>', 'k-means iterations per level (default 20)')
     .option('--extra-level-size <n>', 'codes in the disambiguation level (default: max(8, 2 × largest group, rounded up to a power of two))')
     .option('--seed <n>', 'random seed (default 0)')
+    .option('--train-sample <n>', 'rqkmeans: train the codebooks on a seeded random sample of N items, then assign every item in chunks (with --embeddings FILE the file is read in pieces: a build beyond memory)')
+    .option('--chunk-rows <n>', 'rqkmeans with --train-sample: items assigned per chunk (default 65536)')
     .requiredOption('--out <dir>', 'output index directory (written atomically)')
     .option('--force', 'replace whatever --out holds (default: refuse an existing directory that is not an index directory)')
     .option('--strict', 'refuse an items file with malformed lines instead of skipping them')
@@ -83,6 +85,8 @@ export function registerIndex(program: Command): void {
           extraLevelSize: intOpt('--extra-level-size', flags.extraLevelSize, 1),
           embeddings: embeddingSource(flags, sequences),
           allowDegenerate: !!flags.allowDegenerate,
+          trainSample: intOpt('--train-sample', flags.trainSample, 1),
+          chunkRows: intOpt('--chunk-rows', flags.chunkRows, 1),
           rqvae: { epochs: intOpt('--rqvae-epochs', flags.rqvaeEpochs, 1), latentDim: intOpt('--rqvae-latent', flags.rqvaeLatent, 1), device: flags.device },
           out: flags.out,
           force: !!flags.force,

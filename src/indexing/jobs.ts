@@ -2,13 +2,14 @@
  * Index jobs: catalogue → embeddings → ItemIndex → verified directory (build), and
  * index + new items → new index version (add). The CLI and library users call these.
  */
-import { buildIndexTrained, getScheme, INDEX_FORMAT, loadIndexWith, parseFactory, saveIndex, type CodebookTrainer, type CollisionMode, type IndexingScheme, type IndexManifest, type ItemIndex } from '../../quantizer/index.js';
+import { buildIndexTrained, getScheme, INDEX_FORMAT, loadIndexWith, parseFactory, saveIndex, type CodebookTrainer, type CollisionMode, type FactorySpec, type IndexingScheme, type IndexManifest, type ItemIndex, type VectorRows } from '../../quantizer/index.js';
 import { checkWritable } from '../../quantizer/core/index.js';
 import { PrefixTrie } from '../../decoding/index.js';
 import { DataError, InputError } from '../errors.js';
 import type { Item } from '../data/types.js';
 import { embedItems, type EmbeddingSource } from './embed/index.js';
 import { ENCODER_FILES, ItemEncoder } from './embed/encoder.js';
+import { openEmbeddingRows } from './embed/npy.js';
 import { mlpForward } from './embed/latent.js';
 import { trainRqvae, type RqvaeOptions } from './rqvae.js';
 
@@ -43,6 +44,14 @@ export interface BuildJobOptions {
   allowDegenerate?: boolean;
   /** RQ-VAE training settings (scheme `rqvae`). */
   rqvae?: Omit<RqvaeOptions, 'seed' | 'onProgress'>;
+  /**
+   * rqkmeans: train the codebooks on a seeded random sample of this many items and assign every
+   * item in chunks (quantizer/rows.ts). With embeddings from a file, the file is then read in
+   * pieces, never whole: an index build beyond memory.
+   */
+  trainSample?: number;
+  /** Items assigned per chunk with `trainSample` (default 65,536). */
+  chunkRows?: number;
 }
 
 /**
@@ -88,10 +97,35 @@ export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: Ite
   if (!scheme.needsEmbeddings && opts.embeddings && opts.embeddings.kind !== 'tfidf' && opts.embeddings.kind !== 'cf' && opts.embeddings.kind !== 'text+cf') {
     throw new InputError(`the ${spec.scheme} scheme does not use item embeddings; drop them (or choose a semantic scheme such as rqkmeans)`, { param: 'embeddings' });
   }
-  // the item encoder (semantic schemes): fitted here, stored with the index, used again by index add
-  const fitted = scheme.needsEmbeddings ? await ItemEncoder.fit(opts.items, opts.embeddings ?? { kind: 'tfidf', seed: opts.seed }, (d, t) => opts.onProgress?.('embedding items', d, t)) : undefined;
+  // embeddings from a file with a training sample: read in pieces (rows), never loaded whole
+  const sampled = opts.trainSample !== undefined || opts.chunkRows !== undefined;
+  if (sampled && scheme.name !== 'rqkmeans') throw new InputError(`a training sample (--train-sample / --chunk-rows) is for scheme rqkmeans, not ${scheme.name}`, { param: 'trainSample' });
+  const file = sampled && opts.embeddings?.kind === 'file' ? await openEmbeddingRows(opts.embeddings.file) : undefined;
+  try {
+    if (file && file.rows.n !== opts.items.length) throw new InputError(`${(opts.embeddings as { file: string }).file} has ${file.rows.n} rows but there are ${opts.items.length} items (rows must follow the items file)`);
+    // the item encoder (semantic schemes): fitted here, stored with the index, used again by index add
+    const fitted = file
+      ? { encoder: ItemEncoder.precomputed(file.rows.d), x: undefined, dim: file.rows.d, name: `file:${(opts.embeddings as { file: string }).file}`, cfCovered: undefined }
+      : scheme.needsEmbeddings
+        ? await ItemEncoder.fit(opts.items, opts.embeddings ?? { kind: 'tfidf', seed: opts.seed }, (d, t) => opts.onProgress?.('embedding items', d, t))
+        : undefined;
+    return await finishBuild(opts, spec, inputs, fitted, file?.rows);
+  } finally {
+    await file?.close();
+  }
+}
+
+/** {@link buildIndexJob} once the item encoder is fitted (or the embeddings file opened for reading in pieces). */
+async function finishBuild(
+  opts: BuildJobOptions,
+  spec: FactorySpec,
+  inputs: readonly string[],
+  fitted: { encoder: ItemEncoder; x?: Float32Array; dim: number; name: string; cfCovered?: number } | undefined,
+  rows: VectorRows | undefined,
+): Promise<{ index: ItemIndex; manifest: IndexManifest }> {
+  const scheme = spec.impl!;
   const { index, trained } = await buildIndexTrained(
-    { ids: opts.items.map((i) => i.id), embeddings: fitted?.x, dim: fitted?.dim, sequences: opts.sequences },
+    { ids: opts.items.map((i) => i.id), embeddings: fitted?.x, dim: fitted?.dim, sequences: opts.sequences, rows },
     {
       scheme: spec,
       collisions: opts.collisions,
@@ -101,6 +135,8 @@ export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: Ite
       extraLevelSize: opts.extraLevelSize,
       onProgress: opts.onProgress,
       trainers: codebookTrainers(opts),
+      trainSample: opts.trainSample,
+      chunkRows: opts.chunkRows,
     },
   );
   // a learned latent encoder (rqvae) follows the base encoder for new items

@@ -33,6 +33,14 @@ export class ItemEncoder {
     return { encoder: new ItemEncoder({ record: e.record, tfidf: e.tfidf, cfMap: e.cfMap }), x: e.x, dim: e.dim, name: e.encoder, cfCovered: e.cfCovered };
   }
 
+  /**
+   * The encoder of embeddings brought as a file and read in pieces (an index build beyond memory):
+   * the same record as {@link fit} writes for a file, without loading it.
+   */
+  static precomputed(dim: number): ItemEncoder {
+    return new ItemEncoder({ record: { kind: 'file', dim } });
+  }
+
   /** The encoder saved with an index (its extra files), or undefined when it has none. */
   static load(files: Readonly<Record<string, Uint8Array | undefined>>): ItemEncoder | undefined {
     const buf = (name: string) => (files[name] ? Buffer.from(files[name]!.buffer, files[name]!.byteOffset, files[name]!.byteLength) : undefined);

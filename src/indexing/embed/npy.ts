@@ -6,7 +6,9 @@
  *
  * Rows are in the order of the items file.
  */
+import { readSync } from 'node:fs';
 import { openRegular, readExactly } from '../../../quantizer/core/index.js';
+import type { VectorRows } from '../../../quantizer/index.js';
 import { FormatError } from '../../errors.js';
 
 /** A loaded embedding matrix. */
@@ -105,4 +107,58 @@ export function encodeF32(x: Float32Array, n: number, dim: number): Buffer {
   b.writeUInt32LE(dim, 4);
   Buffer.from(x.buffer, x.byteOffset, x.byteLength).copy(b, 8);
   return b;
+}
+
+/** An embeddings file open for reading in pieces: its rows, and how to release the file. */
+export interface EmbeddingRows {
+  rows: VectorRows;
+  close(): Promise<void>;
+}
+
+/**
+ * Open `.npy` / `.f32` embeddings for reading rows on demand (an index build beyond memory): the
+ * header is checked against the file's size at once; rows are read with positioned reads of the
+ * open descriptor (`<f8` converted per piece) and checked finite as they are read.
+ */
+export async function openEmbeddingRows(file: string): Promise<EmbeddingRows> {
+  const { fh, size } = await openRegular(file, { what: 'embeddings file' });
+  try {
+    const head = await readExactly(fh, Math.min(size, 1 << 16), file);
+    const want = declaredBytes(file, head);
+    if (want !== size) throw new FormatError(file, `the header declares ${want} bytes but the file has ${size} (truncated, or not an embeddings file)`);
+    let n: number;
+    let d: number;
+    let off: number;
+    let width = 4;
+    if (isNpy(head)) {
+      const h = npyHeader(file, head);
+      ({ n, dim: d, off } = h);
+      if (h.descr === '<f8') width = 8;
+    } else {
+      n = head.readUInt32LE(0);
+      d = head.readUInt32LE(4);
+      off = 8;
+      if (d === 0) throw new FormatError(file, 'the header says 0 dimensions');
+    }
+    const read = (start: number, count: number): Float32Array => {
+      if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > n) throw new RangeError(`rows ${start}…${start + count - 1} of ${n}`);
+      const bytes = count * d * width;
+      const buf = Buffer.allocUnsafe(bytes);
+      let got = 0;
+      while (got < bytes) {
+        const r = readSync(fh.fd, buf, got, bytes - got, off + start * d * width + got);
+        if (r === 0) throw new FormatError(file, `ended at byte ${off + start * d * width + got} of ${size} (the file shrank while being read)`);
+        got += r;
+      }
+      const x = new Float32Array(count * d);
+      if (width === 4) new Uint8Array(x.buffer).set(buf);
+      else for (let i = 0; i < count * d; i++) x[i] = buf.readDoubleLE(i * 8);
+      for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw new FormatError(file, `non-finite value in row ${start + Math.floor(i / d)}`);
+      return x;
+    };
+    return { rows: { n, d, read }, close: () => fh.close().catch(() => undefined) };
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    throw err;
+  }
 }
