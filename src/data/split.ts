@@ -63,7 +63,8 @@ export interface PreparedDataset {
 }
 
 /**
- * Sort each user's interactions by timestamp (stable: ties keep input order) and group them.
+ * The readable reference of {@link coreSequences}' first step (prepare uses the typed version;
+ * test/src/data/interactions.test.ts checks the two agree). Sort each user's interactions by timestamp (stable: ties keep input order) and group them.
  * Users come out in order of first appearance in the input.
  */
 export function toSequences(interactions: readonly Interaction[]): UserSequence[] {
@@ -82,7 +83,7 @@ export function toSequences(interactions: readonly Interaction[]): UserSequence[
 }
 
 /**
- * Iterative k-core filtering: repeatedly drop users with fewer than `k` interactions and items
+ * The readable reference of {@link coreSequences}' k-core (prepare uses the typed version). Iterative k-core filtering: repeatedly drop users with fewer than `k` interactions and items
  * with fewer than `k` interactions until every remaining user and item has at least `k`.
  * Order within sequences is preserved; users left empty are dropped.
  */

@@ -100,12 +100,13 @@ export async function buildIndexJob(opts: BuildJobOptions): Promise<{ index: Ite
   // embeddings from a file with a training sample: read in pieces (rows), never loaded whole
   const sampled = opts.trainSample !== undefined || opts.chunkRows !== undefined;
   if (sampled && scheme.name !== 'rqkmeans') throw new InputError(`a training sample (--train-sample / --chunk-rows) is for scheme rqkmeans, not ${scheme.name}`, { param: 'trainSample' });
-  const file = sampled && opts.embeddings?.kind === 'file' ? await openEmbeddingRows(opts.embeddings.file) : undefined;
+  const embFile = sampled && opts.embeddings?.kind === 'file' ? opts.embeddings.file : undefined;
+  const file = embFile !== undefined ? await openEmbeddingRows(embFile) : undefined;
   try {
-    if (file && file.rows.n !== opts.items.length) throw new InputError(`${(opts.embeddings as { file: string }).file} has ${file.rows.n} rows but there are ${opts.items.length} items (rows must follow the items file)`);
+    if (file && file.rows.n !== opts.items.length) throw new InputError(`${embFile} has ${file.rows.n} rows but there are ${opts.items.length} items (rows must follow the items file)`);
     // the item encoder (semantic schemes): fitted here, stored with the index, used again by index add
     const fitted = file
-      ? { encoder: ItemEncoder.precomputed(file.rows.d), x: undefined, dim: file.rows.d, name: `file:${(opts.embeddings as { file: string }).file}`, cfCovered: undefined }
+      ? { encoder: ItemEncoder.precomputed(file.rows.d), dim: file.rows.d, name: `file:${embFile}` }
       : scheme.needsEmbeddings
         ? await ItemEncoder.fit(opts.items, opts.embeddings ?? { kind: 'tfidf', seed: opts.seed }, (d, t) => opts.onProgress?.('embedding items', d, t))
         : undefined;

@@ -57,14 +57,20 @@ function parseNpy(file: string, b: Buffer): Embeddings {
 
 const isNpy = (b: Buffer) => b.length >= 6 && b.readUInt8(0) === 0x93 && b.toString('latin1', 1, 6) === 'NUMPY';
 
-/** The file size a header declares (checked before the body is read: a huge or sparse file is refused unread). */
-function declaredBytes(file: string, head: Buffer): number {
+/** The shape a header declares: rows, dimension, where the data starts and bytes per value. */
+function layoutOf(file: string, head: Buffer): { n: number; dim: number; off: number; width: 4 | 8 } {
   if (isNpy(head)) {
     const h = npyHeader(file, head);
-    return h.off + h.n * h.dim * (h.descr === '<f8' ? 8 : 4);
+    return { n: h.n, dim: h.dim, off: h.off, width: h.descr === '<f8' ? 8 : 4 };
   }
   if (head.length < 8) throw new FormatError(file, 'too short for the 8-byte shape header');
-  return 8 + head.readUInt32LE(0) * head.readUInt32LE(4) * 4;
+  return { n: head.readUInt32LE(0), dim: head.readUInt32LE(4), off: 8, width: 4 };
+}
+
+/** The file size a header declares (checked before the body is read: a huge or sparse file is refused unread). */
+function declaredBytes(file: string, head: Buffer): number {
+  const l = layoutOf(file, head);
+  return l.off + l.n * l.dim * l.width;
 }
 
 function parseF32(file: string, b: Buffer): Embeddings {
@@ -126,20 +132,8 @@ export async function openEmbeddingRows(file: string): Promise<EmbeddingRows> {
     const head = await readExactly(fh, Math.min(size, 1 << 16), file);
     const want = declaredBytes(file, head);
     if (want !== size) throw new FormatError(file, `the header declares ${want} bytes but the file has ${size} (truncated, or not an embeddings file)`);
-    let n: number;
-    let d: number;
-    let off: number;
-    let width = 4;
-    if (isNpy(head)) {
-      const h = npyHeader(file, head);
-      ({ n, dim: d, off } = h);
-      if (h.descr === '<f8') width = 8;
-    } else {
-      n = head.readUInt32LE(0);
-      d = head.readUInt32LE(4);
-      off = 8;
-      if (d === 0) throw new FormatError(file, 'the header says 0 dimensions');
-    }
+    const { n, dim: d, off, width } = layoutOf(file, head);
+    if (d === 0) throw new FormatError(file, 'the header says 0 dimensions');
     const read = (start: number, count: number): Float32Array => {
       if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0 || start + count > n) throw new RangeError(`rows ${start}…${start + count - 1} of ${n}`);
       const bytes = count * d * width;
